@@ -1,0 +1,1 @@
+//! Unpublished package holding the workspace benchmarks (see `core.rs`).

@@ -1,0 +1,1 @@
+//! Unpublished package holding the runnable examples (see `replay.rs`).

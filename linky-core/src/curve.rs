@@ -1,0 +1,759 @@
+//! Load curves in real time: readings stamped with local wall-clock times become
+//! intervals on the time line, with a report of everything that did not fit.
+//!
+//! Enedis stamps each load-curve reading with the local (Europe/Paris) time at which its
+//! interval ENDS, without an offset. Two days a year that is not enough: on the
+//! spring-forward day the local hour 02:00-03:00 does not exist (46 half-hours), on the
+//! fall-back day the local times 02:00-03:00 happen twice (50 half-hours) and nothing in a
+//! reading tells the two apart. [`LoadCurveBuilder::build`] keeps the readings' order and
+//! maps each to the earliest instant after the previous reading (preferring the instant
+//! that continues the previous interval exactly), then checks it against its length.
+//!
+//! # What is an error, what is an anomaly
+//!
+//! Nothing here fails: building a curve always succeeds, and every reading either becomes
+//! an interval or is left out **and reported** in the [`QualityReport`]; holes are reported
+//! too. Energy is never dropped silently, never doubled:
+//!
+//! | case | what happens |
+//! |---|---|
+//! | a hole (missing intervals, inside the curve or at the edges of the expected period) | reported as [`AnomalyKind::Hole`] |
+//! | a reading repeated with the same value | second copy left out, [`AnomalyKind::Duplicate`] |
+//! | the same end with another value or length | second one left out, [`AnomalyKind::ConflictingDuplicate`] |
+//! | a reading overlapping an earlier one | left out, [`AnomalyKind::Overlap`] |
+//! | a reading out of order | put where it belongs if that place is free ([`AnomalyKind::OutOfOrder`] with `placed: true`), else left out |
+//! | a length other than PT5M, PT10M, PT15M, PT30M, PT60M (zero and negative included) | left out, [`AnomalyKind::UnsupportedLength`] |
+//! | a negative power | left out, [`AnomalyKind::NegativePower`] |
+//! | a local time that does not exist (spring-forward gap) or is not on a whole minute | left out, [`AnomalyKind::NonexistentLocalTime`] / [`AnomalyKind::NotWholeMinute`] |
+//! | an end not on a multiple of its length (e.g. PT30M ending at 10:15) | kept, [`AnomalyKind::Misaligned`] |
+//! | a reading outside the expected period | kept, [`AnomalyKind::OutsidePeriod`] |
+//!
+//! Whole-payload problems (malformed JSON, another usage point, a wrong unit) are errors
+//! of the wire parser in linky-enedis, before a curve is built.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+use crate::{Energy, Error, Power};
+
+/// The time zone of every Linky meter's wall clock.
+pub const PARIS: Tz = chrono_tz::Europe::Paris;
+
+/// The length of a load-curve interval, as Enedis gives it (`PT30M`).
+///
+/// ```
+/// use linky_core::IntervalLength;
+/// let length: IntervalLength = "PT15M".parse().unwrap();
+/// assert_eq!(length.minutes(), 15);
+/// assert_eq!(length.to_string(), "PT15M");
+/// assert!("PT20M".parse::<IntervalLength>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IntervalLength(u8);
+
+impl IntervalLength {
+    /// Five minutes.
+    pub const PT5M: IntervalLength = IntervalLength(5);
+    /// Ten minutes.
+    pub const PT10M: IntervalLength = IntervalLength(10);
+    /// A quarter of an hour.
+    pub const PT15M: IntervalLength = IntervalLength(15);
+    /// Half an hour, the usual length.
+    pub const PT30M: IntervalLength = IntervalLength(30);
+    /// An hour.
+    pub const PT60M: IntervalLength = IntervalLength(60);
+
+    /// The length of `minutes` minutes, if Enedis uses it (5, 10, 15, 30 or 60).
+    pub const fn from_minutes(minutes: i64) -> Option<IntervalLength> {
+        match minutes {
+            5 | 10 | 15 | 30 | 60 => Some(IntervalLength(minutes as u8)),
+            _ => None,
+        }
+    }
+
+    /// The length in minutes.
+    pub const fn minutes(self) -> u32 {
+        self.0 as u32
+    }
+}
+
+impl FromStr for IntervalLength {
+    type Err = Error;
+
+    /// Reads `PT<n>M` (also `PT1H`), case-insensitively.
+    fn from_str(text: &str) -> Result<IntervalLength, Error> {
+        parse_duration_minutes(text)
+            .and_then(IntervalLength::from_minutes)
+            .ok_or_else(|| Error::InvalidIntervalLength {
+                text: text.chars().take(40).collect(),
+            })
+    }
+}
+
+/// Reads an ISO 8601 duration of the form `PT<n>M` or `PT<n>H` (sign allowed) as minutes,
+/// whatever the value: the caller decides which lengths it accepts.
+///
+/// ```
+/// assert_eq!(linky_core::parse_duration_minutes("PT30M"), Some(30));
+/// assert_eq!(linky_core::parse_duration_minutes("pt1h"), Some(60));
+/// assert_eq!(linky_core::parse_duration_minutes("PT-5M"), Some(-5));
+/// assert_eq!(linky_core::parse_duration_minutes("30"), None);
+/// ```
+pub fn parse_duration_minutes(text: &str) -> Option<i64> {
+    let upper = text.trim().to_ascii_uppercase();
+    let body = upper.strip_prefix("PT")?;
+    let (number, factor) = if let Some(number) = body.strip_suffix('M') {
+        (number, 1)
+    } else {
+        (body.strip_suffix('H')?, 60)
+    };
+    if number.is_empty() || number.len() > 9 {
+        return None;
+    }
+    number.parse::<i64>().ok().map(|value| value * factor)
+}
+
+impl fmt::Display for IntervalLength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PT{}M", self.0)
+    }
+}
+
+/// One load-curve reading as Enedis sends it: the local END of its interval (no offset),
+/// the interval's length in minutes (unchecked: the builder reports bad ones) and the
+/// average power over the interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// Local wall-clock time at which the interval ends.
+    pub end: NaiveDateTime,
+    /// The interval's length in minutes, as given (may be wrong: zero, negative, odd).
+    pub length_minutes: i64,
+    /// The average power over the interval.
+    pub power: Power,
+}
+
+impl Reading {
+    /// A reading of `power` over the `length` ending at local time `end`.
+    pub fn new(end: NaiveDateTime, length: IntervalLength, power: Power) -> Reading {
+        Reading {
+            end,
+            length_minutes: i64::from(length.minutes()),
+            power,
+        }
+    }
+}
+
+/// One interval of a built curve: a place on the time line and an average power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    /// End, in minutes since the Unix epoch (UTC).
+    end_minute: i64,
+    length: IntervalLength,
+    power: Power,
+}
+
+impl Interval {
+    /// The instant the interval ends.
+    pub fn end(&self) -> DateTime<Utc> {
+        minute_to_utc(self.end_minute)
+    }
+
+    /// The instant the interval starts.
+    pub fn start(&self) -> DateTime<Utc> {
+        minute_to_utc(self.start_minute())
+    }
+
+    /// The end in whole minutes since the Unix epoch (UTC), for fast arithmetic.
+    pub const fn end_minute(&self) -> i64 {
+        self.end_minute
+    }
+
+    /// The start in whole minutes since the Unix epoch (UTC).
+    pub const fn start_minute(&self) -> i64 {
+        self.end_minute - self.length.0 as i64
+    }
+
+    /// The interval's length.
+    pub const fn length(&self) -> IntervalLength {
+        self.length
+    }
+
+    /// The average power over the interval.
+    pub const fn power(&self) -> Power {
+        self.power
+    }
+
+    /// The energy of the interval, exact.
+    pub const fn energy(&self) -> Energy {
+        self.power.energy_over_minutes(self.length.0 as u32)
+    }
+}
+
+fn minute_to_utc(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default()
+}
+
+/// A time line of non-overlapping intervals in one time zone, sorted by time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadCurve {
+    time_zone: Tz,
+    intervals: Vec<Interval>,
+}
+
+impl LoadCurve {
+    /// A builder for a curve whose readings are stamped in `time_zone` (normally [`PARIS`]).
+    pub fn builder(time_zone: Tz) -> LoadCurveBuilder {
+        LoadCurveBuilder {
+            time_zone,
+            period: None,
+        }
+    }
+
+    /// The intervals, sorted by time, none overlapping another.
+    pub fn intervals(&self) -> &[Interval] {
+        &self.intervals
+    }
+
+    /// The time zone of the curve's wall clock.
+    pub fn time_zone(&self) -> Tz {
+        self.time_zone
+    }
+
+    /// Whether the curve holds no interval.
+    pub fn is_empty(&self) -> bool {
+        self.intervals.is_empty()
+    }
+
+    /// The energy of all intervals, exact.
+    pub fn total_energy(&self) -> Energy {
+        self.intervals.iter().map(Interval::energy).sum()
+    }
+}
+
+/// Settings for building a [`LoadCurve`]: the time zone and, optionally, the period the
+/// readings were asked for, so that missing days at its edges are reported as holes.
+#[derive(Debug, Clone)]
+pub struct LoadCurveBuilder {
+    time_zone: Tz,
+    period: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl LoadCurveBuilder {
+    /// The readings were asked for the local days `[start, end)`: report holes from
+    /// `start 00:00` to `end 00:00`, and readings outside that span.
+    pub fn expected_period(mut self, start: NaiveDate, end: NaiveDate) -> LoadCurveBuilder {
+        self.period = Some((start, end));
+        self
+    }
+
+    /// Builds the curve from readings in the order they were received. Never fails: see
+    /// the module documentation for what is left out and reported.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{IntervalLength, LoadCurve, Power, Reading, PARIS};
+    ///
+    /// // The fall-back day of 2024: local 02:00 and 02:30 come twice.
+    /// let day = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap();
+    /// let stamps = ["01:30", "02:00", "02:30", "02:00", "02:30", "03:00"];
+    /// let readings: Vec<Reading> = stamps
+    ///     .iter()
+    ///     .map(|hhmm| {
+    ///         let time = chrono::NaiveTime::parse_from_str(hhmm, "%H:%M").unwrap();
+    ///         Reading::new(day.and_time(time), IntervalLength::PT30M, Power::from_watts(1000))
+    ///     })
+    ///     .collect();
+    /// let (curve, report) = LoadCurve::builder(PARIS).build(&readings);
+    /// assert_eq!(curve.intervals().len(), 6);
+    /// assert!(report.is_clean());
+    /// assert_eq!(curve.total_energy().as_wh(), 3000.0);
+    /// ```
+    pub fn build(&self, readings: &[Reading]) -> (LoadCurve, QualityReport) {
+        let mut anomalies = Vec::new();
+        let mut intervals: Vec<Interval> = Vec::with_capacity(readings.len());
+        let mut deferred = Vec::new();
+
+        for (index, reading) in readings.iter().enumerate() {
+            let Some((length, candidates)) = self.check_reading(index, reading, &mut anomalies)
+            else {
+                continue;
+            };
+            let previous = intervals.last().copied();
+            let previous_end = previous.map_or(i64::MIN, |interval| interval.end_minute);
+            let after_previous = candidates
+                .iter()
+                .flatten()
+                .filter(|&&end| end > previous_end);
+            // Prefer the instant that continues the previous interval exactly, else the
+            // earliest one after it.
+            let contiguous = after_previous
+                .clone()
+                .find(|&&end| end - i64::from(length.minutes()) == previous_end);
+            let chosen = contiguous.or_else(|| after_previous.min()).copied();
+            let Some(end_minute) = chosen else {
+                match previous {
+                    Some(previous) if candidates.contains(&Some(previous.end_minute)) => {
+                        anomalies.push(duplicate_anomaly(index, reading, &previous, length));
+                    }
+                    _ => deferred.push((index, length, candidates)),
+                }
+                continue;
+            };
+            let interval = Interval {
+                end_minute,
+                length,
+                power: reading.power,
+            };
+            if interval.start_minute() < previous_end {
+                anomalies.push(Anomaly::at_reading(
+                    index,
+                    reading,
+                    AnomalyKind::Overlap {
+                        minutes: previous_end - interval.start_minute(),
+                    },
+                ));
+                continue;
+            }
+            intervals.push(interval);
+        }
+
+        for (index, length, candidates) in deferred {
+            let reading = &readings[index];
+            place_out_of_order(
+                &mut intervals,
+                &mut anomalies,
+                index,
+                reading,
+                length,
+                candidates,
+            );
+        }
+
+        self.report_holes_and_edges(&intervals, &mut anomalies);
+        anomalies.sort_by_key(|anomaly| anomaly.sort_key());
+        let curve = LoadCurve {
+            time_zone: self.time_zone,
+            intervals,
+        };
+        (curve, QualityReport { anomalies })
+    }
+
+    /// Checks what can be checked of one reading alone; returns its length and the one or
+    /// two instants (Unix minutes) its local end can mean, or reports why it is left out.
+    fn check_reading(
+        &self,
+        index: usize,
+        reading: &Reading,
+        anomalies: &mut Vec<Anomaly>,
+    ) -> Option<(IntervalLength, [Option<i64>; 2])> {
+        let Some(length) = IntervalLength::from_minutes(reading.length_minutes) else {
+            anomalies.push(Anomaly::at_reading(
+                index,
+                reading,
+                AnomalyKind::UnsupportedLength {
+                    minutes: reading.length_minutes,
+                },
+            ));
+            return None;
+        };
+        if reading.power.milliwatts() < 0 {
+            anomalies.push(Anomaly::at_reading(
+                index,
+                reading,
+                AnomalyKind::NegativePower {
+                    power: reading.power,
+                },
+            ));
+            return None;
+        }
+        if reading.end.second() != 0 || reading.end.nanosecond() != 0 {
+            anomalies.push(Anomaly::at_reading(
+                index,
+                reading,
+                AnomalyKind::NotWholeMinute,
+            ));
+            return None;
+        }
+        let as_minute = |instant: DateTime<Tz>| instant.timestamp().div_euclid(60);
+        let candidates = match self.time_zone.from_local_datetime(&reading.end) {
+            LocalResult::Single(instant) => [Some(as_minute(instant)), None],
+            LocalResult::Ambiguous(first, second) => {
+                [Some(as_minute(first)), Some(as_minute(second))]
+            }
+            LocalResult::None => {
+                anomalies.push(Anomaly::at_reading(
+                    index,
+                    reading,
+                    AnomalyKind::NonexistentLocalTime,
+                ));
+                return None;
+            }
+        };
+        let local_minute = i64::from(reading.end.hour() * 60 + reading.end.minute());
+        if local_minute % i64::from(length.minutes()) != 0 {
+            anomalies.push(Anomaly::at_reading(index, reading, AnomalyKind::Misaligned));
+        }
+        Some((length, candidates))
+    }
+
+    fn report_holes_and_edges(&self, intervals: &[Interval], anomalies: &mut Vec<Anomaly>) {
+        let period = self.period.and_then(|(start, end)| {
+            Some((
+                local_midnight_minute(self.time_zone, start)?,
+                local_midnight_minute(self.time_zone, end)?,
+            ))
+        });
+        let mut expected_from = period.map(|(start, _)| start);
+        for interval in intervals {
+            if let Some(from) = expected_from
+                && interval.start_minute() > from
+            {
+                anomalies.push(self.hole(from, interval.start_minute()));
+            }
+            if let Some((start, end)) = period
+                && (interval.start_minute() < start || interval.end_minute > end)
+            {
+                anomalies.push(Anomaly {
+                    reading: None,
+                    local_end: Some(self.local(interval.end_minute).naive_local()),
+                    kind: AnomalyKind::OutsidePeriod,
+                });
+            }
+            expected_from = Some(
+                expected_from.map_or(interval.end_minute, |from| from.max(interval.end_minute)),
+            );
+        }
+        if let (Some((_, end)), Some(from)) = (period, expected_from)
+            && from < end
+        {
+            anomalies.push(self.hole(from, end));
+        }
+    }
+
+    fn hole(&self, from_minute: i64, to_minute: i64) -> Anomaly {
+        Anomaly {
+            reading: None,
+            local_end: Some(self.local(to_minute).naive_local()),
+            kind: AnomalyKind::Hole {
+                start: self.local(from_minute).fixed_offset(),
+                end: self.local(to_minute).fixed_offset(),
+                minutes: to_minute - from_minute,
+            },
+        }
+    }
+
+    fn local(&self, minute: i64) -> DateTime<Tz> {
+        minute_to_utc(minute).with_timezone(&self.time_zone)
+    }
+}
+
+/// The Unix minute of local midnight starting `date` (midnight always exists in France).
+pub(crate) fn local_midnight_minute(time_zone: Tz, date: NaiveDate) -> Option<i64> {
+    time_zone
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|instant| instant.timestamp().div_euclid(60))
+}
+
+fn duplicate_anomaly(
+    index: usize,
+    reading: &Reading,
+    existing: &Interval,
+    length: IntervalLength,
+) -> Anomaly {
+    let kind = if existing.power == reading.power && existing.length == length {
+        AnomalyKind::Duplicate
+    } else {
+        AnomalyKind::ConflictingDuplicate {
+            kept: existing.power,
+            dropped: reading.power,
+        }
+    };
+    Anomaly::at_reading(index, reading, kind)
+}
+
+/// Puts a reading that came out of order where it belongs, if that place is free.
+fn place_out_of_order(
+    intervals: &mut Vec<Interval>,
+    anomalies: &mut Vec<Anomaly>,
+    index: usize,
+    reading: &Reading,
+    length: IntervalLength,
+    candidates: [Option<i64>; 2],
+) {
+    for end_minute in candidates.into_iter().flatten() {
+        let position = intervals.partition_point(|other| other.end_minute < end_minute);
+        if let Some(existing) = intervals
+            .get(position)
+            .filter(|i| i.end_minute == end_minute)
+        {
+            anomalies.push(duplicate_anomaly(index, reading, existing, length));
+            return;
+        }
+    }
+    for end_minute in candidates.into_iter().flatten() {
+        let interval = Interval {
+            end_minute,
+            length,
+            power: reading.power,
+        };
+        let position = intervals.partition_point(|other| other.end_minute < end_minute);
+        let fits_before = intervals
+            .get(position)
+            .is_none_or(|next| next.start_minute() >= end_minute);
+        let fits_after =
+            position == 0 || intervals[position - 1].end_minute <= interval.start_minute();
+        if fits_before && fits_after {
+            intervals.insert(position, interval);
+            anomalies.push(Anomaly::at_reading(
+                index,
+                reading,
+                AnomalyKind::OutOfOrder { placed: true },
+            ));
+            return;
+        }
+    }
+    anomalies.push(Anomaly::at_reading(
+        index,
+        reading,
+        AnomalyKind::OutOfOrder { placed: false },
+    ));
+}
+
+/// Everything that did not fit while building a curve, in time order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QualityReport {
+    anomalies: Vec<Anomaly>,
+}
+
+impl QualityReport {
+    /// Every anomaly, in time order.
+    pub fn anomalies(&self) -> &[Anomaly] {
+        &self.anomalies
+    }
+
+    /// Whether nothing at all was found wrong.
+    pub fn is_clean(&self) -> bool {
+        self.anomalies.is_empty()
+    }
+
+    /// The holes, in time order.
+    pub fn holes(&self) -> impl Iterator<Item = &Anomaly> {
+        self.anomalies
+            .iter()
+            .filter(|anomaly| matches!(anomaly.kind, AnomalyKind::Hole { .. }))
+    }
+
+    /// The number of minutes missing in holes.
+    pub fn missing_minutes(&self) -> i64 {
+        self.anomalies
+            .iter()
+            .map(|anomaly| match anomaly.kind {
+                AnomalyKind::Hole { minutes, .. } => minutes,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The number of readings that were left out of the curve.
+    pub fn dropped_readings(&self) -> usize {
+        self.anomalies
+            .iter()
+            .filter(|a| a.kind.drops_reading())
+            .count()
+    }
+
+    /// Adds an anomaly found elsewhere (e.g. by a wire parser: a value that is not a
+    /// number), keeping the report in time order.
+    pub fn push(&mut self, anomaly: Anomaly) {
+        self.anomalies.push(anomaly);
+        self.anomalies.sort_by_key(|anomaly| anomaly.sort_key());
+    }
+
+    /// Appends another report's anomalies.
+    pub fn merge(&mut self, other: QualityReport) {
+        self.anomalies.extend(other.anomalies);
+        self.anomalies.sort_by_key(|anomaly| anomaly.sort_key());
+    }
+}
+
+impl fmt::Display for QualityReport {
+    /// One anomaly per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for anomaly in &self.anomalies {
+            writeln!(f, "{anomaly}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One thing that did not fit: what, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anomaly {
+    /// The position of the reading in the input (0-based), when one reading is at fault.
+    pub reading: Option<usize>,
+    /// The local end time as given (for a reading) or the local end of a hole.
+    pub local_end: Option<NaiveDateTime>,
+    /// What is wrong.
+    pub kind: AnomalyKind,
+}
+
+impl Anomaly {
+    /// An anomaly of the reading at `index`.
+    pub fn at_reading(index: usize, reading: &Reading, kind: AnomalyKind) -> Anomaly {
+        Anomaly {
+            reading: Some(index),
+            local_end: Some(reading.end),
+            kind,
+        }
+    }
+
+    fn sort_key(&self) -> (Option<NaiveDateTime>, usize) {
+        (self.local_end, self.reading.unwrap_or(usize::MAX))
+    }
+}
+
+impl fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.reading, self.local_end) {
+            (Some(index), Some(end)) => write!(f, "reading {index} ({end}): ")?,
+            (Some(index), None) => write!(f, "reading {index}: ")?,
+            _ => {}
+        }
+        write!(f, "{}", self.kind)?;
+        if self.kind.drops_reading() {
+            f.write_str("; left out")?;
+        }
+        Ok(())
+    }
+}
+
+/// What kind of anomaly; see the module documentation for what each does to the curve.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AnomalyKind {
+    /// No reading covers `[start, end)`.
+    Hole {
+        /// Where the hole starts, with its UTC offset.
+        start: DateTime<chrono::FixedOffset>,
+        /// Where the hole ends.
+        end: DateTime<chrono::FixedOffset>,
+        /// How many minutes are missing.
+        minutes: i64,
+    },
+    /// The same reading again.
+    Duplicate,
+    /// The same end again with another value or length.
+    ConflictingDuplicate {
+        /// The power kept (the first one received).
+        kept: Power,
+        /// The power left out.
+        dropped: Power,
+    },
+    /// The reading's interval overlaps earlier readings by `minutes`.
+    Overlap {
+        /// How many minutes overlap.
+        minutes: i64,
+    },
+    /// The reading came after later ones.
+    OutOfOrder {
+        /// Whether it was put in its place (true) or left out because that place was taken.
+        placed: bool,
+    },
+    /// A length that is not PT5M, PT10M, PT15M, PT30M or PT60M.
+    UnsupportedLength {
+        /// The length given, in minutes.
+        minutes: i64,
+    },
+    /// A negative average power.
+    NegativePower {
+        /// The power given.
+        power: Power,
+    },
+    /// A local time in the spring-forward gap.
+    NonexistentLocalTime,
+    /// A time with seconds.
+    NotWholeMinute,
+    /// An end that is not on a multiple of the interval length (kept as is).
+    Misaligned,
+    /// An interval outside the period asked for (kept).
+    OutsidePeriod,
+    /// A value that is not a number (reported by a wire parser).
+    NotANumber {
+        /// The text given, cut to 40 characters.
+        text: String,
+    },
+    /// A date that cannot be read (reported by a wire parser).
+    BadDate {
+        /// The text given, cut to 40 characters.
+        text: String,
+    },
+}
+
+impl AnomalyKind {
+    /// Whether this anomaly means a reading was left out of the curve.
+    pub fn drops_reading(&self) -> bool {
+        match self {
+            AnomalyKind::Duplicate
+            | AnomalyKind::ConflictingDuplicate { .. }
+            | AnomalyKind::Overlap { .. }
+            | AnomalyKind::UnsupportedLength { .. }
+            | AnomalyKind::NegativePower { .. }
+            | AnomalyKind::NonexistentLocalTime
+            | AnomalyKind::NotWholeMinute
+            | AnomalyKind::NotANumber { .. }
+            | AnomalyKind::BadDate { .. } => true,
+            AnomalyKind::OutOfOrder { placed } => !placed,
+            AnomalyKind::Hole { .. } | AnomalyKind::Misaligned | AnomalyKind::OutsidePeriod => {
+                false
+            }
+        }
+    }
+}
+
+impl fmt::Display for AnomalyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnomalyKind::Hole {
+                start,
+                end,
+                minutes,
+            } => write!(
+                f,
+                "hole of {minutes} minutes from {} to {}",
+                start.format("%Y-%m-%d %H:%M%:z"),
+                end.format("%Y-%m-%d %H:%M%:z")
+            ),
+            AnomalyKind::Duplicate => f.write_str("duplicate reading"),
+            AnomalyKind::ConflictingDuplicate { kept, dropped } => write!(
+                f,
+                "second reading for the same interval ({dropped}, kept the first: {kept})"
+            ),
+            AnomalyKind::Overlap { minutes } => {
+                write!(f, "overlaps the previous reading by {minutes} minutes")
+            }
+            AnomalyKind::OutOfOrder { placed: true } => {
+                f.write_str("out of order; put back in its place")
+            }
+            AnomalyKind::OutOfOrder { placed: false } => {
+                f.write_str("out of order and its place is taken")
+            }
+            AnomalyKind::UnsupportedLength { minutes } => write!(
+                f,
+                "unsupported interval length of {minutes} minutes (expected 5, 10, 15, 30 or 60)"
+            ),
+            AnomalyKind::NegativePower { power } => write!(f, "negative power {power}"),
+            AnomalyKind::NonexistentLocalTime => {
+                f.write_str("local time does not exist (spring-forward gap)")
+            }
+            AnomalyKind::NotWholeMinute => f.write_str("time is not on a whole minute"),
+            AnomalyKind::Misaligned => f.write_str("end is not a multiple of the interval length"),
+            AnomalyKind::OutsidePeriod => f.write_str("outside the period asked for"),
+            AnomalyKind::NotANumber { text } => write!(f, "value {text:?} is not a number"),
+            AnomalyKind::BadDate { text } => write!(f, "date {text:?} cannot be read"),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Pure logic for French Linky smart-meter data.
+//!
+//! linky-core turns what Enedis measures into what people want to see, without any I/O:
+//! no network, no files, no clock. "Now", the time zone and the holiday zone are always
+//! parameters, so everything here is deterministic and testable.
+//!
+//! - [`UsagePointId`], [`Flow`], [`Tariff`]: the identifiers every layer shares;
+//! - [`Energy`], [`Power`], [`ApparentPower`]: quantities kept apart by type, energies
+//!   exact to the milliwatt-minute;
+//! - [`LoadCurve`]: readings stamped in local time placed on the real time line, DST
+//!   included, with a [`QualityReport`] of everything that did not fit;
+//! - [`HourBucket`], [`DayBucket`]: hours and 23/24/25-hour days;
+//! - [`holiday_on`], [`is_holiday`]: French public holidays by [`HolidayZone`].
+#![deny(missing_docs)]
+
+mod buckets;
+mod curve;
+mod error;
+mod holidays;
+mod ids;
+mod units;
+
+pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
+pub use curve::{
+    Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder, PARIS,
+    QualityReport, Reading, parse_duration_minutes,
+};
+pub use error::Error;
+pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
+pub use ids::{Flow, Tariff, UsagePointId};
+pub use units::{ApparentPower, Energy, Power};
+
+/// Re-exported so that callers name the same time-zone type as linky-core.
+pub use chrono_tz::Tz;
