@@ -5,6 +5,11 @@
 //! hour that ends at midnight belongs to the day before, and a day has 23, 24 or 25
 //! hours. Hours are kept as instants, so the two local "02:00" hours of the fall-back
 //! day stay two buckets.
+//!
+//! Enedis' intervals always lie inside one clock hour. An interval that does not (a
+//! reading reported as [`crate::AnomalyKind::Misaligned`]) is shared between the hours it
+//! covers, minute by minute, so that no hour ever holds more than 60 minutes and the
+//! energy stays exact.
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -21,7 +26,7 @@ pub struct HourBucket {
     pub energy: Energy,
     /// How many minutes of the hour the intervals cover (60 when complete).
     pub minutes: u32,
-    /// How many intervals fell in the hour.
+    /// How many intervals fell (wholly or partly) in the hour.
     pub intervals: u32,
 }
 
@@ -98,23 +103,30 @@ impl LoadCurve {
     pub fn hours(&self) -> Vec<HourBucket> {
         let mut hours: Vec<HourBucket> = Vec::new();
         for interval in self.intervals() {
-            // The hour whose end is the first whole hour at or after the interval's end.
-            let hour_end_minute = interval.end_minute() + (-interval.end_minute()).rem_euclid(60);
-            let minutes = interval.length().minutes();
-            match hours.last_mut() {
-                Some(last) if last.end.timestamp() == hour_end_minute * 60 => {
-                    last.energy += interval.energy();
-                    last.minutes += minutes;
-                    last.intervals += 1;
+            // An interval Enedis sends lies inside one hour (its end on a multiple of its
+            // length); a misaligned one is shared between hours by minute, exactly.
+            let mut piece_start = interval.start_minute();
+            while piece_start < interval.end_minute() {
+                let hour_end_minute = piece_start + 60 - piece_start.rem_euclid(60);
+                let piece_end = hour_end_minute.min(interval.end_minute());
+                let minutes = (piece_end - piece_start) as u32;
+                let energy = interval.power().energy_over_minutes(minutes);
+                match hours.last_mut() {
+                    Some(last) if last.end.timestamp() == hour_end_minute * 60 => {
+                        last.energy += energy;
+                        last.minutes += minutes;
+                        last.intervals += 1;
+                    }
+                    _ => hours.push(HourBucket {
+                        end: DateTime::from_timestamp(hour_end_minute * 60, 0)
+                            .unwrap_or_default()
+                            .with_timezone(&self.time_zone()),
+                        energy,
+                        minutes,
+                        intervals: 1,
+                    }),
                 }
-                _ => hours.push(HourBucket {
-                    end: DateTime::from_timestamp(hour_end_minute * 60, 0)
-                        .unwrap_or_default()
-                        .with_timezone(&self.time_zone()),
-                    energy: interval.energy(),
-                    minutes,
-                    intervals: 1,
-                }),
+                piece_start = piece_end;
             }
         }
         hours

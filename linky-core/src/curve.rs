@@ -23,7 +23,7 @@
 //! | a reading overlapping an earlier one | left out, [`AnomalyKind::Overlap`] |
 //! | a reading out of order | put where it belongs if that place is free ([`AnomalyKind::OutOfOrder`] with `placed: true`), else left out |
 //! | a length other than PT5M, PT10M, PT15M, PT30M, PT60M (zero and negative included) | left out, [`AnomalyKind::UnsupportedLength`] |
-//! | a negative power | left out, [`AnomalyKind::NegativePower`] |
+//! | a negative power, or one above 100 MW | left out, [`AnomalyKind::NegativePower`], [`AnomalyKind::ImplausiblePower`] |
 //! | a local time that does not exist (spring-forward gap) or is not on a whole minute | left out, [`AnomalyKind::NonexistentLocalTime`] / [`AnomalyKind::NotWholeMinute`] |
 //! | an end not on a multiple of its length (e.g. PT30M ending at 10:15) | kept, [`AnomalyKind::Misaligned`] |
 //! | a reading outside the expected period | kept, [`AnomalyKind::OutsidePeriod`] |
@@ -38,6 +38,11 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike
 use chrono_tz::Tz;
 
 use crate::{Energy, Error, Power};
+
+/// The largest average power a reading may have: 100 MW, far above any Linky contract
+/// (36 kVA for households, 250 kVA for C4 sites). Larger values are garbage, and keeping
+/// them out also keeps every sum of energies far from integer overflow.
+pub const MAX_PLAUSIBLE_POWER: Power = Power::from_watts(100_000_000);
 
 /// The time zone of every Linky meter's wall clock.
 pub const PARIS: Tz = chrono_tz::Europe::Paris;
@@ -369,6 +374,16 @@ impl LoadCurveBuilder {
             ));
             return None;
         }
+        if reading.power > MAX_PLAUSIBLE_POWER {
+            anomalies.push(Anomaly::at_reading(
+                index,
+                reading,
+                AnomalyKind::ImplausiblePower {
+                    power: reading.power,
+                },
+            ));
+            return None;
+        }
         if reading.end.second() != 0 || reading.end.nanosecond() != 0 {
             anomalies.push(Anomaly::at_reading(
                 index,
@@ -673,6 +688,11 @@ pub enum AnomalyKind {
         /// The power given.
         power: Power,
     },
+    /// An average power above [`MAX_PLAUSIBLE_POWER`].
+    ImplausiblePower {
+        /// The power given.
+        power: Power,
+    },
     /// A local time in the spring-forward gap.
     NonexistentLocalTime,
     /// A time with seconds.
@@ -702,6 +722,7 @@ impl AnomalyKind {
             | AnomalyKind::Overlap { .. }
             | AnomalyKind::UnsupportedLength { .. }
             | AnomalyKind::NegativePower { .. }
+            | AnomalyKind::ImplausiblePower { .. }
             | AnomalyKind::NonexistentLocalTime
             | AnomalyKind::NotWholeMinute
             | AnomalyKind::NotANumber { .. }
@@ -746,6 +767,9 @@ impl fmt::Display for AnomalyKind {
                 "unsupported interval length of {minutes} minutes (expected 5, 10, 15, 30 or 60)"
             ),
             AnomalyKind::NegativePower { power } => write!(f, "negative power {power}"),
+            AnomalyKind::ImplausiblePower { power } => {
+                write!(f, "implausible power {power} (above 100 MW)")
+            }
             AnomalyKind::NonexistentLocalTime => {
                 f.write_str("local time does not exist (spring-forward gap)")
             }

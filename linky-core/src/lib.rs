@@ -22,8 +22,8 @@ mod units;
 
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
 pub use curve::{
-    Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder, PARIS,
-    QualityReport, Reading, parse_duration_minutes,
+    Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
+    MAX_PLAUSIBLE_POWER, PARIS, QualityReport, Reading, parse_duration_minutes,
 };
 pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
