@@ -706,6 +706,11 @@ pub enum AnomalyKind {
         /// The text given, cut to 40 characters.
         text: String,
     },
+    /// An interval length that cannot be read (reported by a wire parser).
+    BadLength {
+        /// The text given, cut to 40 characters.
+        text: String,
+    },
     /// A date that cannot be read (reported by a wire parser).
     BadDate {
         /// The text given, cut to 40 characters.
@@ -726,6 +731,7 @@ impl AnomalyKind {
             | AnomalyKind::NonexistentLocalTime
             | AnomalyKind::NotWholeMinute
             | AnomalyKind::NotANumber { .. }
+            | AnomalyKind::BadLength { .. }
             | AnomalyKind::BadDate { .. } => true,
             AnomalyKind::OutOfOrder { placed } => !placed,
             AnomalyKind::Hole { .. } | AnomalyKind::Misaligned | AnomalyKind::OutsidePeriod => {
@@ -777,6 +783,9 @@ impl fmt::Display for AnomalyKind {
             AnomalyKind::Misaligned => f.write_str("end is not a multiple of the interval length"),
             AnomalyKind::OutsidePeriod => f.write_str("outside the period asked for"),
             AnomalyKind::NotANumber { text } => write!(f, "value {text:?} is not a number"),
+            AnomalyKind::BadLength { text } => {
+                write!(f, "interval length {text:?} cannot be read")
+            }
             AnomalyKind::BadDate { text } => write!(f, "date {text:?} cannot be read"),
         }
     }
