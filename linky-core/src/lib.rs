@@ -32,3 +32,4 @@ pub use units::{ApparentPower, Energy, Power};
 
 /// Re-exported so that callers name the same time-zone type as linky-core.
 pub use chrono_tz::Tz;
+
