@@ -21,7 +21,11 @@ fn two_years_of_half_hours() -> Vec<Reading> {
         .map(|step| {
             let end = start + Duration::minutes(30 * step);
             let watts = 200 + (step * 7919) % 3000;
-            Reading::new(end.naive_local(), IntervalLength::PT30M, Power::from_watts(watts))
+            Reading::new(
+                end.naive_local(),
+                IntervalLength::PT30M,
+                Power::from_watts(watts),
+            )
         })
         .collect()
 }
@@ -34,8 +38,12 @@ fn curves(c: &mut Criterion) {
         b.iter(|| LoadCurve::builder(PARIS).build(black_box(&readings)))
     });
     let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
-    group.bench_function("hours_two_years_pt30m", |b| b.iter(|| black_box(&curve).hours()));
-    group.bench_function("days_two_years_pt30m", |b| b.iter(|| black_box(&curve).days()));
+    group.bench_function("hours_two_years_pt30m", |b| {
+        b.iter(|| black_box(&curve).hours())
+    });
+    group.bench_function("days_two_years_pt30m", |b| {
+        b.iter(|| black_box(&curve).days())
+    });
     group.finish();
 }
 
@@ -48,8 +56,12 @@ fn holidays(c: &mut Criterion) {
         b.iter(|| {
             let mut count = 0u32;
             for minute in 0..minutes_in_a_year as i64 {
-                let date = first.and_hms_opt(0, 0, 0).expect("midnight") + Duration::minutes(minute);
-                count += u32::from(is_holiday(black_box(date.date()), HolidayZone::AlsaceMoselle));
+                let date =
+                    first.and_hms_opt(0, 0, 0).expect("midnight") + Duration::minutes(minute);
+                count += u32::from(is_holiday(
+                    black_box(date.date()),
+                    HolidayZone::AlsaceMoselle,
+                ));
             }
             count
         })

@@ -32,4 +32,3 @@ pub use units::{ApparentPower, Energy, Power};
 
 /// Re-exported so that callers name the same time-zone type as linky-core.
 pub use chrono_tz::Tz;
-
