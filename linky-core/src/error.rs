@@ -30,4 +30,7 @@ pub enum Error {
         /// The text given.
         text: String,
     },
+    /// An off-peak text that cannot be read.
+    #[error("invalid off-peak schedule: {0}")]
+    Schedule(#[from] crate::ScheduleError),
 }

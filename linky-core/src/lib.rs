@@ -10,7 +10,9 @@
 //! - [`LoadCurve`]: readings stamped in local time placed on the real time line, DST
 //!   included, with a [`QualityReport`] of everything that did not fit;
 //! - [`HourBucket`], [`DayBucket`]: hours and 23/24/25-hour days;
-//! - [`holiday_on`], [`is_holiday`]: French public holidays by [`HolidayZone`].
+//! - [`holiday_on`], [`is_holiday`]: French public holidays by [`HolidayZone`];
+//! - [`OffPeakConfig`]: the off-peak schedule language, its canonical form, its weekly
+//!   [`Timetable`], and the [`CompiledSchedule`] that answers "which tariff, until when".
 #![deny(missing_docs)]
 
 mod buckets;
@@ -18,6 +20,7 @@ mod curve;
 mod error;
 mod holidays;
 mod ids;
+mod offpeak;
 mod units;
 
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
@@ -28,6 +31,10 @@ pub use curve::{
 pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
 pub use ids::{Flow, Tariff, UsagePointId};
+pub use offpeak::{
+    CompiledSchedule, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
+    ScheduleError, ScheduleErrorKind, Section, TimeRange, Timetable, pdl_for_flow,
+};
 pub use units::{ApparentPower, Energy, Power};
 
 /// Re-exported so that callers name the same time-zone type as linky-core.

@@ -1,4 +1,4 @@
-//! Integration tests of linky-core through its public API: DST days, anomalies,
+//! The time model through the public API: DST days, anomalies,
 //! holidays, and the exactness properties of curves, hours and days.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};

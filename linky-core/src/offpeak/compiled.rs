@@ -1,0 +1,165 @@
+//! The compiled form of a schedule: built once per (device, flow, holiday zone), it
+//! answers "which tariff, and until when" without looking at the configuration again,
+//! so that a tariff splitter can walk years of readings quickly.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::model::{END_OF_DAY, OffPeakConfig, TimeRange};
+use crate::{Flow, HolidayZone, Tariff, is_holiday};
+
+/// Which table of a [`CompiledSchedule`] applies on a day: a weekday, or the holiday
+/// table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DayKind(u8);
+
+impl DayKind {
+    /// The table of public holidays.
+    pub const HOLIDAY: DayKind = DayKind(7);
+
+    /// The table of an ordinary `weekday`.
+    pub fn weekday(weekday: chrono::Weekday) -> DayKind {
+        DayKind(weekday.num_days_from_monday() as u8)
+    }
+
+    /// The index of the table (0 = Monday ... 6 = Sunday, 7 = holidays).
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A day's off-peak minutes as sorted boundaries: the tariff toggles at each one,
+/// starting with peak at minute 0. `[120, 420]` is off-peak from 02:00 to 07:00.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct DayTable {
+    boundaries: Vec<u16>,
+}
+
+impl DayTable {
+    fn from_ranges(ranges: &[TimeRange]) -> DayTable {
+        let mut off_peak = [false; END_OF_DAY as usize];
+        for range in ranges {
+            for (begin, end) in range.pieces() {
+                off_peak[begin as usize..end as usize].fill(true);
+            }
+        }
+        let mut boundaries = Vec::new();
+        let mut current = false;
+        for (minute, &value) in off_peak.iter().enumerate() {
+            if value != current {
+                boundaries.push(minute as u16);
+                current = value;
+            }
+        }
+        if current {
+            boundaries.push(END_OF_DAY);
+        }
+        DayTable { boundaries }
+    }
+
+    fn tariff_at(&self, minute: u16) -> (Tariff, u16) {
+        let index = self
+            .boundaries
+            .partition_point(|&boundary| boundary <= minute);
+        let tariff = if index % 2 == 1 {
+            Tariff::OffPeak
+        } else {
+            Tariff::Peak
+        };
+        let until = self.boundaries.get(index).copied().unwrap_or(END_OF_DAY);
+        (tariff, until)
+    }
+
+    /// Off-peak minutes in `[from, to)`.
+    fn off_peak_minutes(&self, from: u16, to: u16) -> u16 {
+        self.boundaries
+            .chunks(2)
+            .map(|pair| {
+                let (begin, end) = (pair[0], pair.get(1).copied().unwrap_or(END_OF_DAY));
+                end.min(to).saturating_sub(begin.max(from))
+            })
+            .sum()
+    }
+}
+
+/// A schedule compiled for one device (a PDL or a merged `C / P`), one flow and one
+/// holiday zone.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{CompiledSchedule, Flow, HolidayZone, OffPeakConfig, Tariff};
+/// let config: OffPeakConfig = "22h30-6h30 sa 00h00-23h59 fe 00h00-23h59".parse().unwrap();
+/// let schedule = CompiledSchedule::new(&config, "22516914714270", Flow::Consumption, HolidayZone::Metropole);
+/// let monday = NaiveDate::from_ymd_opt(2024, 6, 3).unwrap();
+/// assert_eq!(schedule.tariff_at(monday, 6 * 60), (Tariff::OffPeak, 6 * 60 + 30));
+/// assert_eq!(schedule.tariff_at(monday, 7 * 60), (Tariff::Peak, 22 * 60 + 30));
+/// let bastille_day = NaiveDate::from_ymd_opt(2024, 7, 14).unwrap();
+/// assert_eq!(schedule.tariff_at(bastille_day, 12 * 60), (Tariff::OffPeak, 1440));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledSchedule {
+    tables: [DayTable; 8],
+    zone: HolidayZone,
+    holidays_apply: bool,
+}
+
+impl CompiledSchedule {
+    /// Compiles what `config` says for `device` and `flow`, with the holidays of `zone`.
+    pub fn new(
+        config: &OffPeakConfig,
+        device: &str,
+        flow: Flow,
+        zone: HolidayZone,
+    ) -> CompiledSchedule {
+        let part = config.part(device, flow);
+        let weekdays = [
+            chrono::Weekday::Mon,
+            chrono::Weekday::Tue,
+            chrono::Weekday::Wed,
+            chrono::Weekday::Thu,
+            chrono::Weekday::Fri,
+            chrono::Weekday::Sat,
+            chrono::Weekday::Sun,
+        ];
+        let tables = std::array::from_fn(|index| match (part, weekdays.get(index)) {
+            (None, _) => DayTable::default(),
+            (Some(part), Some(&weekday)) => DayTable::from_ranges(part.weekday_ranges(weekday)),
+            (Some(part), None) => DayTable::from_ranges(part.holidays.as_deref().unwrap_or(&[])),
+        });
+        CompiledSchedule {
+            tables,
+            zone,
+            holidays_apply: part.is_some_and(|part| part.holidays.is_some()),
+        }
+    }
+
+    /// Which table applies on `date`.
+    pub fn day_kind(&self, date: NaiveDate) -> DayKind {
+        if self.holidays_apply && is_holiday(date, self.zone) {
+            DayKind::HOLIDAY
+        } else {
+            DayKind::weekday(date.weekday())
+        }
+    }
+
+    /// The tariff of the minute starting `minute` minutes after local midnight on
+    /// `date`, and the minute of that day (1440 = midnight) until which it holds.
+    pub fn tariff_at(&self, date: NaiveDate, minute: u16) -> (Tariff, u16) {
+        self.tariff_in(self.day_kind(date), minute)
+    }
+
+    /// As [`CompiledSchedule::tariff_at`], for a day whose kind is already known.
+    pub fn tariff_in(&self, kind: DayKind, minute: u16) -> (Tariff, u16) {
+        self.tables[kind.index()].tariff_at(minute.min(END_OF_DAY - 1))
+    }
+
+    /// How many minutes of `[from, to)` (minutes of one local day, `to` at most 1440)
+    /// are off-peak on a day of `kind`.
+    pub fn off_peak_minutes(&self, kind: DayKind, from: u16, to: u16) -> u16 {
+        self.tables[kind.index()].off_peak_minutes(from, to.min(END_OF_DAY))
+    }
+
+    /// The holiday zone the schedule was compiled for.
+    pub fn zone(&self) -> HolidayZone {
+        self.zone
+    }
+}

@@ -1,0 +1,292 @@
+//! The typed off-peak configuration, its canonical form, and the lookup.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Weekday};
+
+use crate::{Flow, HolidayZone, is_holiday};
+
+/// Minutes in a day: the end of a range that runs to midnight.
+pub const END_OF_DAY: u16 = 24 * 60;
+
+/// An off-peak range `[begin, end)` in minutes of the local day (0 to 1440). A range whose
+/// end is before its begin wraps over midnight **within the same day-section**: it is
+/// `[begin, 1440) ∪ [0, end)` of the same day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    begin: u16,
+    end: u16,
+}
+
+impl TimeRange {
+    /// The range from `begin` to `end` minutes (each 0 to 1440), or `None` out of bounds.
+    pub const fn new(begin: u16, end: u16) -> Option<TimeRange> {
+        if begin > END_OF_DAY || end > END_OF_DAY {
+            None
+        } else {
+            Some(TimeRange { begin, end })
+        }
+    }
+
+    /// Where the range begins, in minutes after local midnight.
+    pub const fn begin(self) -> u16 {
+        self.begin
+    }
+
+    /// Where the range ends (excluded), in minutes after local midnight; 1440 is midnight
+    /// at the end of the day.
+    pub const fn end(self) -> u16 {
+        self.end
+    }
+
+    /// Whether the range holds no minute (its begin equals its end).
+    pub const fn is_empty(self) -> bool {
+        self.begin == self.end || (self.begin == END_OF_DAY && self.end == 0)
+    }
+
+    /// Whether the minute starting `minute` minutes after midnight is in the range.
+    pub const fn contains(self, minute: u16) -> bool {
+        if self.begin <= self.end {
+            self.begin <= minute && minute < self.end
+        } else {
+            minute >= self.begin || minute < self.end
+        }
+    }
+
+    /// The range as one or two non-wrapping pieces `[begin, end)` of the day.
+    pub fn pieces(self) -> impl Iterator<Item = (u16, u16)> {
+        let (first, second) = if self.begin <= self.end {
+            ((self.begin, self.end), None)
+        } else {
+            ((self.begin, END_OF_DAY), Some((0, self.end)))
+        };
+        std::iter::once(first)
+            .chain(second)
+            .filter(|(begin, end)| begin < end)
+    }
+}
+
+impl fmt::Display for TimeRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", Clock(self.begin), Clock(self.end))
+    }
+}
+
+/// A minute of the day printed as `HH:MM` (1440 as `24:00`).
+pub(crate) struct Clock(pub(crate) u16);
+
+impl fmt::Display for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+/// The off-peak ranges of one direction in one section: every day, per weekday, and on
+/// public holidays.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Part {
+    /// Ranges that apply on days without a section of their own.
+    pub every_day: Vec<TimeRange>,
+    /// Per weekday (Monday first): `Some` when the day has a section, even an empty one
+    /// (then that day is all peak).
+    pub weekdays: [Option<Vec<TimeRange>>; 7],
+    /// The holiday section, if any.
+    pub holidays: Option<Vec<TimeRange>>,
+}
+
+impl Part {
+    /// The ranges that apply on `date` (spec/offpeak.md, "Lookup", step 3).
+    pub fn ranges_on(&self, date: NaiveDate, zone: HolidayZone) -> &[TimeRange] {
+        if let Some(holidays) = &self.holidays
+            && is_holiday(date, zone)
+        {
+            return holidays;
+        }
+        self.weekday_ranges(date.weekday())
+    }
+
+    /// The ranges of `weekday` on an ordinary (non-holiday) day.
+    pub fn weekday_ranges(&self, weekday: Weekday) -> &[TimeRange] {
+        self.weekdays[weekday.num_days_from_monday() as usize]
+            .as_deref()
+            .unwrap_or(&self.every_day)
+    }
+
+    fn is_blank(&self) -> bool {
+        self.every_day.is_empty()
+            && self.weekdays.iter().all(Option::is_none)
+            && self.holidays.is_none()
+    }
+}
+
+/// One section: the consumption part and, if given, the production part.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Section {
+    /// The consumption part (also used for production when there is no production part).
+    pub consumption: Part,
+    /// The production part, if the section has one (`P`).
+    pub production: Option<Part>,
+}
+
+impl Section {
+    /// The part that applies to `flow` (spec/offpeak.md, "Lookup", step 2).
+    pub fn part(&self, flow: Flow) -> &Part {
+        match (flow, &self.production) {
+            (Flow::Production, Some(production)) => production,
+            _ => &self.consumption,
+        }
+    }
+}
+
+/// A whole off-peak configuration, as parsed from the "Heures creuses" text.
+///
+/// ```
+/// use linky_core::{Flow, HolidayZone, OffPeakConfig};
+/// let config: OffPeakConfig = "2h00-7h00 13h00-16h00 mercredi 08h00-15h00".parse().unwrap();
+/// assert_eq!(config.to_string(), "02:00-07:00 13:00-16:00 wed 08:00-15:00");
+/// let wednesday_noon = "2024-06-05T12:00".parse().unwrap();
+/// assert!(config.is_off_peak("22516914714270", Flow::Consumption, wednesday_noon, HolidayZone::Metropole));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OffPeakConfig {
+    /// The section used for every PDL that has none of its own.
+    pub default: Option<Section>,
+    /// The PDL sections, in the order given (the PDL as written: a run of digits).
+    pub usage_points: Vec<(String, Section)>,
+}
+
+/// The separator of a merged device's id: `C / P`.
+pub const MERGED_DEVICE_SEPARATOR: &str = " / ";
+
+impl OffPeakConfig {
+    /// The section that applies to `pdl` (spec/offpeak.md, "Lookup", step 1).
+    pub fn section(&self, pdl: &str) -> Option<&Section> {
+        self.usage_points
+            .iter()
+            .find(|(id, _)| id == pdl)
+            .map(|(_, section)| section)
+            .or(self.default.as_ref())
+    }
+
+    /// Whether `pdl` has its own section (rather than the default one).
+    pub fn has_own_section(&self, pdl: &str) -> bool {
+        self.usage_points.iter().any(|(id, _)| id == pdl)
+    }
+
+    /// The part that applies to `pdl` and `flow`, if any section applies. A merged
+    /// device id `C / P` looks consumption up as `C` and production as `P`.
+    pub fn part(&self, device: &str, flow: Flow) -> Option<&Part> {
+        let pdl = pdl_for_flow(device, flow);
+        self.section(pdl).map(|section| section.part(flow))
+    }
+
+    /// Whether the minute starting at local time `at` is off-peak for `device` (a PDL or
+    /// a merged `C / P`) and `flow`.
+    pub fn is_off_peak(
+        &self,
+        device: &str,
+        flow: Flow,
+        at: NaiveDateTime,
+        zone: HolidayZone,
+    ) -> bool {
+        let Some(part) = self.part(device, flow) else {
+            return false;
+        };
+        let minute = (at.hour() * 60 + at.minute()) as u16;
+        part.ranges_on(at.date(), zone)
+            .iter()
+            .any(|range| range.contains(minute))
+    }
+
+    /// Whether `device` has two tariffs: the configuration has a default section or a
+    /// section for that PDL (for a merged device, for either PDL).
+    pub fn has_two_tariffs(&self, device: &str) -> bool {
+        match device.split_once(MERGED_DEVICE_SEPARATOR) {
+            Some((consumption, production)) => {
+                self.section(consumption.trim()).is_some()
+                    || self.section(production.trim()).is_some()
+            }
+            None => self.section(device).is_some(),
+        }
+    }
+
+    /// Whether the configuration is empty (no off-peak anywhere).
+    pub fn is_empty(&self) -> bool {
+        self.default.is_none() && self.usage_points.is_empty()
+    }
+}
+
+/// The PDL whose schedule applies to `flow` on `device` (a PDL or `C / P`).
+pub fn pdl_for_flow(device: &str, flow: Flow) -> &str {
+    match (device.split_once(MERGED_DEVICE_SEPARATOR), flow) {
+        (Some((consumption, _)), Flow::Consumption) => consumption.trim(),
+        (Some((_, production)), Flow::Production) => production.trim(),
+        (None, _) => device,
+    }
+}
+
+const DAY_WORDS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// The canonical word of a weekday (`mon` ... `sun`).
+pub(crate) fn day_word(index: usize) -> &'static str {
+    DAY_WORDS[index]
+}
+
+/// Writes ranges separated by spaces; an empty list as the empty range `00:00-00:00`
+/// when `placeholder` (so that a section word is never directly followed by another).
+fn write_ranges(out: &mut Vec<String>, ranges: &[TimeRange], placeholder: bool) {
+    if ranges.is_empty() && placeholder {
+        out.push("00:00-00:00".to_owned());
+    }
+    out.extend(ranges.iter().map(ToString::to_string));
+}
+
+fn write_part(out: &mut Vec<String>, part: &Part) {
+    write_ranges(out, &part.every_day, false);
+    for (index, day) in part.weekdays.iter().enumerate() {
+        if let Some(ranges) = day {
+            out.push(day_word(index).to_owned());
+            write_ranges(out, ranges, true);
+        }
+    }
+    if let Some(ranges) = &part.holidays {
+        out.push("holiday".to_owned());
+        write_ranges(out, ranges, true);
+    }
+}
+
+fn write_section(out: &mut Vec<String>, section: &Section, placeholder: bool) {
+    let start = out.len();
+    write_part(out, &section.consumption);
+    if let Some(production) = &section.production {
+        out.push("P".to_owned());
+        write_part(out, production);
+    }
+    if placeholder && out.len() == start {
+        // A default section that exists but holds nothing must still print something.
+        out.push("00:00-00:00".to_owned());
+    }
+}
+
+impl fmt::Display for OffPeakConfig {
+    /// The canonical form: times as `HH:MM`, English three-letter days, `holiday`, `P`;
+    /// it parses back to the same configuration.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words = Vec::new();
+        if let Some(section) = &self.default {
+            write_section(&mut words, section, true);
+        }
+        for (pdl, section) in &self.usage_points {
+            words.push(pdl.clone());
+            write_section(&mut words, section, false);
+        }
+        f.write_str(&words.join(" "))
+    }
+}
+
+impl Part {
+    /// Whether this part holds nothing at all (no range, no day, no holiday section).
+    pub fn is_empty(&self) -> bool {
+        self.is_blank()
+    }
+}

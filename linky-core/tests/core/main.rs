@@ -1,0 +1,5 @@
+//! linky-core's integration tests, one binary: the time model and the off-peak schedule
+//! language, through the public API.
+
+mod offpeak;
+mod time_model;
