@@ -20,8 +20,11 @@ pub struct TimeRange {
 
 impl TimeRange {
     /// The range from `begin` to `end` minutes (each 0 to 1440), or `None` out of bounds.
+    ///
+    /// An end of 1439 (23:59) is refused: the language reads `23h59` as an end as the end
+    /// of the day (1440), so such a range would have no text form.
     pub const fn new(begin: u16, end: u16) -> Option<TimeRange> {
-        if begin > END_OF_DAY || end > END_OF_DAY {
+        if begin > END_OF_DAY || end > END_OF_DAY || end == END_OF_DAY - 1 {
             None
         } else {
             Some(TimeRange { begin, end })

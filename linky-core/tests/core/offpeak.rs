@@ -106,3 +106,651 @@ fn the_original_swallows_a_pdl_after_an_hour_without_minutes() {
         HolidayZone::Metropole
     ));
 }
+
+fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn parse(text: &str) -> OffPeakConfig {
+    text.parse()
+        .unwrap_or_else(|error| panic!("{text:?}: {error}"))
+}
+
+/// Parses `input`, checks its canonical form, and that the canonical form parses back
+/// to the same configuration.
+fn check_canonical(input: &str, canonical: &str) -> OffPeakConfig {
+    let config = parse(input);
+    assert_eq!(config.to_string(), canonical, "{input:?}");
+    assert_eq!(parse(canonical), config, "{canonical:?}");
+    config
+}
+
+/// Checks the weekly timetable of `device` and `flow`, line by line.
+fn check_timetable(config: &OffPeakConfig, device: &str, flow: Flow, expected: &str) {
+    let text = config.timetable(device, flow).to_string();
+    assert_eq!(text.trim_end(), expected.trim(), "{device} {flow}");
+}
+
+const CONSUMPTION: Flow = Flow::Consumption;
+const PRODUCTION: Flow = Flow::Production;
+
+#[test]
+fn seed_readme_every_day_ranges() {
+    // "configure les heures creuses de 2h à 7h et de 13h à 16h"
+    for input in ["2h00-7h00 13h00-16h00", "2:00-7:00 13:00-16:00"] {
+        let config = check_canonical(input, "02:00-07:00 13:00-16:00");
+        check_timetable(
+            &config,
+            "12345678901234",
+            CONSUMPTION,
+            "consumption of 12345678901234: the default section, its consumption part
+  mon  02:00-07:00 13:00-16:00
+  tue  02:00-07:00 13:00-16:00
+  wed  02:00-07:00 13:00-16:00
+  thu  02:00-07:00 13:00-16:00
+  fri  02:00-07:00 13:00-16:00
+  sat  02:00-07:00 13:00-16:00
+  sun  02:00-07:00 13:00-16:00
+  holidays  as their weekday",
+        );
+    }
+}
+
+#[test]
+fn seed_readme_weekday_sections() {
+    // "de 8h à 15 le mercredi, de 9h à 11h et de 12h à 16h le samedi et de 2h à 7h et de
+    // 13h à 16h les autres jours de la semaine"
+    for input in [
+        "2h00-7h00 13h00-16h00 mercredi 08h00-15h00 samedi 09h00-11h00 12h00-16h00",
+        "2:00-7:00 13:00-16:00 Wednesday 8:00-15:00 Saturday 09:00-11:00 12:00-16:00",
+    ] {
+        let config = check_canonical(
+            input,
+            "02:00-07:00 13:00-16:00 wed 08:00-15:00 sat 09:00-11:00 12:00-16:00",
+        );
+        check_timetable(
+            &config,
+            "12345678901234",
+            PRODUCTION,
+            "production of 12345678901234: the default section, its consumption part (no production part)
+  mon  02:00-07:00 13:00-16:00
+  tue  02:00-07:00 13:00-16:00
+  wed  08:00-15:00
+  thu  02:00-07:00 13:00-16:00
+  fri  02:00-07:00 13:00-16:00
+  sat  09:00-11:00 12:00-16:00
+  sun  02:00-07:00 13:00-16:00
+  holidays  as their weekday",
+        );
+    }
+    // Abbreviations: "me" and "sa" (French), "sat" (English).
+    for input in [
+        "2h00-7h00 13h00-16h00 me 08h00-15h00 sa 09h00-16h00",
+        "2:00-7:00 13:00-16:00 me 08:00-15:00 sat 09:00-16:00",
+    ] {
+        check_canonical(
+            input,
+            "02:00-07:00 13:00-16:00 wed 08:00-15:00 sat 09:00-16:00",
+        );
+    }
+}
+
+#[test]
+fn seed_readme_pdl_sections() {
+    for input in [
+        "12345678901234 1h00-6h00 12h00-14h00 88888888888888 13h00-16h00",
+        "12345678901234 1:00-6:00 12:00-14:00 88888888888888 13:00-16:00",
+    ] {
+        let config = check_canonical(
+            input,
+            "12345678901234 01:00-06:00 12:00-14:00 88888888888888 13:00-16:00",
+        );
+        let monday_one = at("2024-06-03 01:00");
+        let monday_thirteen = at("2024-06-03 13:00");
+        let zone = HolidayZone::Metropole;
+        assert!(config.is_off_peak("12345678901234", CONSUMPTION, monday_one, zone));
+        assert!(config.is_off_peak("12345678901234", CONSUMPTION, monday_thirteen, zone));
+        assert!(!config.is_off_peak("12345678901234", CONSUMPTION, at("2024-06-03 15:00"), zone));
+        assert!(!config.is_off_peak("88888888888888", CONSUMPTION, monday_one, zone));
+        assert!(config.is_off_peak("88888888888888", CONSUMPTION, monday_thirteen, zone));
+        // No default section: any other PDL is all peak, with a single tariff.
+        assert!(!config.is_off_peak("22516914714270", CONSUMPTION, monday_one, zone));
+        assert!(!config.has_two_tariffs("22516914714270"));
+        assert!(config.has_two_tariffs("88888888888888"));
+    }
+}
+
+#[test]
+fn seed_readme_default_and_pdl_sections() {
+    for input in [
+        "02h00-04h00 16h00-19h00 12345678901234 1h00-6h00 12h00-14h00 mercredi 11h00-16h00 88888888888888 13h00-16h00",
+        "2:00-04:00 16:00-19:00 12345678901234 1:00-6:00 12:00-14:00 Wednesday 11:00-16:00 88888888888888 13:00-16:00",
+    ] {
+        let config = check_canonical(
+            input,
+            "02:00-04:00 16:00-19:00 12345678901234 01:00-06:00 12:00-14:00 wed 11:00-16:00 \
+             88888888888888 13:00-16:00",
+        );
+        check_timetable(
+            &config,
+            "12345678901234",
+            CONSUMPTION,
+            "consumption of 12345678901234: the section of 12345678901234, its consumption part
+  mon  01:00-06:00 12:00-14:00
+  tue  01:00-06:00 12:00-14:00
+  wed  11:00-16:00
+  thu  01:00-06:00 12:00-14:00
+  fri  01:00-06:00 12:00-14:00
+  sat  01:00-06:00 12:00-14:00
+  sun  01:00-06:00 12:00-14:00
+  holidays  as their weekday",
+        );
+        // Every other PDL: the default section.
+        let wednesday = at("2024-06-05 17:00");
+        assert!(config.is_off_peak(
+            "22516914714270",
+            CONSUMPTION,
+            wednesday,
+            HolidayZone::Metropole
+        ));
+    }
+}
+
+#[test]
+fn seed_readme_disabled_pdl_and_production_parts() {
+    // "désactive les heures creuses pour le point de livraison 12345678901234"
+    for input in [
+        "02h00-04h00 16h00-19h00 12345678901234 88888888888888 13h00-16h00",
+        "02:00-04:00 16:00-19:00 12345678901234 88888888888888 13:00-16:00",
+    ] {
+        let config = check_canonical(
+            input,
+            "02:00-04:00 16:00-19:00 12345678901234 88888888888888 13:00-16:00",
+        );
+        for flow in [CONSUMPTION, PRODUCTION] {
+            check_timetable(
+                &config,
+                "12345678901234",
+                flow,
+                &format!(
+                    "{flow} of 12345678901234: the section of 12345678901234, its consumption part{}
+  mon  all peak
+  tue  all peak
+  wed  all peak
+  thu  all peak
+  fri  all peak
+  sat  all peak
+  sun  all peak
+  holidays  as their weekday",
+                    if flow == PRODUCTION { " (no production part)" } else { "" }
+                ),
+            );
+        }
+    }
+    // Production: 17h-22h on every day but Wednesday (11h-16h), for the default section.
+    for input in [
+        "02h00-04h00 16h00-19h00 P 17h00-22h00 mercredi 11h00-16h00 12345678901234 88888888888888 13h00-16h00",
+        "02:00-04:00 16:00-19:00 P 17:00-22:00 Wednesday 11:00-16:00 12345678901234 88888888888888 13:00-16:00",
+    ] {
+        let config = check_canonical(
+            input,
+            "02:00-04:00 16:00-19:00 P 17:00-22:00 wed 11:00-16:00 12345678901234 \
+             88888888888888 13:00-16:00",
+        );
+        let zone = HolidayZone::Metropole;
+        let wednesday_noon = at("2024-06-05 12:00");
+        let thursday_evening = at("2024-06-06 18:00");
+        assert!(config.is_off_peak("99999999999999", PRODUCTION, wednesday_noon, zone));
+        assert!(!config.is_off_peak("99999999999999", CONSUMPTION, wednesday_noon, zone));
+        assert!(config.is_off_peak("99999999999999", PRODUCTION, thursday_evening, zone));
+        assert!(config.is_off_peak("99999999999999", CONSUMPTION, thursday_evening, zone));
+        assert!(!config.is_off_peak("12345678901234", PRODUCTION, thursday_evening, zone));
+    }
+    // "désactive les heures creuses en production pour tous les points de livraison"
+    for input in ["02h00-04h00 16h00-19h00 P", "02:00-04:00 16:00-19:00 P"] {
+        let config = check_canonical(input, "02:00-04:00 16:00-19:00 P");
+        let three = at("2024-06-05 03:00");
+        assert!(config.is_off_peak("99999999999999", CONSUMPTION, three, HolidayZone::Metropole));
+        assert!(!config.is_off_peak("99999999999999", PRODUCTION, three, HolidayZone::Metropole));
+    }
+}
+
+#[test]
+fn seed_readme_weekends_and_holidays() {
+    // "pour la plage horaire 02h00-04h00, pour le week-end et pour les jours fériés"
+    for input in [
+        "02h00-04h00 sa 00h00-23h59 di 00h00-23h59 fe 00h00-23h59",
+        "02:00-04:00 sa 00:00-23:59 su 00:00-23:59 ba 00:00-23:59",
+    ] {
+        let config = check_canonical(
+            input,
+            "02:00-04:00 sat 00:00-24:00 sun 00:00-24:00 holiday 00:00-24:00",
+        );
+        check_timetable(
+            &config,
+            "12345678901234",
+            CONSUMPTION,
+            "consumption of 12345678901234: the default section, its consumption part
+  mon  02:00-04:00
+  tue  02:00-04:00
+  wed  02:00-04:00
+  thu  02:00-04:00
+  fri  02:00-04:00
+  sat  00:00-24:00 (all day)
+  sun  00:00-24:00 (all day)
+  holidays  00:00-24:00 (all day)",
+        );
+        // 23h59 as an end is the end of the day: the last minute is off-peak too.
+        let zone = HolidayZone::Metropole;
+        assert!(config.is_off_peak("1", CONSUMPTION, at("2024-06-08 23:59"), zone));
+        assert!(config.is_off_peak("1", CONSUMPTION, at("2024-07-14 23:59"), zone));
+        assert!(!config.is_off_peak("1", CONSUMPTION, at("2024-07-15 23:59"), zone));
+    }
+}
+
+#[test]
+fn the_words_of_the_spec_are_all_understood() {
+    let same = [
+        ("2h00-7h00", "02:00-07:00"),
+        ("2:00-7:00", "02:00-07:00"),
+        ("22h30-6h30", "22:30-06:30"),
+        ("2h-7h", "02:00-07:00"),
+        ("22h30 à 6h30", "22:30-06:30"),
+        ("1h to 6h", "01:00-06:00"),
+        ("2h00_7h00", "02:00-07:00"),
+        ("2H00 A 7H00", "02:00-07:00"),
+        ("2h-7h et 13h-16h", "02:00-07:00 13:00-16:00"),
+        ("2h-7h and 13h-16h", "02:00-07:00 13:00-16:00"),
+        (
+            "2h-7h, 13h-16h; 20h-21h",
+            "02:00-07:00 13:00-16:00 20:00-21:00",
+        ),
+        (
+            "lundi 1h-2h mardi 1h-2h mercredi 1h-2h jeudi 1h-2h vendredi 1h-2h samedi 1h-2h dimanche 1h-2h",
+            "mon 01:00-02:00 tue 01:00-02:00 wed 01:00-02:00 thu 01:00-02:00 fri 01:00-02:00 sat 01:00-02:00 sun 01:00-02:00",
+        ),
+        (
+            "lu 1h-2h ma 1h-2h me 1h-2h je 1h-2h ve 1h-2h sa 1h-2h di 1h-2h",
+            "mon 01:00-02:00 tue 01:00-02:00 wed 01:00-02:00 thu 01:00-02:00 fri 01:00-02:00 sat 01:00-02:00 sun 01:00-02:00",
+        ),
+        (
+            "mo 1h-2h tu 1h-2h we 1h-2h th 1h-2h fr 1h-2h sa 1h-2h su 1h-2h",
+            "mon 01:00-02:00 tue 01:00-02:00 wed 01:00-02:00 thu 01:00-02:00 fri 01:00-02:00 sat 01:00-02:00 sun 01:00-02:00",
+        ),
+        (
+            "MONDAY 1h-2h Tuesday 1h-2h wednesday 1h-2h thursday 1h-2h friday 1h-2h saturday 1h-2h sunday 1h-2h",
+            "mon 01:00-02:00 tue 01:00-02:00 wed 01:00-02:00 thu 01:00-02:00 fri 01:00-02:00 sat 01:00-02:00 sun 01:00-02:00",
+        ),
+        ("férié 1h-2h", "holiday 01:00-02:00"),
+        ("fériés 1h-2h", "holiday 01:00-02:00"),
+        ("ferie 1h-2h", "holiday 01:00-02:00"),
+        ("fe 1h-2h", "holiday 01:00-02:00"),
+        ("jf 1h-2h", "holiday 01:00-02:00"),
+        ("jours fériés 1h-2h", "holiday 01:00-02:00"),
+        ("holiday 1h-2h", "holiday 01:00-02:00"),
+        ("holidays 1h-2h", "holiday 01:00-02:00"),
+        ("ho 1h-2h", "holiday 01:00-02:00"),
+        ("ba 1h-2h", "holiday 01:00-02:00"),
+        ("bank holiday 1h-2h", "holiday 01:00-02:00"),
+        ("public holiday 1h-2h", "holiday 01:00-02:00"),
+        ("1h-2h P 3h-4h", "01:00-02:00 P 03:00-04:00"),
+        ("1h-2h prod 3h-4h", "01:00-02:00 P 03:00-04:00"),
+        ("1h-2h Production 3h-4h", "01:00-02:00 P 03:00-04:00"),
+        ("0h-24h", "00:00-24:00"),
+        ("00h00-23h59", "00:00-24:00"),
+        ("123 1h-2h", "123 01:00-02:00"),
+    ];
+    for (input, canonical) in same {
+        check_canonical(input, canonical);
+    }
+}
+
+#[test]
+fn divergences_from_the_original() {
+    // `et` and `and` are connectors, not day words that reset to every day.
+    assert_eq!(parse("me 1h-2h et 3h-4h"), parse("me 1h-2h 3h-4h"));
+    // Only P, prod and production open the production part.
+    let public = parse("1h-2h public holiday 3h-4h");
+    assert!(public.default.as_ref().unwrap().production.is_none());
+    assert_eq!(
+        "1h-2h pu 3h-4h"
+            .parse::<OffPeakConfig>()
+            .unwrap_err()
+            .to_string(),
+        "unknown word \"pu\" at column 7: expected a day, a time range, P or a PDL"
+    );
+    // 23h59 and 24h00 as an end mean the end of the day.
+    let zone = HolidayZone::Metropole;
+    for input in ["22h-23h59", "22h-24h00"] {
+        assert!(parse(input).is_off_peak("1", CONSUMPTION, at("2024-06-05 23:59"), zone));
+    }
+    // Two day words in a row are an error, not "the second day only".
+    assert_eq!(
+        "lundi mardi 1h-2h"
+            .parse::<OffPeakConfig>()
+            .unwrap_err()
+            .to_string(),
+        "two day words in a row \"lundi mardi\" at column 1: expected time ranges after each day word"
+    );
+    // Unknown words and bad times are errors with their position.
+    assert_eq!(
+        "2h-7h 25h00-26h00"
+            .parse::<OffPeakConfig>()
+            .unwrap_err()
+            .to_string(),
+        "time out of range \"25h00\" at column 7"
+    );
+}
+
+#[test]
+fn wrapping_ranges_stay_in_their_own_day_section() {
+    // Monday's 22h30-6h30 covers Monday 00:00-06:30 and 22:30-24:00, not Tuesday morning.
+    let config = parse("lundi 22h30-6h30");
+    let zone = HolidayZone::Metropole;
+    assert!(config.is_off_peak("1", CONSUMPTION, at("2024-06-03 01:00"), zone));
+    assert!(config.is_off_peak("1", CONSUMPTION, at("2024-06-03 23:00"), zone));
+    assert!(!config.is_off_peak("1", CONSUMPTION, at("2024-06-04 01:00"), zone));
+    // Begin = end is empty.
+    assert!(!parse("3h-3h").is_off_peak("1", CONSUMPTION, at("2024-06-03 03:00"), zone));
+}
+
+#[test]
+fn holidays_follow_the_zone_setting() {
+    let config = parse("fe 0h-24h");
+    let good_friday = at("2024-03-29 12:00");
+    assert!(!config.is_off_peak("1", CONSUMPTION, good_friday, HolidayZone::Metropole));
+    assert!(config.is_off_peak("1", CONSUMPTION, good_friday, HolidayZone::AlsaceMoselle));
+    let compiled = CompiledSchedule::new(&config, "1", CONSUMPTION, HolidayZone::AlsaceMoselle);
+    assert_eq!(
+        compiled.tariff_at(good_friday.date(), 720),
+        (linky_core::Tariff::OffPeak, 1440)
+    );
+}
+
+#[test]
+fn merged_devices_look_each_flow_up_in_its_own_pdl() {
+    let config = parse("12345678901234 1h-2h 88888888888888 P 13h-14h");
+    let device = "12345678901234 / 88888888888888";
+    let zone = HolidayZone::Metropole;
+    assert!(config.is_off_peak(device, CONSUMPTION, at("2024-06-05 01:30"), zone));
+    assert!(!config.is_off_peak(device, PRODUCTION, at("2024-06-05 01:30"), zone));
+    assert!(config.is_off_peak(device, PRODUCTION, at("2024-06-05 13:30"), zone));
+    assert!(config.has_two_tariffs(device));
+    assert!(config.has_two_tariffs("12345678901234 / 22516914714270"));
+    assert!(!parse("12345678901234 1h-2h").has_two_tariffs("22516914714270 / 11453290002823"));
+}
+
+/// Every error of spec/offpeak.md "Errors", with its exact message.
+#[test]
+fn error_messages() {
+    let cases = [
+        (
+            "2h00-7h00 mecredi 8h-9h",
+            "unknown word \"mecredi\" at column 11: expected a day, a time range, P or a PDL",
+        ),
+        ("25h00-7h00", "time out of range \"25h00\" at column 1"),
+        ("2h60-7h00", "time out of range \"2h60\" at column 1"),
+        ("2h00-7h75", "time out of range \"7h75\" at column 6"),
+        ("24h30-1h", "time out of range \"24h30\" at column 1"),
+        (
+            "2h00-",
+            "incomplete range \"2h00-\" at column 1: expected an end time",
+        ),
+        (
+            "2h00 - lundi",
+            "incomplete range \"2h00\" at column 1: expected an end time",
+        ),
+        (
+            "lundi 2h00",
+            "incomplete range \"2h00\" at column 7: expected a separator (-, _, à, to) and an end time",
+        ),
+        (
+            "lundi mardi 2h-3h",
+            "two day words in a row \"lundi mardi\" at column 1: expected time ranges after each day word",
+        ),
+        (
+            "sa fe 2h-3h",
+            "two day words in a row \"sa fe\" at column 1: expected time ranges after each day word",
+        ),
+        (
+            "1h-2h P 3h-4h P 5h-6h",
+            "second production part \"P\" at column 15: expected one P per section",
+        ),
+        (
+            "12345678901234 1h-2h 12345678901234 3h-4h",
+            "second section for PDL \"12345678901234\" at column 22: expected one section per PDL",
+        ),
+        (
+            "2h00-7h00x",
+            "unknown word \"2h00-7h00x\" at column 1: expected a day, a time range, P or a PDL",
+        ),
+        (
+            "é 2h-3h",
+            "unknown word \"é\" at column 1: expected a day, a time range, P or a PDL",
+        ),
+        (
+            "  mercredi 8h-9h  m 1h-2h",
+            "unknown word \"m\" at column 19: expected a day, a time range, P or a PDL",
+        ),
+        (
+            "bank 1h-2h",
+            "unknown word \"bank\" at column 1: expected a day, a time range, P or a PDL",
+        ),
+        (
+            "1234x 1h-2h",
+            "unknown word \"1234x\" at column 1: expected a day, a time range, P or a PDL",
+        ),
+    ];
+    for (input, message) in cases {
+        let error = input.parse::<OffPeakConfig>().unwrap_err();
+        assert_eq!(error.to_string(), message, "{input:?}");
+        let prefix: String = input.chars().take(error.column() - 1).collect();
+        assert_eq!(
+            &input[prefix.len()..prefix.len() + error.word().len()],
+            error.word(),
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
+fn the_empty_text_means_no_off_peak() {
+    for input in ["", "   ", " , ; "] {
+        let config = parse(input);
+        assert!(config.is_empty());
+        assert_eq!(config.to_string(), "");
+        assert!(!config.has_two_tariffs("12345678901234"));
+    }
+}
+
+#[test]
+fn a_megabyte_of_input_is_read_in_bounded_time() {
+    let garbage: String = "zq#! ".repeat(200_000);
+    let error = garbage.parse::<OffPeakConfig>().unwrap_err();
+    assert_eq!(error.column(), 1);
+    let long_word = "x".repeat(1 << 20);
+    assert!(
+        long_word
+            .parse::<OffPeakConfig>()
+            .unwrap_err()
+            .to_string()
+            .len()
+            < 200
+    );
+    let valid = "1h-2h ".repeat(170_000);
+    let config = parse(&valid);
+    assert_eq!(config.default.unwrap().consumption.every_day.len(), 170_000);
+}
+
+mod properties {
+    use super::*;
+    use linky_core::{Part, Section, Tariff, TimeRange};
+    use proptest::prelude::*;
+
+    fn time_range() -> impl Strategy<Value = TimeRange> {
+        (0u16..=1440, 0u16..=1440).prop_filter_map("empty or inexpressible", |(begin, end)| {
+            TimeRange::new(begin, end).filter(|range| !range.is_empty() && begin != end)
+        })
+    }
+
+    fn ranges() -> impl Strategy<Value = Vec<TimeRange>> {
+        prop::collection::vec(time_range(), 0..3)
+    }
+
+    fn part() -> impl Strategy<Value = Part> {
+        (
+            ranges(),
+            prop::array::uniform7(prop::option::of(ranges())),
+            prop::option::of(ranges()),
+        )
+            .prop_map(|(every_day, weekdays, holidays)| Part {
+                every_day,
+                weekdays,
+                holidays,
+            })
+    }
+
+    fn section() -> impl Strategy<Value = Section> {
+        (part(), prop::option::of(part())).prop_map(|(consumption, production)| Section {
+            consumption,
+            production,
+        })
+    }
+
+    const PDLS: [&str; 4] = ["12345678901234", "88888888888888", "22516914714270", "7"];
+
+    fn config() -> impl Strategy<Value = OffPeakConfig> {
+        (
+            prop::option::of(section()),
+            prop::collection::vec((0usize..PDLS.len(), section()), 0..3),
+        )
+            .prop_map(|(default, sections)| {
+                let mut usage_points: Vec<(String, Section)> = Vec::new();
+                for (index, section) in sections {
+                    if !usage_points.iter().any(|(id, _)| id == PDLS[index]) {
+                        usage_points.push((PDLS[index].to_owned(), section));
+                    }
+                }
+                OffPeakConfig {
+                    default,
+                    usage_points,
+                }
+            })
+    }
+
+    fn device() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0usize..PDLS.len()).prop_map(|i| PDLS[i].to_owned()),
+            Just("99999999999999".to_owned()),
+            (0usize..PDLS.len(), 0usize..PDLS.len())
+                .prop_map(|(c, p)| format!("{} / {}", PDLS[c], PDLS[p])),
+        ]
+    }
+
+    fn zone() -> impl Strategy<Value = HolidayZone> {
+        (0usize..HolidayZone::ALL.len()).prop_map(|i| HolidayZone::ALL[i])
+    }
+
+    fn local_minute() -> impl Strategy<Value = NaiveDateTime> {
+        // Every minute of 2020 to 2030, holidays included.
+        (0i64..11 * 366 * 1440)
+            .prop_map(|offset| at("2020-01-01 00:00") + chrono::Duration::minutes(offset))
+    }
+
+    /// A text made of the language's own words and some noise, to reach deep states.
+    fn wordy_text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("2h00-7h00"),
+            Just("22h30 à 6h30"),
+            Just("1h to 6h"),
+            Just("2h_3h"),
+            Just("24h00"),
+            Just("23h59"),
+            Just("lundi"),
+            Just("me"),
+            Just("sat"),
+            Just("fe"),
+            Just("jours"),
+            Just("fériés"),
+            Just("bank"),
+            Just("holiday"),
+            Just("P"),
+            Just("prod"),
+            Just("et"),
+            Just("and"),
+            Just(","),
+            Just(";"),
+            Just("12345678901234"),
+            Just("-"),
+            Just("à"),
+            Just("2h"),
+            Just("99h"),
+            Just("7:75"),
+            Just("é"),
+            Just("\u{a0}"),
+            Just("\t"),
+        ];
+        prop::collection::vec(word, 0..20).prop_map(|words| words.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn the_canonical_form_parses_back_to_the_same_configuration(config in config()) {
+            let text = config.to_string();
+            let reparsed: OffPeakConfig = text.parse().map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+            prop_assert_eq!(reparsed, config, "{}", text);
+        }
+
+        #[test]
+        fn the_compiled_form_agrees_with_the_plain_lookup(
+            config in config(),
+            device in device(),
+            production in any::<bool>(),
+            zone in zone(),
+            minute in local_minute(),
+            span in 1u16..=1440,
+        ) {
+            let flow = if production { Flow::Production } else { Flow::Consumption };
+            let compiled = CompiledSchedule::new(&config, &device, flow, zone);
+            let date = minute.date();
+            let of_day = (minute.time() - chrono::NaiveTime::MIN).num_minutes() as u16;
+            let plain = |m: u16| {
+                let t = date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(m));
+                config.is_off_peak(&device, flow, t, zone)
+            };
+            let (tariff, until) = compiled.tariff_at(date, of_day);
+            prop_assert_eq!(tariff == Tariff::OffPeak, plain(of_day));
+            prop_assert!(until > of_day && until <= 1440);
+            // The tariff holds until `until` and changes there.
+            for m in of_day..until {
+                prop_assert_eq!(plain(m), tariff == Tariff::OffPeak, "minute {}", m);
+            }
+            if until < 1440 {
+                prop_assert_ne!(plain(until), tariff == Tariff::OffPeak);
+            }
+            let to = of_day.saturating_add(span).min(1440);
+            let counted = (of_day..to).filter(|&m| plain(m)).count() as u16;
+            prop_assert_eq!(compiled.off_peak_minutes(compiled.day_kind(date), of_day, to), counted);
+        }
+
+        #[test]
+        fn parsing_never_panics_on_arbitrary_text(text in ".{0,200}") {
+            let _ = text.parse::<OffPeakConfig>().map(|c| c.to_string());
+        }
+
+        #[test]
+        fn parsing_never_panics_on_wordy_text(text in wordy_text()) {
+            match text.parse::<OffPeakConfig>() {
+                Ok(config) => {
+                    let again: OffPeakConfig = config.to_string().parse().unwrap();
+                    prop_assert_eq!(again, config);
+                }
+                Err(error) => {
+                    prop_assert!(error.column() >= 1 && error.column() <= text.chars().count() + 1);
+                }
+            }
+        }
+    }
+}
