@@ -147,7 +147,7 @@ impl Section {
 /// use linky_core::{Flow, HolidayZone, OffPeakConfig};
 /// let config: OffPeakConfig = "2h00-7h00 13h00-16h00 mercredi 08h00-15h00".parse().unwrap();
 /// assert_eq!(config.to_string(), "02:00-07:00 13:00-16:00 wed 08:00-15:00");
-/// let wednesday_noon = "2024-06-05T12:00".parse().unwrap();
+/// let wednesday_noon = "2024-06-05T12:00:00".parse().unwrap();
 /// assert!(config.is_off_peak("22516914714270", Flow::Consumption, wednesday_noon, HolidayZone::Metropole));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
