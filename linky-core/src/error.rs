@@ -30,6 +30,15 @@ pub enum Error {
         /// The text given.
         text: String,
     },
+    /// A dashboard display name that is not known.
+    #[error(
+        "unknown dashboard display {text:?}: expected peak_<period> or value_, max_ or mean_ \
+         followed by a period (day, cweek, lweek, cmonth, lmonth, year)"
+    )]
+    UnknownDisplay {
+        /// The text given.
+        text: String,
+    },
     /// An off-peak text that cannot be read.
     #[error("invalid off-peak schedule: {0}")]
     Schedule(#[from] crate::ScheduleError),

@@ -21,6 +21,8 @@ mod error;
 mod holidays;
 mod ids;
 mod offpeak;
+mod pipeline;
+mod split;
 mod units;
 
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
@@ -34,6 +36,15 @@ pub use ids::{Flow, Tariff, UsagePointId};
 pub use offpeak::{
     CompiledSchedule, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
     ScheduleError, ScheduleErrorKind, Section, TimeRange, Timetable, pdl_for_flow,
+};
+pub use pipeline::{
+    DashboardRow, DayRow, DeviceData, DeviceHour, DeviceRows, HistorySettings, HourRow,
+    MIN_HOURS_FOR_A_DAY, MainDisplay, MeterEnergies, Period, PowerPeak, RunSettings,
+    SecondaryDisplay, SettingWarning, Statistic, device_rows, merged_devices, period_bounds,
+    year_totals,
+};
+pub use split::{
+    SingleTariff, SplitCurve, SplitHour, SplitInterval, TariffClassifier, tariff_class,
 };
 pub use units::{ApparentPower, Energy, Power};
 

@@ -2,4 +2,5 @@
 //! language, through the public API.
 
 mod offpeak;
+mod pipeline;
 mod time_model;

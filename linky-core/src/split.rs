@@ -1,0 +1,299 @@
+//! The tariff splitter: every interval's energy divided between tariff classes, minute by
+//! minute, each minute classified at its own local time.
+//!
+//! A classifier ([`TariffClassifier`]) says, for a local day, which class each minute
+//! belongs to, as a short plan of runs. Peak/off-peak ([`CompiledSchedule`], two classes)
+//! is the first; a Tempo classifier (blue/white/red days x peak/off-peak, six classes, the
+//! colour day running 06:00 to 06:00) implements the same trait with `N = 6`.
+//!
+//! The splitter walks the curve once, building each local day's plan once (on the real
+//! time line, so the spring-forward day has 23 hours and the fall-back day classifies its
+//! repeated local hour twice, by its local time) and cutting each interval at the plan's
+//! boundaries. An interval that straddles a boundary (Enedis' own windows start at odd
+//! minutes like 02h26) is prorated by minute; the classes' energies add up to the
+//! interval's energy exactly. No allocation per interval beyond the output itself.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
+use chrono_tz::Tz;
+
+use crate::curve::local_midnight_minute;
+use crate::offpeak::{CompiledSchedule, END_OF_DAY};
+use crate::{Energy, LoadCurve, Tariff};
+
+/// Decides the tariff class of every minute of a local day, for `N` classes.
+pub trait TariffClassifier<const N: usize> {
+    /// Fills `plan` with the runs of local day `date`: `(end, class)` pairs with strictly
+    /// increasing ends, the last one 1440, each class below `N`. Minute `m` belongs to the
+    /// first run whose end is above `m`.
+    fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>);
+}
+
+/// Class 0 is peak, class 1 off-peak.
+impl TariffClassifier<2> for CompiledSchedule {
+    fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
+        plan.clear();
+        let kind = self.day_kind(date);
+        let mut minute = 0;
+        while minute < END_OF_DAY {
+            let (tariff, until) = self.tariff_in(kind, minute);
+            plan.push((until, tariff_class(tariff)));
+            minute = until;
+        }
+    }
+}
+
+/// The class of a tariff for two-class splits: peak 0, off-peak 1.
+pub const fn tariff_class(tariff: Tariff) -> u8 {
+    match tariff {
+        Tariff::Peak => 0,
+        Tariff::OffPeak => 1,
+    }
+}
+
+/// Everyone is peak: the classifier of a usage point without two tariffs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SingleTariff;
+
+impl TariffClassifier<2> for SingleTariff {
+    fn plan_day(&self, _date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
+        plan.clear();
+        plan.push((END_OF_DAY, 0));
+    }
+}
+
+/// A piece of an interval with its energy per class. An interval that crosses a clock
+/// hour (never one from Enedis) is cut into one piece per hour, so that every piece lies
+/// in one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitInterval<const N: usize> {
+    /// End, in minutes since the Unix epoch (UTC).
+    pub end_minute: i64,
+    /// Length in minutes.
+    pub minutes: u16,
+    /// Energy per class; their sum is the piece's energy, exactly.
+    pub energy: [Energy; N],
+}
+
+impl<const N: usize> SplitInterval<N> {
+    /// The piece's whole energy.
+    pub fn total(&self) -> Energy {
+        self.energy.iter().sum()
+    }
+}
+
+/// A load curve split between tariff classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitCurve<const N: usize> {
+    time_zone: Tz,
+    intervals: Vec<SplitInterval<N>>,
+}
+
+/// A local day's plan on the real time line.
+struct DayWindow {
+    start: i64,
+    end: i64,
+    /// `(end as a Unix minute, class)`, increasing.
+    runs: Vec<(i64, u8)>,
+}
+
+impl DayWindow {
+    fn containing<const N: usize, C: TariffClassifier<N>>(
+        minute: i64,
+        time_zone: Tz,
+        classifier: &C,
+        local_plan: &mut Vec<(u16, u8)>,
+    ) -> DayWindow {
+        let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
+        let start =
+            local_midnight_minute(time_zone, date).unwrap_or(minute - minute.rem_euclid(1440));
+        let end = date
+            .succ_opt()
+            .and_then(|next| local_midnight_minute(time_zone, next))
+            .unwrap_or(start + 1440);
+        classifier.plan_day(date, local_plan);
+        let mut runs = Vec::with_capacity(local_plan.len() + 2);
+        if end - start == i64::from(END_OF_DAY) {
+            runs.extend(
+                local_plan
+                    .iter()
+                    .map(|&(until, class)| (start + i64::from(until), class)),
+            );
+        } else {
+            // A DST day: classify each real minute by its local time (the fall-back
+            // day's repeated hour twice), grouping equal neighbours into runs.
+            let mut run_class = None;
+            for real in start..end {
+                let local = utc_minute(real).with_timezone(&time_zone);
+                let of_day = (local.hour() * 60 + local.minute()) as u16;
+                let class = class_at(local_plan, of_day);
+                match (run_class, runs.last_mut()) {
+                    (Some(current), Some(last)) if current == class => last.0 = real + 1,
+                    _ => runs.push((real + 1, class)),
+                }
+                run_class = Some(class);
+            }
+        }
+        DayWindow { start, end, runs }
+    }
+}
+
+fn class_at(plan: &[(u16, u8)], minute: u16) -> u8 {
+    plan.iter()
+        .find(|(until, _)| *until > minute)
+        .map_or(0, |&(_, class)| class)
+}
+
+fn utc_minute(minute: i64) -> DateTime<chrono::Utc> {
+    chrono::Utc
+        .timestamp_opt(minute.saturating_mul(60), 0)
+        .single()
+        .unwrap_or_default()
+}
+
+impl LoadCurve {
+    /// Splits every interval between the classes of `classifier`.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{CompiledSchedule, Flow, HolidayZone, IntervalLength, LoadCurve, OffPeakConfig, Power, Reading, PARIS};
+    /// // Enedis' own window starting at 02h26: the half-hour ending at 02:30 is split 26/4.
+    /// let config: OffPeakConfig = "2h26-7h26".parse().unwrap();
+    /// let schedule = CompiledSchedule::new(&config, "22516914714270", Flow::Consumption, HolidayZone::Metropole);
+    /// let end = NaiveDate::from_ymd_opt(2024, 6, 3).unwrap().and_hms_opt(2, 30, 0).unwrap();
+    /// let (curve, _) = LoadCurve::builder(PARIS).build(&[Reading::new(end, IntervalLength::PT30M, Power::from_watts(600))]);
+    /// let split = curve.split(&schedule);
+    /// let [peak, off_peak] = split.intervals()[0].energy;
+    /// assert_eq!((peak.as_wh(), off_peak.as_wh()), (260.0, 40.0));
+    /// ```
+    pub fn split<const N: usize, C: TariffClassifier<N>>(&self, classifier: &C) -> SplitCurve<N> {
+        let time_zone = self.time_zone();
+        let mut pieces = Vec::with_capacity(self.intervals().len());
+        let mut local_plan = Vec::with_capacity(16);
+        let mut day: Option<DayWindow> = None;
+        let mut run_index = 0;
+        for interval in self.intervals() {
+            let power = interval.power();
+            let end = interval.end_minute();
+            let mut start = interval.start_minute();
+            let mut piece = SplitInterval {
+                end_minute: start,
+                minutes: 0,
+                energy: [Energy::ZERO; N],
+            };
+            while start < end {
+                let window = match &day {
+                    Some(window) if window.start <= start && start < window.end => window,
+                    _ => {
+                        run_index = 0;
+                        day.insert(DayWindow::containing(
+                            start,
+                            time_zone,
+                            classifier,
+                            &mut local_plan,
+                        ))
+                    }
+                };
+                // Intervals come in time order: the run is at or after the last one.
+                while window.runs.get(run_index).is_some_and(|run| run.0 <= start) {
+                    run_index += 1;
+                }
+                let (run_end, class) = window
+                    .runs
+                    .get(run_index)
+                    .copied()
+                    .unwrap_or((window.end, 0));
+                let hour_end = start + 60 - start.rem_euclid(60);
+                let piece_end = end.min(run_end).min(hour_end).min(window.end);
+                let minutes = (piece_end - start) as u32;
+                if let Some(slot) = piece.energy.get_mut(usize::from(class)) {
+                    *slot += power.energy_over_minutes(minutes);
+                }
+                piece.minutes += minutes as u16;
+                piece.end_minute = piece_end;
+                start = piece_end;
+                if piece_end == hour_end && start < end {
+                    pieces.push(piece);
+                    piece = SplitInterval {
+                        end_minute: start,
+                        minutes: 0,
+                        energy: [Energy::ZERO; N],
+                    };
+                }
+            }
+            pieces.push(piece);
+        }
+        SplitCurve {
+            time_zone,
+            intervals: pieces,
+        }
+    }
+}
+
+impl<const N: usize> SplitCurve<N> {
+    /// The pieces, in time order.
+    pub fn intervals(&self) -> &[SplitInterval<N>] {
+        &self.intervals
+    }
+
+    /// The time zone of the curve.
+    pub fn time_zone(&self) -> Tz {
+        self.time_zone
+    }
+
+    /// The energy per class of the whole curve.
+    pub fn totals(&self) -> [Energy; N] {
+        let mut totals = [Energy::ZERO; N];
+        for piece in &self.intervals {
+            for (total, energy) in totals.iter_mut().zip(piece.energy) {
+                *total += energy;
+            }
+        }
+        totals
+    }
+
+    /// The hours that hold at least one piece, in time order, with their energy per class.
+    pub fn hours(&self) -> Vec<SplitHour<N>> {
+        let mut hours: Vec<SplitHour<N>> = Vec::new();
+        for piece in &self.intervals {
+            // A piece lies in one hour: the one ending at or after its end.
+            let hour_end = piece.end_minute + (-piece.end_minute).rem_euclid(60);
+            match hours.last_mut() {
+                Some(last) if last.end_minute == hour_end => {
+                    for (total, energy) in last.energy.iter_mut().zip(piece.energy) {
+                        *total += energy;
+                    }
+                    last.minutes += u32::from(piece.minutes);
+                }
+                _ => hours.push(SplitHour {
+                    end_minute: hour_end,
+                    minutes: u32::from(piece.minutes),
+                    energy: piece.energy,
+                }),
+            }
+        }
+        hours
+    }
+}
+
+/// One clock hour of a split curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitHour<const N: usize> {
+    /// When the hour ends, in minutes since the Unix epoch (UTC).
+    pub end_minute: i64,
+    /// Minutes of the hour with data.
+    pub minutes: u32,
+    /// Energy per class.
+    pub energy: [Energy; N],
+}
+
+impl<const N: usize> SplitHour<N> {
+    /// When the hour ends, in `time_zone`.
+    pub fn end(&self, time_zone: Tz) -> DateTime<Tz> {
+        utc_minute(self.end_minute).with_timezone(&time_zone)
+    }
+
+    /// The hour's whole energy.
+    pub fn total(&self) -> Energy {
+        self.energy.iter().sum()
+    }
+}
