@@ -13,7 +13,7 @@
 //! minutes like 02h26) is prorated by minute; the classes' energies add up to the
 //! interval's energy exactly. No allocation per interval beyond the output itself.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
+use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 use crate::curve::local_midnight_minute;
@@ -90,57 +90,138 @@ pub struct SplitCurve<const N: usize> {
 
 /// A local day's plan on the real time line.
 struct DayWindow {
+    date: NaiveDate,
     start: i64,
     end: i64,
+    /// The UTC offset (in minutes) in force at `end`.
+    offset_at_end: i32,
+    /// The first Unix minute after `end` at which the offset may differ from
+    /// `offset_at_end` (a lower bound of the next DST change).
+    stable_until: i64,
     /// `(end as a Unix minute, class)`, increasing.
     runs: Vec<(i64, u8)>,
 }
 
 impl DayWindow {
-    fn containing<const N: usize, C: TariffClassifier<N>>(
+    /// Makes `self` the window of the local day that contains `minute`, reusing its
+    /// buffers. Moving to the next day costs no time-zone lookup on ordinary days.
+    fn move_to<const N: usize, C: TariffClassifier<N>>(
+        &mut self,
         minute: i64,
         time_zone: Tz,
         classifier: &C,
         local_plan: &mut Vec<(u16, u8)>,
-    ) -> DayWindow {
-        let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
-        let start =
-            local_midnight_minute(time_zone, date).unwrap_or(minute - minute.rem_euclid(1440));
-        let end = date
+    ) {
+        // The next day has at least 23 hours: a minute within them after this day's end
+        // is the next day's, which starts where this one ends.
+        let next = self
+            .date
             .succ_opt()
-            .and_then(|next| local_midnight_minute(time_zone, next))
-            .unwrap_or(start + 1440);
+            .filter(|_| self.end <= minute && minute < self.end + 23 * 60);
+        let (date, start, offset_at_start) = match next {
+            Some(next) => (next, self.end, self.offset_at_end),
+            None => {
+                let (date, start) = Self::locate(minute, time_zone);
+                (date, start, offset_minutes(time_zone, start))
+            }
+        };
+        // Most days have 24 hours: no offset change before the next midnight. Only around
+        // a change (twice a year) is the next midnight looked up.
+        let ordinary_end = start + i64::from(END_OF_DAY);
+        if next.is_none() || ordinary_end > self.stable_until {
+            self.stable_until = stable_until(time_zone, start, offset_at_start);
+        }
         classifier.plan_day(date, local_plan);
-        let mut runs = Vec::with_capacity(local_plan.len() + 2);
-        if end - start == i64::from(END_OF_DAY) {
-            runs.extend(
+        self.runs.clear();
+        self.date = date;
+        self.start = start;
+        if ordinary_end <= self.stable_until {
+            self.end = ordinary_end;
+            self.offset_at_end = offset_at_start;
+            self.runs.extend(
                 local_plan
                     .iter()
                     .map(|&(until, class)| (start + i64::from(until), class)),
             );
-        } else {
-            // A DST day: classify each real minute by its local time (the fall-back
-            // day's repeated hour twice), grouping equal neighbours into runs.
-            let mut run_class = None;
-            for real in start..end {
-                let local = utc_minute(real).with_timezone(&time_zone);
-                let of_day = (local.hour() * 60 + local.minute()) as u16;
-                let class = class_at(local_plan, of_day);
-                match (run_class, runs.last_mut()) {
-                    (Some(current), Some(last)) if current == class => last.0 = real + 1,
-                    _ => runs.push((real + 1, class)),
+            return;
+        }
+        // A DST day: the offset changes once, at `change`. Before it, local minutes run
+        // from midnight; after it, they are shifted by the change (the spring-forward day
+        // skips an hour, the fall-back day repeats one, classified by its local time).
+        let change = self.stable_until + 1;
+        let offset_after = offset_minutes(time_zone, change);
+        let shift = i64::from(offset_after - offset_at_start);
+        let end = ordinary_end - shift;
+        self.end = end;
+        self.offset_at_end = offset_after;
+        // (real start, real end, local minute at the real start) of each side.
+        for (real_from, real_to, local_from) in [
+            (start, change.min(end), 0),
+            (change.max(start), end, change.max(start) - start + shift),
+        ] {
+            let mut real = real_from;
+            for &(until, class) in local_plan.iter() {
+                let local_until = i64::from(until);
+                let local_now = real - real_from + local_from;
+                if real >= real_to || local_until <= local_now {
+                    continue;
                 }
-                run_class = Some(class);
+                let run_end = (real + local_until - local_now).min(real_to);
+                match self.runs.last_mut() {
+                    Some(last) if last.1 == class => last.0 = run_end,
+                    _ => self.runs.push((run_end, class)),
+                }
+                real = run_end;
             }
         }
-        DayWindow { start, end, runs }
+        self.stable_until = stable_until(time_zone, end, offset_after);
+    }
+
+    /// The local date holding `minute`, and the Unix minute of its local midnight.
+    fn locate(minute: i64, time_zone: Tz) -> (NaiveDate, i64) {
+        let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
+        let start =
+            local_midnight_minute(time_zone, date).unwrap_or(minute - minute.rem_euclid(1440));
+        (date, start)
     }
 }
 
-fn class_at(plan: &[(u16, u8)], minute: u16) -> u8 {
-    plan.iter()
-        .find(|(until, _)| *until > minute)
-        .map_or(0, |&(_, class)| class)
+/// The longest step when looking for the next offset change: changes closer together
+/// than this could be missed, and no time zone has had two within a week.
+const OFFSET_PROBE_STEP: i64 = 7 * 1440;
+
+/// A Unix minute up to which the offset stays `offset` from `from` on: probes a week at a
+/// time (for at most a year), then narrows the change down to the minute.
+fn stable_until(time_zone: Tz, from: i64, offset: i32) -> i64 {
+    let mut stable = from;
+    while stable - from < 53 * OFFSET_PROBE_STEP {
+        let probe = stable + OFFSET_PROBE_STEP;
+        if offset_minutes(time_zone, probe) != offset {
+            // The change is in (stable, probe]: narrow it down.
+            let mut changed = probe;
+            while changed - stable > 1 {
+                let middle = stable + (changed - stable) / 2;
+                if offset_minutes(time_zone, middle) == offset {
+                    stable = middle;
+                } else {
+                    changed = middle;
+                }
+            }
+            return stable;
+        }
+        stable = probe;
+    }
+    stable
+}
+
+/// The offset from UTC (in minutes) in force at Unix minute `minute`.
+fn offset_minutes(time_zone: Tz, minute: i64) -> i32 {
+    use chrono::Offset;
+    time_zone
+        .offset_from_utc_datetime(&utc_minute(minute).naive_utc())
+        .fix()
+        .local_minus_utc()
+        / 60
 }
 
 fn utc_minute(minute: i64) -> DateTime<chrono::Utc> {
@@ -169,31 +250,57 @@ impl LoadCurve {
         let time_zone = self.time_zone();
         let mut pieces = Vec::with_capacity(self.intervals().len());
         let mut local_plan = Vec::with_capacity(16);
-        let mut day: Option<DayWindow> = None;
+        // An empty window: the first interval moves it to its day.
+        let mut window = DayWindow {
+            date: NaiveDate::MIN,
+            start: i64::MAX,
+            end: i64::MIN,
+            offset_at_end: 0,
+            stable_until: i64::MIN,
+            runs: Vec::with_capacity(16),
+        };
         let mut run_index = 0;
         for interval in self.intervals() {
             let power = interval.power();
             let end = interval.end_minute();
             let mut start = interval.start_minute();
+            if !(window.start <= start && start < window.end) {
+                window.move_to(start, time_zone, classifier, &mut local_plan);
+                run_index = 0;
+            }
+            // Intervals come in time order: the run is at or after the last one.
+            while window.runs.get(run_index).is_some_and(|run| run.0 <= start) {
+                run_index += 1;
+            }
+            let (run_end, class) = window
+                .runs
+                .get(run_index)
+                .copied()
+                .unwrap_or((window.end, 0));
+            let minutes_into_hour = start.rem_euclid(60);
+            if end <= run_end && end - start + minutes_into_hour <= 60 && end <= window.end {
+                // The common case: the whole interval in one run and one hour.
+                let mut energy = [Energy::ZERO; N];
+                if let Some(slot) = energy.get_mut(usize::from(class)) {
+                    *slot = interval.energy();
+                }
+                pieces.push(SplitInterval {
+                    end_minute: end,
+                    minutes: interval.length().minutes() as u16,
+                    energy,
+                });
+                continue;
+            }
             let mut piece = SplitInterval {
                 end_minute: start,
                 minutes: 0,
                 energy: [Energy::ZERO; N],
             };
             while start < end {
-                let window = match &day {
-                    Some(window) if window.start <= start && start < window.end => window,
-                    _ => {
-                        run_index = 0;
-                        day.insert(DayWindow::containing(
-                            start,
-                            time_zone,
-                            classifier,
-                            &mut local_plan,
-                        ))
-                    }
-                };
-                // Intervals come in time order: the run is at or after the last one.
+                if !(window.start <= start && start < window.end) {
+                    window.move_to(start, time_zone, classifier, &mut local_plan);
+                    run_index = 0;
+                }
                 while window.runs.get(run_index).is_some_and(|run| run.0 <= start) {
                     run_index += 1;
                 }

@@ -3,4 +3,5 @@
 
 mod offpeak;
 mod pipeline;
+mod split;
 mod time_model;

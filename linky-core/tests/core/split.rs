@@ -1,0 +1,309 @@
+//! The tariff splitter and the rows through the public API: hand-computed cases for every
+//! improvement over the original, and properties (exact sums, chunking).
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use linky_core::{
+    CompiledSchedule, DeviceData, Energy, Flow, HistorySettings, HolidayZone, IntervalLength,
+    LoadCurve, MainDisplay, OffPeakConfig, PARIS, Power, Reading, RunSettings, SecondaryDisplay,
+    SplitCurve, device_rows, merged_devices,
+};
+use proptest::prelude::*;
+
+fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn schedule(text: &str, device: &str, flow: Flow) -> CompiledSchedule {
+    let config: OffPeakConfig = text.parse().unwrap();
+    CompiledSchedule::new(&config, device, flow, HolidayZone::Metropole)
+}
+
+fn curve(readings: &[Reading]) -> LoadCurve {
+    let (curve, report) = LoadCurve::builder(PARIS).build(readings);
+    assert_eq!(report.dropped_readings(), 0, "{report}");
+    curve
+}
+
+/// Every reading of local day `day` at `length`, in Enedis' order, at `watts`.
+fn full_day(day: NaiveDate, length: IntervalLength, watts: i64) -> Vec<Reading> {
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(PARIS)
+        .unwrap();
+    let end = (day + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(PARIS)
+        .unwrap();
+    let step = Duration::minutes(i64::from(length.minutes()));
+    let mut readings = Vec::new();
+    let mut instant = start + step;
+    while instant <= end {
+        readings.push(Reading::new(
+            instant.naive_local(),
+            length,
+            Power::from_watts(watts),
+        ));
+        instant += step;
+    }
+    readings
+}
+
+/// The baseline: each real minute classified through the plain lookup at its local time.
+fn per_minute(curve: &LoadCurve, config: &OffPeakConfig, device: &str, flow: Flow) -> [Energy; 2] {
+    let mut totals = [Energy::ZERO; 2];
+    for interval in curve.intervals() {
+        for minute in interval.start_minute()..interval.end_minute() {
+            let local = chrono::DateTime::from_timestamp(minute * 60, 0)
+                .unwrap()
+                .with_timezone(&PARIS)
+                .naive_local();
+            let off_peak = config.is_off_peak(device, flow, local, HolidayZone::Metropole);
+            totals[usize::from(off_peak)] += interval.power().energy_over_minutes(1);
+        }
+    }
+    totals
+}
+
+fn wh(energies: [Energy; 2]) -> [f64; 2] {
+    energies.map(Energy::as_wh)
+}
+
+#[test]
+fn an_interval_straddling_a_boundary_is_prorated_by_minute() {
+    // Enedis' own windows start at odd minutes: 02h26. The hour ending 03:00 holds
+    // 26 peak minutes and 34 off-peak ones; the original put it all on its midpoint.
+    let split = curve(&[Reading::new(
+        at("2024-06-03 03:00"),
+        IntervalLength::PT60M,
+        Power::from_watts(600),
+    )])
+    .split(&schedule("2h26-7h26", "1", Flow::Consumption));
+    assert_eq!(wh(split.intervals()[0].energy), [260.0, 340.0]);
+    assert_eq!(split.intervals()[0].total().as_wh(), 600.0);
+}
+
+#[test]
+fn an_hour_with_a_missing_half_counts_only_what_is_there() {
+    let readings = [Reading::new(
+        at("2024-06-03 10:30"),
+        IntervalLength::PT30M,
+        Power::from_watts(1000),
+    )];
+    let split = curve(&readings).split(&schedule("", "1", Flow::Consumption));
+    let hours = split.hours();
+    assert_eq!((hours[0].minutes, hours[0].total().as_wh()), (30, 500.0));
+}
+
+#[test]
+fn dst_days_split_every_real_minute_by_its_local_time() {
+    // 02h00-03h00 off-peak: on the spring-forward day that local hour does not exist; on
+    // the fall-back day it happens twice and both are off-peak.
+    let config: OffPeakConfig = "2h00-3h00".parse().unwrap();
+    let compiled = CompiledSchedule::new(&config, "1", Flow::Consumption, HolidayZone::Metropole);
+    for (day, hours, off_peak_minutes) in [("2024-03-31", 23, 0), ("2024-10-27", 25, 120)] {
+        for length in [IntervalLength::PT30M, IntervalLength::PT10M] {
+            let curve = curve(&full_day(date(day), length, 600));
+            let split = curve.split(&compiled);
+            let [peak, off_peak] = split.totals();
+            assert_eq!(
+                off_peak,
+                Power::from_watts(600).energy_over_minutes(off_peak_minutes),
+                "{day}"
+            );
+            assert_eq!(peak + off_peak, curve.total_energy());
+            assert_eq!(
+                split.totals(),
+                per_minute(&curve, &config, "1", Flow::Consumption)
+            );
+            assert_eq!(split.hours().len(), hours);
+            // Run two days later, so that the hour ending at the day's last midnight is
+            // inside the hour rows' window too.
+            let rows = device_rows(
+                &device("1", Some(split), None),
+                &settings(date(day) + Duration::days(2), 7, 7),
+            );
+            assert_eq!(rows.days.len(), 1);
+            assert_eq!(rows.days[0].hours_with_data, hours as u32);
+            assert_eq!(rows.days[0].totals.consumption, [peak, off_peak]);
+            assert_eq!(rows.hours.len(), hours);
+            assert_eq!(
+                rows.hours.last().unwrap().cumulative.consumption,
+                [peak, off_peak]
+            );
+        }
+    }
+}
+
+fn device(
+    id: &str,
+    consumption: Option<SplitCurve<2>>,
+    production: Option<SplitCurve<2>>,
+) -> DeviceData {
+    DeviceData {
+        device: id.to_owned(),
+        consumption,
+        production,
+        peaks: Vec::new(),
+        two_tariffs: true,
+    }
+}
+
+fn settings(today: NaiveDate, hours_days: i64, days: i64) -> RunSettings {
+    let main = MainDisplay::default();
+    let secondary = SecondaryDisplay::default();
+    RunSettings {
+        today,
+        history: HistorySettings::new(hours_days, days, main, secondary).0,
+        main,
+        secondary,
+    }
+}
+
+#[test]
+fn a_missing_whole_day_leaves_the_other_days_alone() {
+    let mut readings = full_day(date("2024-06-01"), IntervalLength::PT30M, 100);
+    readings.extend(full_day(date("2024-06-03"), IntervalLength::PT30M, 200));
+    let split = curve(&readings).split(&schedule("", "1", Flow::Consumption));
+    let rows = device_rows(
+        &device("1", Some(split), None),
+        &settings(date("2024-06-04"), 0, 7),
+    );
+    let days: Vec<(NaiveDate, f64)> = rows
+        .days
+        .iter()
+        .map(|d| (d.date, d.totals.consumption[0].as_wh()))
+        .collect();
+    assert_eq!(
+        days,
+        [(date("2024-06-01"), 2400.0), (date("2024-06-03"), 4800.0)]
+    );
+}
+
+#[test]
+fn merged_devices_keep_production_days_and_split_each_flow_by_its_own_schedule() {
+    let config = "12345678901234 1h-2h 88888888888888 13h-14h";
+    let mut consumption = full_day(date("2024-06-01"), IntervalLength::PT60M, 100);
+    consumption.extend(full_day(date("2024-06-02"), IntervalLength::PT60M, 100));
+    let mut production = consumption.clone();
+    production.extend(full_day(date("2024-06-03"), IntervalLength::PT60M, 50));
+    let consumer = device(
+        "12345678901234",
+        Some(curve(&consumption).split(&schedule(config, "12345678901234", Flow::Consumption))),
+        None,
+    );
+    let producer = device(
+        "88888888888888",
+        None,
+        Some(curve(&production).split(&schedule(config, "88888888888888", Flow::Production))),
+    );
+    let run = settings(date("2024-06-04"), 0, 7);
+    let merged = merged_devices(&[consumer, producer], &run);
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].device, "12345678901234 / 88888888888888");
+    let rows = device_rows(&merged[0], &run);
+    let days: Vec<(NaiveDate, [f64; 4])> = rows
+        .days
+        .iter()
+        .map(|d| (d.date, d.totals.in_order().map(Energy::as_wh)))
+        .collect();
+    // Consumption off-peak 01:00-02:00 (C's schedule), production off-peak 13:00-14:00
+    // (P's schedule); the production-only day is kept.
+    assert_eq!(
+        days,
+        [
+            (date("2024-06-01"), [2300.0, 100.0, 2300.0, 100.0]),
+            (date("2024-06-02"), [2300.0, 100.0, 2300.0, 100.0]),
+            (date("2024-06-03"), [0.0, 0.0, 1150.0, 50.0]),
+        ]
+    );
+}
+
+/// Random curves around the 2024 DST days, with holes and mixed lengths.
+fn readings_near_dst() -> impl Strategy<Value = Vec<Reading>> {
+    let start = prop_oneof![
+        Just(at("2024-03-30 00:00")),
+        Just(at("2024-10-26 00:00")),
+        Just(at("2024-07-13 00:00"))
+    ];
+    let step = (
+        prop_oneof![Just(5i64), Just(10), Just(15), Just(30), Just(60)],
+        0i64..3,
+        0i64..5000,
+    );
+    (start, prop::collection::vec(step, 1..300)).prop_map(|(start, steps)| {
+        let start = start.and_local_timezone(PARIS).unwrap();
+        let mut end = start;
+        let mut readings = Vec::new();
+        for (length, gap, watts) in steps {
+            // Align to the length, as Enedis does, after an optional hole.
+            end += Duration::minutes(gap * 60);
+            let minutes = end.timestamp() / 60;
+            end += Duration::minutes((length - minutes.rem_euclid(length)) % length + length);
+            readings.push(Reading {
+                end: end.naive_local(),
+                length_minutes: length,
+                power: Power::from_watts(watts),
+            });
+        }
+        readings
+    })
+}
+
+const SCHEDULES: [&str; 5] = [
+    "22h26-6h26 12h00-14h00 mercredi 11h00-16h00 fe 0h-24h",
+    "2h-3h",
+    "",
+    "1h-2h30 sa 0h-24h di 23h-1h",
+    "0h07-0h09 23h58-0h01",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn peak_plus_off_peak_is_exact_everywhere(readings in readings_near_dst(), which in 0..SCHEDULES.len()) {
+        let config: OffPeakConfig = SCHEDULES[which].parse().unwrap();
+        let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
+        let compiled = CompiledSchedule::new(&config, "1", Flow::Consumption, HolidayZone::Metropole);
+        let split = curve.split(&compiled);
+        // Every piece: classes sum to the piece; pieces sum to the curve.
+        let pieces: Energy = split.intervals().iter().map(|p| p.total()).sum();
+        prop_assert_eq!(pieces, curve.total_energy());
+        // Against the per-minute baseline.
+        prop_assert_eq!(split.totals(), per_minute(&curve, &config, "1", Flow::Consumption));
+        // Hours: same energies as the unsplit curve's hours.
+        let plain: Vec<(i64, Energy)> = curve.hours().iter().map(|h| (h.end.timestamp() / 60, h.energy)).collect();
+        let split_hours: Vec<(i64, Energy)> = split.hours().iter().map(|h| (h.end_minute, h.total())).collect();
+        prop_assert_eq!(plain, split_hours);
+        // Days: the day rows sum to the curve's energy.
+        let run = settings(date("2024-12-31"), 7, 730);
+        let rows = device_rows(&device("1", Some(split), None), &run);
+        let all_days = rows.days.iter().fold(Energy::ZERO, |total, d| total + d.totals.consumption[0] + d.totals.consumption[1]);
+        let kept_hours: u32 = rows.days.iter().map(|d| d.hours_with_data).sum();
+        if kept_hours as usize == curve.hours().len() {
+            prop_assert_eq!(all_days, curve.total_energy());
+        }
+    }
+
+    #[test]
+    fn the_split_does_not_depend_on_how_readings_were_chunked(readings in readings_near_dst(), cut in 0usize..300) {
+        // Readings fetched in two requests cut at a local midnight, split separately.
+        let compiled = schedule(SCHEDULES[0], "1", Flow::Consumption);
+        let whole = LoadCurve::builder(PARIS).build(&readings).0.split(&compiled);
+        let cut = cut.min(readings.len());
+        let midnight = readings.get(cut).map(|r| r.end.date().and_hms_opt(0, 0, 0).unwrap());
+        let (first, second): (Vec<Reading>, Vec<Reading>) = match midnight {
+            Some(midnight) => readings.iter().partition(|r| r.end <= midnight),
+            None => (readings.clone(), Vec::new()),
+        };
+        let mut pieces = LoadCurve::builder(PARIS).build(&first).0.split(&compiled).intervals().to_vec();
+        pieces.extend_from_slice(LoadCurve::builder(PARIS).build(&second).0.split(&compiled).intervals());
+        prop_assert_eq!(whole.intervals(), &pieces[..]);
+    }
+}
