@@ -1,6 +1,7 @@
 //! linky-core's integration tests, one binary: the time model and the off-peak schedule
 //! language, through the public API.
 
+mod dashboard;
 mod offpeak;
 mod pipeline;
 mod split;
