@@ -192,9 +192,19 @@ fn without_consumption_the_consumption_figures_are_zero() {
     );
 }
 
+/// (hours_days, days, main, secondary) given, (hours_days, days, peak_days) used, warnings.
+type SettingsCase = (
+    i64,
+    i64,
+    &'static str,
+    &'static str,
+    (u8, u16, u16),
+    &'static [&'static str],
+);
+
 #[test]
 fn history_settings_clamp_and_raise_with_warnings() {
-    let cases: [(i64, i64, &str, &str, (u8, u16, u16), &[&str]); 5] = [
+    let cases: [SettingsCase; 5] = [
         (7, 7, "peak_day", "value_day", (7, 7, 2), &[]),
         (
             -1,
