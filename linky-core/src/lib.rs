@@ -22,6 +22,7 @@ mod holidays;
 mod ids;
 mod offpeak;
 mod pipeline;
+mod plan;
 mod split;
 mod units;
 
@@ -42,6 +43,10 @@ pub use pipeline::{
     MIN_HOURS_FOR_A_DAY, MainDisplay, MeterEnergies, Period, PowerPeak, RunSettings,
     SecondaryDisplay, SettingWarning, Statistic, device_rows, merged_devices, period_bounds,
     year_totals,
+};
+pub use plan::{
+    CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, Measurement, PlanLimits, RetryPolicy,
+    RunOutcome, next_run, plan_fetches,
 };
 pub use split::{
     SingleTariff, SplitCurve, SplitHour, SplitInterval, TariffClassifier, tariff_class,

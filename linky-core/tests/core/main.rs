@@ -4,5 +4,6 @@
 mod dashboard;
 mod offpeak;
 mod pipeline;
+mod plan;
 mod split;
 mod time_model;

@@ -1,0 +1,301 @@
+//! Fetch planning and the calling policy, pure: which date ranges to ask for, when to run
+//! next, how long to wait before a retry. Nothing here reads the clock: "now" is always a
+//! parameter, and so is any randomness (as a number the caller draws).
+
+use std::collections::BTreeSet;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::Flow;
+
+/// What can be fetched from Enedis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Measurement {
+    /// The load curve of a flow (average powers, at most 7 days per call).
+    LoadCurve(Flow),
+    /// Daily energies of a flow (long spans allowed).
+    DailyEnergy(Flow),
+    /// Daily maximum power (consumption).
+    DailyMaxPower,
+}
+
+impl Measurement {
+    /// The most days one request may span: 7 for load curves, 365 for daily series.
+    pub const fn max_days_per_request(self) -> i64 {
+        match self {
+            Measurement::LoadCurve(_) => 7,
+            Measurement::DailyEnergy(_) | Measurement::DailyMaxPower => 365,
+        }
+    }
+
+    /// How far back Enedis keeps it: about 24 months for load curves, 36 for daily series.
+    pub const fn history_limit_days(self) -> i64 {
+        match self {
+            Measurement::LoadCurve(_) => 730,
+            Measurement::DailyEnergy(_) | Measurement::DailyMaxPower => 1095,
+        }
+    }
+}
+
+/// One request to make: a measurement over the local days `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FetchRequest {
+    /// What to fetch.
+    pub measurement: Measurement,
+    /// The first day asked for.
+    pub start: NaiveDate,
+    /// The day after the last one asked for (Enedis' `end` is exclusive).
+    pub end: NaiveDate,
+}
+
+impl FetchRequest {
+    /// The days the request covers.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
+        let end = self.end;
+        self.start.iter_days().take_while(move |day| *day < end)
+    }
+}
+
+/// What bounds a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// The local time of the run.
+    pub now: NaiveDateTime,
+    /// How many days back to cover (from today, excluded).
+    pub days: i64,
+    /// The meter's activation date, if known: nothing is asked before it.
+    pub activation_date: Option<NaiveDate>,
+}
+
+/// The hour before which today is not asked for: Enedis reasons in UTC and can refuse
+/// `end = today` just after local midnight.
+pub const EARLIEST_HOUR_FOR_TODAY: u32 = 1;
+
+/// The date ranges to request for `measurement` so that every day of the window is held:
+/// the days not in `held`, in contiguous runs cut into chunks of at most
+/// [`Measurement::max_days_per_request`], newest first. Never before the history limit or
+/// the activation date; never an `end` after today, nor today before 01:00.
+///
+/// The number of requests is the least possible: each run of missing days is cut into as
+/// few chunks as its length allows.
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// use chrono::NaiveDate;
+/// use linky_core::{plan_fetches, Flow, Measurement, PlanLimits};
+/// let today = NaiveDate::from_ymd_opt(2024, 6, 20).unwrap();
+/// let limits = PlanLimits { now: today.and_hms_opt(9, 0, 0).unwrap(), days: 20, activation_date: None };
+/// let plan = plan_fetches(Measurement::LoadCurve(Flow::Consumption), &BTreeSet::new(), &limits);
+/// let spans: Vec<String> = plan.iter().map(|r| format!("{}..{}", r.start, r.end)).collect();
+/// assert_eq!(spans, ["2024-06-13..2024-06-20", "2024-06-06..2024-06-13", "2024-05-31..2024-06-06"]);
+/// ```
+pub fn plan_fetches(
+    measurement: Measurement,
+    held: &BTreeSet<NaiveDate>,
+    limits: &PlanLimits,
+) -> Vec<FetchRequest> {
+    let today = limits.now.date();
+    // The first day that must not be asked for.
+    let end = if limits.now.hour() < EARLIEST_HOUR_FOR_TODAY {
+        today - Duration::days(1)
+    } else {
+        today
+    };
+    let mut start = today - Duration::days(limits.days.max(0));
+    start = start.max(today - Duration::days(measurement.history_limit_days()));
+    if let Some(activation) = limits.activation_date {
+        start = start.max(activation);
+    }
+    let max_days = measurement.max_days_per_request();
+    let mut requests = Vec::new();
+    // Walk back from the newest day, collecting runs of missing days.
+    let mut run_end: Option<NaiveDate> = None;
+    let mut day = end - Duration::days(1);
+    loop {
+        let missing = day >= start && !held.contains(&day);
+        match (missing, run_end) {
+            (true, None) => run_end = Some(day + Duration::days(1)),
+            (false, Some(end_of_run)) => {
+                push_chunks(
+                    &mut requests,
+                    measurement,
+                    day + Duration::days(1),
+                    end_of_run,
+                    max_days,
+                );
+                run_end = None;
+            }
+            _ => {}
+        }
+        if day < start {
+            break;
+        }
+        day -= Duration::days(1);
+    }
+    requests
+}
+
+/// Cuts the run `[start, end)` into chunks of at most `max_days`, newest first.
+fn push_chunks(
+    requests: &mut Vec<FetchRequest>,
+    measurement: Measurement,
+    start: NaiveDate,
+    end: NaiveDate,
+    max_days: i64,
+) {
+    let mut chunk_end = end;
+    while chunk_end > start {
+        let chunk_start = (chunk_end - Duration::days(max_days)).max(start);
+        requests.push(FetchRequest {
+            measurement,
+            start: chunk_start,
+            end: chunk_end,
+        });
+        chunk_end = chunk_start;
+    }
+}
+
+/// When calls are allowed: Enedis' servers are unreachable at night, and the original
+/// never called between 22:00 and 08:00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallingHours {
+    /// The first hour calls are allowed (08 by default).
+    pub from_hour: u32,
+    /// The hour calls stop (22 by default).
+    pub until_hour: u32,
+}
+
+impl Default for CallingHours {
+    fn default() -> CallingHours {
+        CallingHours {
+            from_hour: 8,
+            until_hour: 22,
+        }
+    }
+}
+
+/// How the last run ended, for [`next_run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Everything was fetched and written.
+    Success,
+    /// Something failed and should be retried.
+    Failure,
+}
+
+impl CallingHours {
+    /// Whether a call may be made at local time `now`.
+    pub fn allows(&self, now: NaiveDateTime) -> bool {
+        (self.from_hour..self.until_hour).contains(&now.hour())
+    }
+
+    /// The first allowed time at or after `at`, plus `spread_minutes` when it had to move
+    /// (so that users do not all call at 08:00 sharp).
+    fn first_allowed(&self, at: NaiveDateTime, spread_minutes: u32) -> NaiveDateTime {
+        if self.allows(at) {
+            return at;
+        }
+        let opening =
+            NaiveTime::from_hms_opt(self.from_hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+        let day = if at.hour() < self.from_hour {
+            at.date()
+        } else {
+            at.date() + Duration::days(1)
+        };
+        day.and_time(opening) + Duration::minutes(i64::from(spread_minutes % 60))
+    }
+}
+
+/// When to run next (local time): after a success, tomorrow at the opening hour plus
+/// `spread_minutes` (0 to 59, drawn by the caller); after a failure, in an hour, or at the
+/// next opening if that hour is outside the calling hours.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{next_run, CallingHours, RunOutcome};
+/// let now = NaiveDate::from_ymd_opt(2024, 6, 20).unwrap().and_hms_opt(21, 30, 0).unwrap();
+/// let hours = CallingHours::default();
+/// assert_eq!(next_run(now, RunOutcome::Success, hours, 17).to_string(), "2024-06-21 08:17:00");
+/// assert_eq!(next_run(now, RunOutcome::Failure, hours, 17).to_string(), "2024-06-21 08:17:00");
+/// let morning = now - chrono::Duration::hours(12);
+/// assert_eq!(next_run(morning, RunOutcome::Failure, hours, 17).to_string(), "2024-06-20 10:30:00");
+/// ```
+pub fn next_run(
+    now: NaiveDateTime,
+    outcome: RunOutcome,
+    hours: CallingHours,
+    spread_minutes: u32,
+) -> NaiveDateTime {
+    match outcome {
+        RunOutcome::Success => {
+            let opening =
+                NaiveTime::from_hms_opt(hours.from_hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+            (now.date() + Duration::days(1)).and_time(opening)
+                + Duration::minutes(i64::from(spread_minutes % 60))
+        }
+        RunOutcome::Failure => hours.first_allowed(now + Duration::hours(1), spread_minutes),
+    }
+}
+
+/// Exponential backoff with jitter for transient errors, honouring `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first delay.
+    pub base: StdDuration,
+    /// The longest delay.
+    pub max: StdDuration,
+    /// How many attempts in all (the first included) before giving up.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 5 s, doubling, at most 5 minutes, 5 attempts.
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            base: StdDuration::from_secs(5),
+            max: StdDuration::from_secs(300),
+            max_attempts: 5,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1` after `attempt` failed attempts (1 after the
+    /// first failure), or `None` when it is time to give up. `jitter` (0 to 1, drawn by
+    /// the caller) spreads the delay over `[d/2, d)`; a server's `Retry-After` is a floor.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use linky_core::RetryPolicy;
+    /// let policy = RetryPolicy::default();
+    /// assert_eq!(policy.delay(1, None, 0.0), Some(Duration::from_millis(2500)));
+    /// assert_eq!(policy.delay(3, None, 0.999), Some(Duration::from_millis(19_990)));
+    /// assert_eq!(policy.delay(1, Some(Duration::from_secs(60)), 0.5), Some(Duration::from_secs(60)));
+    /// assert_eq!(policy.delay(5, None, 0.5), None);
+    /// ```
+    pub fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<StdDuration>,
+        jitter: f64,
+    ) -> Option<StdDuration> {
+        if attempt == 0 || attempt >= self.max_attempts {
+            return None;
+        }
+        let exponential = self
+            .base
+            .saturating_mul(1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX))
+            .min(self.max);
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let spread = exponential.mul_f64(0.5 + jitter / 2.0);
+        Some(match retry_after {
+            Some(floor) => spread.max(floor),
+            None => spread,
+        })
+    }
+}
