@@ -178,6 +178,34 @@ pub enum Error {
         /// The units accepted.
         expected: &'static str,
     },
+    /// The token store cannot be read or written.
+    #[error("token store: {detail}")]
+    TokenStore {
+        /// What failed, without any secret.
+        detail: String,
+    },
+    /// The request never got an answer: connection refused, reset, timeout.
+    #[error("{backend} request failed: {detail}")]
+    Transport {
+        /// The backend.
+        backend: &'static str,
+        /// What happened (no URL query, no header).
+        detail: String,
+        /// Whether it was a timeout.
+        timeout: bool,
+    },
+    /// No consent or token is available: the user must consent first.
+    #[error("no consent: {detail}")]
+    NoConsent {
+        /// What is missing.
+        detail: String,
+    },
+    /// The configuration cannot work (a missing base URL, client id...).
+    #[error("invalid configuration: {detail}")]
+    Config {
+        /// What is wrong.
+        detail: String,
+    },
     /// The response holds no series for the direction asked for.
     #[error("response holds no {flow} series")]
     MissingSeries {
@@ -192,6 +220,9 @@ impl Error {
     pub fn category(&self) -> ErrorCategory {
         match self {
             Error::Api(api) => api.category,
+            Error::Transport { .. } => ErrorCategory::Transient,
+            Error::NoConsent { .. } => ErrorCategory::ConsentLost,
+            Error::Config { .. } => ErrorCategory::CallerBug,
             _ => ErrorCategory::Unexpected,
         }
     }

@@ -1,7 +1,13 @@
 //! Getting Linky data from Enedis and its gateways.
 //!
-//! This crate will hold the async clients of every backend (issue: linky-enedis client).
-//! What it has today is pure and needs no network:
+//! - [`Client`] (one per [`Backend`]: the DomoticzLinky proxy, Data Connect 2026 and v5,
+//!   the Conso API, MyElectricalData) behind the [`MeterSource`] trait: rate limiting,
+//!   retries with backoff, one token renewal on an expired token, "no data" as a result;
+//! - [`DeviceFlow`]: the proxy's consent (RFC 8628), its polling decision a pure function
+//!   ([`decide_poll`]); [`TokenStore`] with an atomic, owner-only [`FileTokenStore`];
+//!   secrets ([`AccessToken`]...) never print.
+//!
+//! And, pure, needing no network:
 //!
 //! - [`parse_load_curve`], [`parse_daily_energy`], [`parse_daily_max_power`]: the Enedis
 //!   v5 body (wrapped or not) and the Data Connect 2026 body, into linky-core's types,
@@ -12,13 +18,22 @@
 #![deny(missing_docs)]
 
 mod classify;
+mod client;
 mod contract;
 mod error;
+mod secret;
+mod tokens;
 mod wire;
 
 pub use classify::Endpoint;
+pub use client::{
+    Backend, Client, ClientBuilder, DEFAULT_USER_AGENT, DeviceCode, DeviceFlow, Fetched,
+    MeterSource, PollDecision, TokenStoreDebug, decide_poll, v5_path,
+};
 pub use contract::{Contract, parse_contracts};
 pub use error::{ApiError, Error, ErrorCategory};
+pub use secret::{AccessToken, ApiToken, ClientSecret, RefreshToken};
+pub use tokens::{FileTokenStore, MemoryTokenStore, REFRESH_MARGIN, TokenSet, TokenStore};
 pub use wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
     parse_daily_max_power, parse_load_curve, parse_local_date, parse_local_date_time,

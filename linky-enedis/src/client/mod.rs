@@ -1,0 +1,476 @@
+//! The async client: one [`Client`] per backend, behind the [`MeterSource`] trait.
+
+mod device_flow;
+mod limiter;
+mod routes;
+mod source;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use linky_core::{Measurement, RetryPolicy};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+
+pub use device_flow::{DeviceCode, DeviceFlow, PollDecision, decide_poll};
+pub use routes::{Backend, v5_path};
+pub use source::{Fetched, MeterSource};
+
+use crate::classify::Endpoint;
+use crate::secret::AccessToken;
+use crate::tokens::{MemoryTokenStore, TokenSet, TokenStore};
+use crate::{ApiError, Error, ErrorCategory};
+use limiter::RateLimiter;
+
+/// The User-Agent sent by default (the proxy checks `Name/x.y.z`).
+pub const DEFAULT_USER_AGENT: &str = concat!("linky-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Settings of a [`Client`], validated by [`ClientBuilder::build`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    backend: Backend,
+    user_agent: String,
+    timeout: Duration,
+    min_spacing: Duration,
+    max_per_second: u32,
+    retry: RetryPolicy,
+    tokens: Option<Arc<dyn TokenStoreDebug>>,
+}
+
+/// A token store that can also be shown in `Debug` (never its content).
+pub trait TokenStoreDebug: TokenStore + std::fmt::Debug {}
+impl<T: TokenStore + std::fmt::Debug> TokenStoreDebug for T {}
+
+impl ClientBuilder {
+    /// The User-Agent header (default `linky-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> ClientBuilder {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How long one request may take, connection to last byte (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The least time between two requests (default none; the original spaced them 5 s).
+    pub fn min_spacing(mut self, spacing: Duration) -> ClientBuilder {
+        self.min_spacing = spacing;
+        self
+    }
+
+    /// At most this many requests in any second (default 5, Enedis' limit).
+    pub fn max_per_second(mut self, count: u32) -> ClientBuilder {
+        self.max_per_second = count.max(1);
+        self
+    }
+
+    /// Retries of transient errors (default: 5 attempts, from 5 s doubling to 5 min).
+    pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
+        self.retry = policy;
+        self
+    }
+
+    /// Where tokens are kept between runs (default: in memory).
+    pub fn token_store(mut self, store: Arc<dyn TokenStoreDebug>) -> ClientBuilder {
+        self.tokens = Some(store);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a base URL that is not http(s) or an empty user agent.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = self.backend.base_url();
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(Error::Config {
+                detail: format!(
+                    "base url {base:?} of the {} backend is not http(s)",
+                    self.backend.name()
+                ),
+            });
+        }
+        if self.user_agent.trim().is_empty() {
+            return Err(Error::Config {
+                detail: "empty user agent".to_owned(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(self.user_agent.clone())
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|error| Error::Config {
+                detail: format!("cannot build the http client: {error}"),
+            })?;
+        let tokens = self
+            .tokens
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                limiter: Mutex::new(RateLimiter::new(self.min_spacing, self.max_per_second)),
+                jitter: std::sync::Mutex::new(seed()),
+                current_token: Mutex::new(None),
+                http,
+                tokens,
+                settings: self,
+            }),
+        })
+    }
+}
+
+fn seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64);
+    nanos | 1
+}
+
+/// A client of one backend. Cheap to clone; clones share the rate limiter and tokens.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: ClientBuilder,
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenStoreDebug>,
+    limiter: Mutex<RateLimiter>,
+    jitter: std::sync::Mutex<u64>,
+    /// The token in use (client credentials are not stored: they are cheap to renew).
+    current_token: Mutex<Option<TokenSet>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+    usage_points_id: Option<String>,
+}
+
+impl Client {
+    /// A builder for a client of `backend`, with the defaults.
+    pub fn builder(backend: Backend) -> ClientBuilder {
+        ClientBuilder {
+            backend,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            timeout: Duration::from_secs(30),
+            min_spacing: Duration::ZERO,
+            max_per_second: 5,
+            retry: RetryPolicy::default(),
+            tokens: None,
+        }
+    }
+
+    /// The backend this client talks to.
+    pub fn backend(&self) -> &Backend {
+        &self.inner.settings.backend
+    }
+
+    /// The token store.
+    pub fn token_store(&self) -> &Arc<dyn TokenStoreDebug> {
+        &self.inner.tokens
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    fn next_jitter(&self) -> f64 {
+        let mut state = self.inner.jitter.lock().map(|s| *s).unwrap_or(1);
+        // xorshift64: enough to spread retries, no dependency for it.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if let Ok(mut stored) = self.inner.jitter.lock() {
+            *stored = state;
+        }
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// GETs a measurement's body, with rate limiting, one token refresh on an expired
+    /// token, and retries of transient errors.
+    pub(crate) async fn fetch_body(
+        &self,
+        measurement: Measurement,
+        usage_point: &str,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    ) -> Result<Vec<u8>, Error> {
+        let backend = self.backend();
+        let path = backend.data_path(measurement, usage_point, start, end);
+        let url = format!("{}{path}", backend.base_url());
+        let span = tracing::info_span!(
+            "enedis_request",
+            backend = backend.name(),
+            path = %path.split('?').next().unwrap_or_default(),
+            usage_point,
+            %start,
+            %end,
+        );
+        self.get_with_retries(&url).instrument(span).await
+    }
+
+    async fn get_with_retries(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.get_once(url).await;
+            let error = match result {
+                Ok(body) => return Ok(body),
+                Err(error) => error,
+            };
+            let expired = error.category() == ErrorCategory::TokenExpired;
+            if expired && !refreshed && self.can_renew_token() {
+                refreshed = true;
+                tracing::info!("access token refused: renewing it once");
+                self.renew_token().await?;
+                continue;
+            }
+            if error.category() == ErrorCategory::Transient
+                && let Some(delay) = self.inner.settings.retry.delay(
+                    attempt,
+                    error.retry_after(),
+                    self.next_jitter(),
+                )
+            {
+                tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "transient error: retrying");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    async fn get_once(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let authorization = self.authorization().await?;
+        self.inner.limiter.lock().await.wait_turn().await;
+        let started = std::time::Instant::now();
+        let response = self
+            .http()
+            .get(url)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| self.transport_error(&error))?;
+        let status = response.status().as_u16();
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE);
+        let retry_after = header(reqwest::header::RETRY_AFTER);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.transport_error(&error))?;
+        tracing::debug!(
+            status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            bytes = body.len(),
+            "answered"
+        );
+        if status == 200 {
+            return Ok(body.to_vec());
+        }
+        Err(Error::Api(ApiError::classify(
+            Endpoint::Data,
+            status,
+            www_authenticate.as_deref(),
+            retry_after.as_deref(),
+            &body,
+        )))
+    }
+
+    fn transport_error(&self, error: &reqwest::Error) -> Error {
+        // reqwest's message can hold the URL; keep only what happened.
+        let what = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "could not connect"
+        } else if error.is_body() || error.is_decode() {
+            "the answer was cut off"
+        } else {
+            "the connection failed"
+        };
+        Error::Transport {
+            backend: self.backend().name(),
+            detail: what.to_owned(),
+            timeout: error.is_timeout(),
+        }
+    }
+
+    fn can_renew_token(&self) -> bool {
+        matches!(
+            self.backend(),
+            Backend::Proxy { .. } | Backend::DataConnect2026 { .. } | Backend::DataConnectV5 { .. }
+        )
+    }
+
+    /// The Authorization header value for the next request.
+    async fn authorization(&self) -> Result<String, Error> {
+        match self.backend() {
+            Backend::ConsoApi { token, .. } => Ok(format!("Bearer {}", token.expose())),
+            Backend::MyElectricalData { token, .. } => Ok(token.expose().to_owned()),
+            Backend::Proxy { .. }
+            | Backend::DataConnect2026 { .. }
+            | Backend::DataConnectV5 { .. } => {
+                let token = self.valid_token().await?;
+                Ok(format!("Bearer {}", token.expose()))
+            }
+        }
+    }
+
+    /// The current access token, renewed first when it expires within 10 minutes.
+    async fn valid_token(&self) -> Result<AccessToken, Error> {
+        let current = self.inner.current_token.lock().await.clone();
+        let current = match current {
+            Some(tokens) => Some(tokens),
+            None => self.inner.tokens.load()?,
+        };
+        match current {
+            Some(tokens) if !tokens.needs_refresh(SystemTime::now()) => {
+                let access = tokens.access_token.clone();
+                *self.inner.current_token.lock().await = Some(tokens);
+                Ok(access)
+            }
+            _ => Ok(self.renew_token().await?.access_token),
+        }
+    }
+
+    /// Gets a new access token: client credentials for Data Connect, the refresh grant for
+    /// the proxy. A refusal of the refresh grant is a lost consent: the stored tokens are
+    /// cleared and the error says so.
+    pub async fn renew_token(&self) -> Result<TokenSet, Error> {
+        let backend = self.backend();
+        let (url, form): (String, Vec<(&str, String)>) = match backend {
+            Backend::DataConnect2026 {
+                client_id,
+                client_secret,
+                ..
+            }
+            | Backend::DataConnectV5 {
+                client_id,
+                client_secret,
+                ..
+            } => (
+                format!("{}/oauth2/v3/token", backend.base_url()),
+                vec![
+                    ("grant_type", "client_credentials".to_owned()),
+                    ("client_id", client_id.clone()),
+                    ("client_secret", client_secret.expose().to_owned()),
+                ],
+            ),
+            Backend::Proxy { client_id, .. } => {
+                let stored = self.inner.tokens.load()?;
+                let Some(refresh) = stored.as_ref().and_then(|t| t.refresh_token.clone()) else {
+                    return Err(Error::NoConsent {
+                        detail: "no refresh token: run the device flow first".to_owned(),
+                    });
+                };
+                let usage_points = stored.map(|t| t.usage_points.join(",")).unwrap_or_default();
+                (
+                    format!("{}/device/token", backend.base_url()),
+                    vec![
+                        ("grant_type", "refresh_token".to_owned()),
+                        ("client_id", client_id.clone()),
+                        ("refresh_token", refresh.expose().to_owned()),
+                        ("usage_points_id", usage_points),
+                    ],
+                )
+            }
+            Backend::ConsoApi { .. } | Backend::MyElectricalData { .. } => {
+                return Err(Error::Config {
+                    detail: format!("the {} backend has no token to renew", backend.name()),
+                });
+            }
+        };
+        let tokens = self.post_token(&url, &form).await?;
+        let tokens = match (backend, tokens.refresh_token.is_none()) {
+            // The proxy's refresh answer keeps the same refresh token and usage points.
+            (Backend::Proxy { .. }, true) => {
+                let stored = self.inner.tokens.load()?;
+                TokenSet {
+                    refresh_token: stored.as_ref().and_then(|t| t.refresh_token.clone()),
+                    usage_points: stored.map(|t| t.usage_points).unwrap_or_default(),
+                    ..tokens
+                }
+            }
+            _ => tokens,
+        };
+        if matches!(backend, Backend::Proxy { .. }) {
+            self.inner.tokens.save(&tokens)?;
+        }
+        *self.inner.current_token.lock().await = Some(tokens.clone());
+        Ok(tokens)
+    }
+
+    /// POSTs a token request; classifies refusals on the token endpoint.
+    pub(crate) async fn post_token(
+        &self,
+        url: &str,
+        form: &[(&str, String)],
+    ) -> Result<TokenSet, Error> {
+        self.inner.limiter.lock().await.wait_turn().await;
+        let response = self
+            .http()
+            .post(url)
+            .form(form)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| self.transport_error(&error))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.transport_error(&error))?;
+        if status != 200 {
+            let error =
+                ApiError::classify(Endpoint::Token, status, None, retry_after.as_deref(), &body);
+            if error.category() == ErrorCategory::ConsentLost {
+                tracing::warn!(code = ?error.code(), "consent lost: clearing the stored tokens");
+                self.inner.tokens.clear()?;
+                *self.inner.current_token.lock().await = None;
+            }
+            return Err(Error::Api(error));
+        }
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|error| Error::Malformed {
+                format: "token",
+                detail: error.to_string(),
+            })?;
+        Ok(TokenSet {
+            access_token: AccessToken::new(parsed.access_token),
+            refresh_token: parsed.refresh_token.map(crate::secret::RefreshToken::new),
+            expires_at: SystemTime::now() + Duration::from_secs(parsed.expires_in.unwrap_or(3600)),
+            usage_points: parsed
+                .usage_points_id
+                .map(|ids| {
+                    ids.split(',')
+                        .map(|id| id.trim().to_owned())
+                        .filter(|id| !id.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}

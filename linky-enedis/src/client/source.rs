@@ -1,0 +1,200 @@
+//! The one trait every backend implements.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use linky_core::{Flow, Measurement, UsagePointId};
+
+use super::Client;
+use crate::wire::{
+    DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
+    parse_daily_max_power, parse_load_curve,
+};
+use crate::{Error, ErrorCategory};
+
+/// A fetched result: data, or Enedis' word that there is none there (before activation,
+/// wrong direction, not collected). "No data" is a result to remember, not a failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched<T> {
+    /// The data.
+    Data(T),
+    /// No data there.
+    NoData {
+        /// Whether it will never change (`ADAM-ERR0069`: the meter has no such direction).
+        permanent: bool,
+        /// Enedis' code, as sent.
+        code: Option<String>,
+    },
+}
+
+impl<T> Fetched<T> {
+    /// The data, if any.
+    pub fn data(self) -> Option<T> {
+        match self {
+            Fetched::Data(data) => Some(data),
+            Fetched::NoData { .. } => None,
+        }
+    }
+}
+
+/// Where Linky data comes from: any backend, the same readings and the same errors.
+#[async_trait]
+pub trait MeterSource: Send + Sync {
+    /// The usage points this source may read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoConsent`] when no consent lists them yet.
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, Error>;
+
+    /// The load curve of `flow` over the local days `[start, end)` (at most 7 days).
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`]; its [`Error::category`] says whether to retry, refresh or stop.
+    async fn load_curve(
+        &self,
+        usage_point: &UsagePointId,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<LoadCurvePayload>, Error>;
+
+    /// Daily energies of `flow` over `[start, end)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`MeterSource::load_curve`].
+    async fn daily_energy(
+        &self,
+        usage_point: &UsagePointId,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<DailySeries<DailyEnergy>>, Error>;
+
+    /// Daily maximum power over `[start, end)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`MeterSource::load_curve`].
+    async fn daily_max_power(
+        &self,
+        usage_point: &UsagePointId,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<DailySeries<DailyMaxPower>>, Error>;
+}
+
+/// "No data" answers become results; everything else stays an error.
+fn no_data_or<T>(result: Result<T, Error>) -> Result<Fetched<T>, Error> {
+    match result {
+        Ok(data) => Ok(Fetched::Data(data)),
+        Err(Error::Api(api)) if api.category() == ErrorCategory::NoData => Ok(Fetched::NoData {
+            permanent: api.is_permanent(),
+            code: api.code().map(str::to_owned),
+        }),
+        Err(error) => Err(error),
+    }
+}
+
+impl Client {
+    async fn body(
+        &self,
+        measurement: Measurement,
+        usage_point: &UsagePointId,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Vec<u8>, Error> {
+        if start >= end {
+            return Err(Error::Config {
+                detail: format!("empty date range {start}..{end}: start must be before end"),
+            });
+        }
+        self.fetch_body(measurement, usage_point.as_str(), start, end)
+            .await
+    }
+}
+
+#[async_trait]
+impl MeterSource for Client {
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, Error> {
+        let configured = self.backend().configured_usage_points();
+        let listed: Vec<String> = if configured.is_empty() {
+            match self.token_store().load()? {
+                Some(tokens) if !tokens.usage_points.is_empty() => tokens.usage_points,
+                _ => {
+                    return Err(Error::NoConsent {
+                        detail: format!(
+                            "the {} backend lists no usage point yet",
+                            self.backend().name()
+                        ),
+                    });
+                }
+            }
+        } else {
+            configured.to_vec()
+        };
+        listed
+            .iter()
+            .map(|id| {
+                id.parse()
+                    .map_err(|error: linky_core::Error| Error::Config {
+                        detail: error.to_string(),
+                    })
+            })
+            .collect()
+    }
+
+    async fn load_curve(
+        &self,
+        usage_point: &UsagePointId,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<LoadCurvePayload>, Error> {
+        no_data_or(
+            async {
+                let body = self
+                    .body(Measurement::LoadCurve(flow), usage_point, start, end)
+                    .await?;
+                parse_load_curve(&body, flow, UsagePointCheck::Expect(usage_point))
+            }
+            .await,
+        )
+    }
+
+    async fn daily_energy(
+        &self,
+        usage_point: &UsagePointId,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<DailySeries<DailyEnergy>>, Error> {
+        no_data_or(
+            async {
+                let body = self
+                    .body(Measurement::DailyEnergy(flow), usage_point, start, end)
+                    .await?;
+                parse_daily_energy(&body, flow, UsagePointCheck::Expect(usage_point))
+            }
+            .await,
+        )
+    }
+
+    async fn daily_max_power(
+        &self,
+        usage_point: &UsagePointId,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Fetched<DailySeries<DailyMaxPower>>, Error> {
+        no_data_or(
+            async {
+                let body = self
+                    .body(Measurement::DailyMaxPower, usage_point, start, end)
+                    .await?;
+                parse_daily_max_power(&body, UsagePointCheck::Expect(usage_point))
+            }
+            .await,
+        )
+    }
+}

@@ -1,0 +1,755 @@
+//! The client against a local server (wiremock): every backend's URLs and
+//! authentication, the error table, retries, token renewal, the device flow, faults.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::NaiveDate;
+use linky_core::{Flow, RetryPolicy, UsagePointId};
+use linky_enedis::{
+    AccessToken, ApiToken, Backend, Client, ClientSecret, DeviceFlow, Error, ErrorCategory,
+    Fetched, FileTokenStore, MemoryTokenStore, MeterSource, RefreshToken, TokenSet, TokenStore,
+};
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn sample(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/enedis")
+        .join(name);
+    let bytes = std::fs::read(path).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    match value.get("content") {
+        Some(content) => serde_json::to_vec(content).unwrap(),
+        None => bytes,
+    }
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn pdl(text: &str) -> UsagePointId {
+    text.parse().unwrap()
+}
+
+const SANDBOX: &str = "22516914714270";
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(10),
+        max: Duration::from_millis(40),
+        max_attempts: 3,
+    }
+}
+
+fn valid_tokens() -> TokenSet {
+    TokenSet {
+        access_token: AccessToken::new("access-1"),
+        refresh_token: Some(RefreshToken::new("refresh-1")),
+        expires_at: SystemTime::now() + Duration::from_secs(3600),
+        usage_points: vec![SANDBOX.to_owned()],
+    }
+}
+
+async fn proxy_client(
+    server: &MockServer,
+    tokens: Option<TokenSet>,
+) -> (Client, Arc<MemoryTokenStore>) {
+    let store = Arc::new(MemoryTokenStore::default());
+    if let Some(tokens) = tokens {
+        store.save(&tokens).unwrap();
+    }
+    let client = Client::builder(Backend::Proxy {
+        base_url: server.uri(),
+        client_id: "client-id".to_owned(),
+    })
+    .retry(fast_retries())
+    .token_store(store.clone())
+    .build()
+    .unwrap();
+    (client, store)
+}
+
+fn data_connect(server: &MockServer, v5: bool) -> Client {
+    let usage_points = vec![SANDBOX.to_owned(), "99999999999991".to_owned()];
+    let backend = if v5 {
+        Backend::DataConnectV5 {
+            base_url: server.uri(),
+            client_id: "app".to_owned(),
+            client_secret: ClientSecret::new("app-secret"),
+            usage_points,
+        }
+    } else {
+        Backend::DataConnect2026 {
+            base_url: server.uri(),
+            client_id: "app".to_owned(),
+            client_secret: ClientSecret::new("app-secret"),
+            usage_points,
+        }
+    };
+    Client::builder(backend)
+        .retry(fast_retries())
+        .build()
+        .unwrap()
+}
+
+async fn mount_client_credentials(server: &MockServer, token: &str, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v3/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_secret=app-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": token, "token_type": "Bearer", "expires_in": 12600
+        })))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn the_proxy_serves_v5_paths_with_the_consent_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/data/proxy/metering_data_clc/v5/consumption_load_curve",
+        ))
+        .and(query_param("start", "2021-09-14"))
+        .and(query_param("end", "2021-09-15"))
+        .and(query_param("usage_point_id", SANDBOX))
+        .and(header("authorization", "Bearer access-1"))
+        .and(header("user-agent", linky_enedis::DEFAULT_USER_AGENT))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("sandbox-infodavide_consumption_load_curve.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
+    assert_eq!(client.usage_points().await.unwrap(), [pdl(SANDBOX)]);
+    let fetched = client
+        .load_curve(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-15"),
+        )
+        .await
+        .unwrap();
+    let payload = fetched.data().unwrap();
+    assert_eq!(payload.readings.len(), 48);
+}
+
+#[tokio::test]
+async fn data_connect_v5_gets_a_client_credentials_token_once() {
+    let server = MockServer::start().await;
+    mount_client_credentials(&server, "dc-token", 1).await;
+    Mock::given(method("GET"))
+        .and(path("/metering_data_dcmp/v5/daily_consumption_max_power"))
+        .and(query_param("usage_point_id", SANDBOX))
+        .and(header("authorization", "Bearer dc-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("sandbox-infodavide_max_daily_consumed_power.json")),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = data_connect(&server, true);
+    for _ in 0..2 {
+        let series = client
+            .daily_max_power(&pdl(SANDBOX), date("2021-09-14"), date("2021-09-22"))
+            .await
+            .unwrap()
+            .data()
+            .unwrap();
+        assert_eq!(series.values.len(), 8);
+    }
+}
+
+#[tokio::test]
+async fn data_connect_2026_uses_its_own_paths_and_parameters() {
+    let server = MockServer::start().await;
+    mount_client_credentials(&server, "t2026", 1).await;
+    Mock::given(method("GET"))
+        .and(path("/mesure_synchrone_auto/v2/consommation_quotidienne"))
+        .and(query_param("pointId", "99999999999991"))
+        .and(query_param("dateDebut", "2026-09-29"))
+        .and(query_param("dateFin", "2026-10-01"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("med-new_2026_mesure_consommation_quotidienne.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/mesure_synchrone_auto/v2/puissance_conso_max_quotidienne",
+        ))
+        .and(query_param("mesuresPas", "P1D"))
+        .and(query_param("grandeurPhysique", "PMA"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(sample(
+            "med-new_2026_mesure_puissance_conso_max_quotidienne.json",
+        )))
+        .mount(&server)
+        .await;
+    let client = data_connect(&server, false);
+    let usage_point = pdl("99999999999991");
+    let daily = client
+        .daily_energy(
+            &usage_point,
+            Flow::Consumption,
+            date("2026-09-29"),
+            date("2026-10-01"),
+        )
+        .await
+        .unwrap()
+        .data()
+        .unwrap();
+    assert_eq!(daily.values.len(), 2);
+    let peaks = client
+        .daily_max_power(&usage_point, date("2026-09-29"), date("2026-10-01"))
+        .await
+        .unwrap()
+        .data()
+        .unwrap();
+    assert_eq!(peaks.values[1].power.va(), 6510);
+}
+
+#[tokio::test]
+async fn the_conso_api_and_myelectricaldata_use_their_tokens_and_urls() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/daily_consumption"))
+        .and(query_param("prm", SANDBOX))
+        .and(header("authorization", "Bearer conso-token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_bytes(
+                serde_json::to_vec(
+                    &serde_json::from_slice::<serde_json::Value>(&sample(
+                        "sandbox-infodavide_daily_consumption.json",
+                    ))
+                    .unwrap()["meter_reading"],
+                )
+                .unwrap(),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/daily_consumption/{SANDBOX}/start/2021-09-14/end/2021-09-22/"
+        )))
+        .and(header("authorization", "med-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("sandbox-infodavide_daily_consumption.json")),
+        )
+        .mount(&server)
+        .await;
+    let conso = Client::builder(Backend::ConsoApi {
+        base_url: server.uri(),
+        token: ApiToken::new("conso-token"),
+        usage_points: vec![SANDBOX.to_owned()],
+    })
+    .build()
+    .unwrap();
+    let med = Client::builder(Backend::MyElectricalData {
+        base_url: server.uri(),
+        token: ApiToken::new("med-token"),
+        usage_points: vec![SANDBOX.to_owned()],
+        use_cache: false,
+    })
+    .build()
+    .unwrap();
+    for client in [conso, med] {
+        let series = client
+            .daily_energy(
+                &pdl(SANDBOX),
+                Flow::Consumption,
+                date("2021-09-14"),
+                date("2021-09-22"),
+            )
+            .await
+            .unwrap()
+            .data()
+            .unwrap();
+        assert_eq!(series.values.len(), 8, "{}", client.backend().name());
+        assert!(!format!("{client:?}").contains("token\""), "{client:?}");
+        assert!(
+            !format!("{client:?}").contains("med-token")
+                && !format!("{client:?}").contains("conso-token")
+        );
+    }
+}
+
+async fn answer(status: u16, body: &str) -> (MockServer, Client) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(status).set_body_string(body))
+        .mount(&server)
+        .await;
+    let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
+    (server, client)
+}
+
+#[tokio::test]
+async fn no_data_answers_are_results() {
+    for (status, body, permanent) in [
+        (404, r#"{"error":"no_data_found"}"#, false),
+        (
+            400,
+            r#"{"error":"ADAM-ERR0123","error_description":"before activation"}"#,
+            false,
+        ),
+        (400, r#"{"error":"ADAM-ERR0069"}"#, true),
+        (400, r#"{"error":"ADAM-ERR0125"}"#, false),
+        (400, r#"{"error":"ADAM-ERR0075"}"#, false),
+    ] {
+        let (_server, client) = answer(status, body).await;
+        let fetched = client
+            .load_curve(
+                &pdl(SANDBOX),
+                Flow::Production,
+                date("2024-01-01"),
+                date("2024-01-08"),
+            )
+            .await
+            .unwrap();
+        match fetched {
+            Fetched::NoData { permanent: got, .. } => assert_eq!(got, permanent, "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn stopping_errors_are_typed() {
+    for (status, body, category) in [
+        (
+            403,
+            r#"{"error":"ADAM-DC-0008","error_description":"No consent"}"#,
+            ErrorCategory::ConsentLost,
+        ),
+        (
+            400,
+            r#"{"error":"Invalid_request","error_description":"Start date should be before end date."}"#,
+            ErrorCategory::CallerBug,
+        ),
+        (418, r#"{"error":"teapot"}"#, ErrorCategory::Unexpected),
+    ] {
+        let (server, client) = answer(status, body).await;
+        let error = client
+            .daily_energy(
+                &pdl(SANDBOX),
+                Flow::Consumption,
+                date("2024-01-01"),
+                date("2024-01-08"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.category(), category, "{error}");
+        // Stopping errors are not retried.
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_then_succeed_or_give_up() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("sandbox-infodavide_daily_consumption.json")),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
+    let series = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap();
+    assert!(series.data().is_some());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+    let (server, client) = answer(500, r#"{"error":"technical_error"}"#).await;
+    let error = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "max_attempts"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_and_the_request_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .and(body_string_contains(format!("usage_points_id={SANDBOX}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "access-2", "token_type": "Bearer", "expires_in": 12600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_bytes(sample("sandbox-infodavide_expired_authentication.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer access-2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(sample("sandbox-infodavide_daily_consumption.json")),
+        )
+        .mount(&server)
+        .await;
+    let (client, store) = proxy_client(&server, Some(valid_tokens())).await;
+    let series = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap();
+    assert!(series.data().is_some());
+    // The new access token is stored with the same refresh token and usage points.
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(stored.access_token.expose(), "access-2");
+    assert_eq!(stored.refresh_token.unwrap().expose(), "refresh-1");
+    assert_eq!(stored.usage_points, [SANDBOX]);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_is_a_lost_consent_and_clears_the_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"error":"invalid_grant"}"#))
+        .mount(&server)
+        .await;
+    let mut expired = valid_tokens();
+    expired.expires_at = SystemTime::now() + Duration::from_secs(60);
+    let (client, store) = proxy_client(&server, Some(expired)).await;
+    let error = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.is_consent_lost(), "{error}");
+    assert!(store.load().unwrap().is_none());
+    // No data request went out with a token about to expire.
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests.iter().all(|r| r.method.as_str() == "POST"));
+}
+
+#[tokio::test]
+async fn a_response_for_another_usage_point_or_malformed_json_is_an_error() {
+    let (_server, client) = answer(
+        200,
+        &String::from_utf8(sample("sandbox-infodavide_daily_consumption.json")).unwrap(),
+    )
+    .await;
+    let error = client
+        .daily_energy(
+            &pdl("12345678901234"),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::UsagePointMismatch { .. }), "{error}");
+    let (_server, client) = answer(
+        200,
+        r#"{"meter_reading": {"interval_reading": [{"value": "1""#,
+    )
+    .await;
+    let error = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Malformed { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::default());
+    store.save(&valid_tokens()).unwrap();
+    let client = Client::builder(Backend::Proxy {
+        base_url: server.uri(),
+        client_id: "c".to_owned(),
+    })
+    .timeout(Duration::from_millis(300))
+    .retry(RetryPolicy {
+        max_attempts: 1,
+        ..fast_retries()
+    })
+    .token_store(store.clone())
+    .build()
+    .unwrap();
+    let error = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Transport { timeout: true, .. }),
+        "{error}"
+    );
+    assert!(error.is_transient());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = Client::builder(Backend::Proxy {
+        base_url: format!("http://127.0.0.1:{port}"),
+        client_id: "c".to_owned(),
+    })
+    .retry(RetryPolicy {
+        max_attempts: 1,
+        ..fast_retries()
+    })
+    .token_store(store)
+    .build()
+    .unwrap();
+    let error = closed
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "proxy request failed: could not connect");
+}
+
+#[tokio::test]
+async fn requests_are_spaced() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::default());
+    store.save(&valid_tokens()).unwrap();
+    let client = Client::builder(Backend::Proxy {
+        base_url: server.uri(),
+        client_id: "c".to_owned(),
+    })
+    .min_spacing(Duration::from_millis(150))
+    .token_store(store)
+    .build()
+    .unwrap();
+    let began = std::time::Instant::now();
+    for _ in 0..3 {
+        client
+            .daily_max_power(&pdl(SANDBOX), date("2021-09-14"), date("2021-09-22"))
+            .await
+            .unwrap();
+    }
+    assert!(began.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn the_device_flow_end_to_end() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/code"))
+        .and(body_string_contains("client_id=client-id"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "dev-code", "user_code": "ABCD-EFGH",
+            "verification_uri": format!("{}/device", server.uri()), "expires_in": 60, "interval": 1
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .and(body_string_contains("device_code=dev-code"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string(r#"{"error":"authorization_pending"}"#),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "a", "refresh_token": "r", "token_type": "Bearer", "expires_in": 12600,
+            "usage_points_id": "22516914714270,12345678901234"
+        })))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let (client, store) = proxy_client(&server, None).await;
+    assert!(client.usage_points().await.unwrap_err().is_consent_lost());
+    let flow = DeviceFlow::new(client.clone()).unwrap();
+    let code = flow.request_code().await.unwrap();
+    assert_eq!(code.user_code, "ABCD-EFGH");
+    assert_eq!(
+        code.verification_url,
+        format!("{}/device?code=ABCD-EFGH", server.uri())
+    );
+    assert!(!format!("{code:?}").contains("dev-code"));
+    let tokens = flow.wait_for_consent(&code).await.unwrap();
+    assert_eq!(tokens.usage_points, ["22516914714270", "12345678901234"]);
+    assert_eq!(
+        store
+            .load()
+            .unwrap()
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .expose(),
+        "r"
+    );
+    assert_eq!(client.usage_points().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_device_flow_stops_on_refusal() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "d", "user_code": "U", "expires_in": 60, "interval": 1
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"error":"access_denied"}"#))
+        .mount(&server)
+        .await;
+    let (client, _) = proxy_client(&server, None).await;
+    let flow = DeviceFlow::new(client).unwrap();
+    let code = flow.request_code().await.unwrap();
+    let error = flow.wait_for_consent(&code).await.unwrap_err();
+    assert!(error.is_consent_lost(), "{error}");
+}
+
+#[test]
+fn polling_decisions_are_a_function_of_the_last_answer() {
+    use linky_enedis::{ApiError, Endpoint, PollDecision, decide_poll};
+    let interval = Duration::from_secs(5);
+    let api = |body: &str| {
+        Err(Error::Api(ApiError::classify(
+            Endpoint::Token,
+            400,
+            None,
+            None,
+            body.as_bytes(),
+        )))
+    };
+    assert_eq!(
+        decide_poll(interval, api(r#"{"error":"authorization_pending"}"#)),
+        PollDecision::Wait(interval)
+    );
+    assert_eq!(
+        decide_poll(interval, api(r#"{"error":"slow_down"}"#)),
+        PollDecision::Wait(Duration::from_secs(10))
+    );
+    assert!(
+        matches!(decide_poll(interval, api(r#"{"error":"expired_token"}"#)), PollDecision::Stop(e) if e.is_consent_lost())
+    );
+    assert!(matches!(
+        decide_poll(interval, api(r#"{"error":"access_denied"}"#)),
+        PollDecision::Stop(_)
+    ));
+    let tokens = valid_tokens();
+    assert_eq!(
+        decide_poll(interval, Ok(tokens.clone())),
+        PollDecision::Done(tokens)
+    );
+}
+
+#[test]
+fn the_token_file_is_written_atomically_and_owner_only() {
+    let folder = std::env::temp_dir().join(format!("linky-tokens-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let store = FileTokenStore::new(folder.join("tokens.json"));
+    assert!(store.load().unwrap().is_none());
+    store.save(&valid_tokens()).unwrap();
+    let loaded = store.load().unwrap().unwrap();
+    assert_eq!(loaded.access_token.expose(), "access-1");
+    assert_eq!(loaded.usage_points, [SANDBOX]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Only the token file is left: no temporary file.
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["tokens.json"]);
+    // A corrupt file is a clear error that quotes no secret.
+    std::fs::write(store.path(), "{\"access_token\": \"secret-value\", ").unwrap();
+    let error = store.load().unwrap_err().to_string();
+    assert!(
+        error.starts_with("token store: corrupt token file"),
+        "{error}"
+    );
+    assert!(!error.contains("secret-value"));
+    store.clear().unwrap();
+    assert!(store.load().unwrap().is_none());
+    std::fs::remove_dir_all(&folder).ok();
+}

@@ -1,0 +1,5 @@
+//! linky-enedis through its public API: the wire formats against real payloads, and the
+//! client against a local server.
+
+mod client;
+mod wire;
