@@ -17,14 +17,17 @@
 //! - [`parse_contracts`]: subscribed power, Enedis' off-peak hours, activation date.
 #![deny(missing_docs)]
 
+mod backfill;
 mod classify;
 mod client;
 mod contract;
 mod error;
 mod secret;
+mod session;
 mod tokens;
 mod wire;
 
+pub use backfill::{BackfillReport, Payload, backfill};
 pub use classify::Endpoint;
 pub use client::{
     Backend, Client, ClientBuilder, DEFAULT_USER_AGENT, DeviceCode, DeviceFlow, Fetched,
@@ -33,6 +36,10 @@ pub use client::{
 pub use contract::{Contract, parse_contracts};
 pub use error::{ApiError, Error, ErrorCategory};
 pub use secret::{AccessToken, ApiToken, ClientSecret, RefreshToken};
+pub use session::{
+    Exchange, Fault, RecordedRequest, RecordedResponse, Recorder, ReplayError, ReplayServer,
+    SESSION_FORMAT, Session, SyntheticSession,
+};
 pub use tokens::{FileTokenStore, MemoryTokenStore, REFRESH_MARGIN, TokenSet, TokenStore};
 pub use wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,

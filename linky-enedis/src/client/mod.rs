@@ -36,6 +36,7 @@ pub struct ClientBuilder {
     max_per_second: u32,
     retry: RetryPolicy,
     tokens: Option<Arc<dyn TokenStoreDebug>>,
+    recorder: Option<Arc<crate::Recorder>>,
 }
 
 /// A token store that can also be shown in `Debug` (never its content).
@@ -76,6 +77,12 @@ impl ClientBuilder {
     /// Where tokens are kept between runs (default: in memory).
     pub fn token_store(mut self, store: Arc<dyn TokenStoreDebug>) -> ClientBuilder {
         self.tokens = Some(store);
+        self
+    }
+
+    /// Records every exchange (redacted) into `recorder`, to save as a session.
+    pub fn recorder(mut self, recorder: Arc<crate::Recorder>) -> ClientBuilder {
+        self.recorder = Some(recorder);
         self
     }
 
@@ -167,6 +174,7 @@ impl Client {
             max_per_second: 5,
             retry: RetryPolicy::default(),
             tokens: None,
+            recorder: None,
         }
     }
 
@@ -251,6 +259,32 @@ impl Client {
         }
     }
 
+    fn record(
+        &self,
+        method: &str,
+        url: &str,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) {
+        if let Some(recorder) = &self.inner.settings.recorder {
+            let path = url.strip_prefix(self.backend().base_url()).unwrap_or(url);
+            let kept = [
+                reqwest::header::RETRY_AFTER,
+                reqwest::header::WWW_AUTHENTICATE,
+            ]
+            .iter()
+            .filter_map(|name| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| (name.as_str().to_owned(), v.to_owned()))
+            })
+            .collect();
+            recorder.record(method, path, status, kept, body);
+        }
+    }
+
     async fn get_once(&self, url: &str) -> Result<Vec<u8>, Error> {
         let authorization = self.authorization().await?;
         self.inner.limiter.lock().await.wait_turn().await;
@@ -273,10 +307,12 @@ impl Client {
         };
         let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE);
         let retry_after = header(reqwest::header::RETRY_AFTER);
+        let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
             .map_err(|error| self.transport_error(&error))?;
+        self.record("GET", url, status, &headers, &body);
         tracing::debug!(
             status,
             duration_ms = started.elapsed().as_millis() as u64,
@@ -439,10 +475,12 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
             .map_err(|error| self.transport_error(&error))?;
+        self.record("POST", url, status, &headers, &body);
         if status != 200 {
             let error =
                 ApiError::classify(Endpoint::Token, status, None, retry_after.as_deref(), &body);

@@ -2,4 +2,5 @@
 //! client against a local server.
 
 mod client;
+mod session;
 mod wire;

@@ -1,0 +1,241 @@
+//! Serving a recorded session on 127.0.0.1, so that the real client, HTTP stack included,
+//! runs against it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::{Exchange, Fault, Session};
+
+/// What went wrong in a replay: requests that did not match the session, and exchanges
+/// the client never asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("replay failed:\n{}", .problems.join("\n"))]
+pub struct ReplayError {
+    /// One line per problem, with the expected and actual request.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next: usize,
+    problems: Vec<String>,
+    served: usize,
+}
+
+/// A local HTTP server that answers each request with the session's next exchange.
+/// A request that does not match is answered 599 with a diff, and reported by
+/// [`ReplayServer::finish`], as is any exchange left unused.
+#[derive(Debug)]
+pub struct ReplayServer {
+    address: SocketAddr,
+    exchanges: Arc<Vec<Exchange>>,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+impl ReplayServer {
+    /// Starts serving `session` on 127.0.0.1 at a free port.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Config`] when no local port can be bound.
+    pub async fn start(session: Session) -> Result<ReplayServer, crate::Error> {
+        let listener =
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|error| crate::Error::Config {
+                    detail: format!("cannot bind a local port for the replay: {error}"),
+                })?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| crate::Error::Config {
+                detail: format!("no local address: {error}"),
+            })?;
+        let exchanges = Arc::new(session.exchanges);
+        let state = Arc::new(Mutex::new(State::default()));
+        let task = tokio::spawn(serve(listener, exchanges.clone(), state.clone()));
+        Ok(ReplayServer {
+            address,
+            exchanges,
+            state,
+            task,
+        })
+    }
+
+    /// The base URL to give the client (`http://127.0.0.1:<port>`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// How many exchanges have been served so far.
+    pub fn served(&self) -> usize {
+        self.state.lock().map(|s| s.served).unwrap_or(0)
+    }
+
+    /// Stops the server and says whether the client asked for exactly the session.
+    ///
+    /// # Errors
+    ///
+    /// A [`ReplayError`] listing mismatched requests and unused exchanges.
+    pub fn finish(self) -> Result<(), ReplayError> {
+        self.task.abort();
+        let state = self
+            .state
+            .lock()
+            .map(|s| (s.next, s.problems.clone()))
+            .unwrap_or_default();
+        let (next, mut problems) = state;
+        for (index, unused) in self.exchanges.iter().enumerate().skip(next) {
+            problems.push(format!(
+                "exchange {index} never requested: {} {}",
+                unused.request.method, unused.request.path
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ReplayError { problems })
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, exchanges: Arc<Vec<Exchange>>, state: Arc<Mutex<State>>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(connection(stream, exchanges.clone(), state.clone()));
+    }
+}
+
+/// One connection: requests in a keep-alive loop.
+async fn connection(stream: TcpStream, exchanges: Arc<Vec<Exchange>>, state: Arc<Mutex<State>>) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let Some((method, path)) = read_request(&mut reader).await else {
+            return;
+        };
+        let (exchange, mismatch) = {
+            let Ok(mut state) = state.lock() else { return };
+            let index = state.next;
+            match exchanges.get(index) {
+                Some(expected) if matches(expected, &method, &path) => {
+                    state.next += 1;
+                    state.served += 1;
+                    (Some(expected.clone()), None)
+                }
+                Some(expected) => {
+                    let diff = format!(
+                        "request {index} differs:\n  expected {} {}\n  actual   {method} {path}",
+                        expected.request.method, expected.request.path
+                    );
+                    state.problems.push(diff.clone());
+                    (None, Some(diff))
+                }
+                None => {
+                    let diff = format!("extra request {index}: {method} {path}");
+                    state.problems.push(diff.clone());
+                    (None, Some(diff))
+                }
+            }
+        };
+        let stream = reader.get_mut();
+        let written = match (exchange, mismatch) {
+            (Some(exchange), _) => answer(stream, &exchange).await,
+            (None, diff) => {
+                write_response(
+                    stream,
+                    599,
+                    &Default::default(),
+                    diff.unwrap_or_default().as_bytes(),
+                )
+                .await
+            }
+        };
+        if !written {
+            return;
+        }
+    }
+}
+
+fn matches(expected: &Exchange, method: &str, path: &str) -> bool {
+    expected.request.method.eq_ignore_ascii_case(method)
+        && (method.eq_ignore_ascii_case("POST")
+            && expected.request.path.split('?').next() == path.split('?').next()
+            || expected.request.path == path)
+}
+
+/// Reads a request head and body; `None` at the end of the connection.
+async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).await.ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length.min(1 << 20)];
+    reader.read_exact(&mut body).await.ok()?;
+    Some((method, path))
+}
+
+/// Answers with a recorded response or its fault; false when the connection must close.
+async fn answer(stream: &mut TcpStream, exchange: &Exchange) -> bool {
+    let response = &exchange.response;
+    let body = response.body_bytes();
+    match &response.fault {
+        None => write_response(stream, response.status, &response.headers, &body).await,
+        Some(Fault::Stall { stall_ms }) => {
+            tokio::time::sleep(Duration::from_millis(*stall_ms)).await;
+            write_response(stream, response.status, &response.headers, &body).await
+        }
+        Some(Fault::Reset) => {
+            let head = format!(
+                "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                response.status,
+                body.len().max(2)
+            );
+            let half = &body[..body.len() / 2];
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(half).await;
+            let _ = stream.shutdown().await;
+            false
+        }
+    }
+}
+
+async fn write_response(
+    stream: &mut TcpStream,
+    status: u16,
+    headers: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+) -> bool {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        if status == 200 { "OK" } else { "Replayed" },
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok()
+}
