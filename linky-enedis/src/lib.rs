@@ -38,7 +38,7 @@ pub use error::{ApiError, Error, ErrorCategory};
 pub use secret::{AccessToken, ApiToken, ClientSecret, RefreshToken};
 pub use session::{
     Exchange, Fault, RecordedRequest, RecordedResponse, Recorder, ReplayError, ReplayServer,
-    SESSION_FORMAT, Session, SyntheticSession,
+    SESSION_FORMAT, Session, SyntheticSession, sandbox_now, sandbox_sessions,
 };
 pub use tokens::{FileTokenStore, MemoryTokenStore, REFRESH_MARGIN, TokenSet, TokenStore};
 pub use wire::{

@@ -28,12 +28,14 @@
 mod generate;
 mod record;
 mod replay;
+mod sandbox;
 
 use serde::{Deserialize, Serialize};
 
 pub use generate::SyntheticSession;
 pub use record::Recorder;
 pub use replay::{ReplayError, ReplayServer};
+pub use sandbox::{sandbox_now, sandbox_sessions};
 
 /// The format name written in every session file.
 pub const SESSION_FORMAT: &str = "linky-session/1";

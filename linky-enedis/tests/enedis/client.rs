@@ -753,3 +753,55 @@ fn the_token_file_is_written_atomically_and_owner_only() {
     assert!(store.load().unwrap().is_none());
     std::fs::remove_dir_all(&folder).ok();
 }
+
+#[tokio::test]
+async fn the_device_flow_times_out_when_the_user_never_consents() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "d", "user_code": "U", "expires_in": 2, "interval": 1
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string(r#"{"error":"authorization_pending"}"#),
+        )
+        .mount(&server)
+        .await;
+    let (client, store) = proxy_client(&server, None).await;
+    let flow = DeviceFlow::new(client).unwrap();
+    let code = flow.request_code().await.unwrap();
+    let error = flow.wait_for_consent(&code).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no consent: the user did not consent before the code expired"
+    );
+    assert!(store.load().unwrap().is_none());
+}
+
+#[test]
+fn a_crash_mid_write_leaves_the_previous_tokens() {
+    let folder = std::env::temp_dir().join(format!("linky-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let store = FileTokenStore::new(folder.join("tokens.json"));
+    store.save(&valid_tokens()).unwrap();
+    // A crash after writing half of the temporary file, before the rename.
+    let temporary = folder.join(format!(".tokens.json.{}.tmp", std::process::id() + 1));
+    std::fs::write(&temporary, "{\"access_token\": \"acc").unwrap();
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token.expose(),
+        "access-1"
+    );
+    // The next save goes through and leaves the stale file alone.
+    let mut newer = valid_tokens();
+    newer.access_token = AccessToken::new("access-2");
+    store.save(&newer).unwrap();
+    assert_eq!(
+        store.load().unwrap().unwrap().access_token.expose(),
+        "access-2"
+    );
+    std::fs::remove_dir_all(&folder).ok();
+}

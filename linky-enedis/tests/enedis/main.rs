@@ -2,5 +2,6 @@
 //! client against a local server.
 
 mod client;
+mod sandbox;
 mod session;
 mod wire;
