@@ -621,8 +621,16 @@ async fn the_device_flow_end_to_end() {
         .respond_with(
             ResponseTemplate::new(400).set_body_string(r#"{"error":"authorization_pending"}"#),
         )
-        .up_to_n_times(2)
+        .up_to_n_times(1)
         .with_priority(1)
+        .mount(&server)
+        .await;
+    // Polling too fast: the next poll waits 5 s more (RFC 8628).
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"error":"slow_down"}"#))
+        .up_to_n_times(1)
+        .with_priority(2)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -631,7 +639,7 @@ async fn the_device_flow_end_to_end() {
             "access_token": "a", "refresh_token": "r", "token_type": "Bearer", "expires_in": 12600,
             "usage_points_id": "22516914714270,12345678901234"
         })))
-        .with_priority(2)
+        .with_priority(3)
         .mount(&server)
         .await;
     let (client, store) = proxy_client(&server, None).await;
@@ -644,7 +652,12 @@ async fn the_device_flow_end_to_end() {
         format!("{}/device?code=ABCD-EFGH", server.uri())
     );
     assert!(!format!("{code:?}").contains("dev-code"));
+    let began = std::time::Instant::now();
     let tokens = flow.wait_for_consent(&code).await.unwrap();
+    assert!(
+        began.elapsed() >= Duration::from_secs(8),
+        "1 s, 1 s, then 1 + 5 s"
+    );
     assert_eq!(tokens.usage_points, ["22516914714270", "12345678901234"]);
     assert_eq!(
         store
@@ -804,4 +817,43 @@ fn a_crash_mid_write_leaves_the_previous_tokens() {
         "access-2"
     );
     std::fs::remove_dir_all(&folder).ok();
+}
+
+#[tokio::test]
+async fn myelectricaldata_quota_is_a_rate_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(409)
+                .set_body_string(r#"{"detail":"Vous avez dépassé votre quota journalier (50)"}"#),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder(Backend::MyElectricalData {
+        base_url: server.uri(),
+        token: ApiToken::new("t"),
+        usage_points: vec![SANDBOX.to_owned()],
+        use_cache: true,
+    })
+    .retry(RetryPolicy {
+        max_attempts: 1,
+        ..fast_retries()
+    })
+    .build()
+    .unwrap();
+    let error = client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2024-01-01"),
+            date("2024-01-08"),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.is_rate_limited() && error.is_transient(), "{error}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests[0].url.path(),
+        format!("/daily_consumption/{SANDBOX}/start/2024-01-01/end/2024-01-08/cache/")
+    );
 }
