@@ -177,6 +177,28 @@ impl DayWindow {
         self.stable_until = stable_until(time_zone, end, offset_after);
     }
 
+    /// The run holding `minute` as `(end, class)`: moves the window to the minute's day
+    /// when needed, then the cursor `run_index` forward (minutes come in time order).
+    // Always inlined: it is the splitter's hot loop (measured: 15% slower as a call).
+    #[inline(always)]
+    fn run_at<const N: usize, C: TariffClassifier<N>>(
+        &mut self,
+        minute: i64,
+        run_index: &mut usize,
+        time_zone: Tz,
+        classifier: &C,
+        local_plan: &mut Vec<(u16, u8)>,
+    ) -> (i64, u8) {
+        if !(self.start <= minute && minute < self.end) {
+            self.move_to(minute, time_zone, classifier, local_plan);
+            *run_index = 0;
+        }
+        while self.runs.get(*run_index).is_some_and(|run| run.0 <= minute) {
+            *run_index += 1;
+        }
+        self.runs.get(*run_index).copied().unwrap_or((self.end, 0))
+    }
+
     /// The local date holding `minute`, and the Unix minute of its local midnight.
     fn locate(minute: i64, time_zone: Tz) -> (NaiveDate, i64) {
         let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
@@ -264,19 +286,13 @@ impl LoadCurve {
             let power = interval.power();
             let end = interval.end_minute();
             let mut start = interval.start_minute();
-            if !(window.start <= start && start < window.end) {
-                window.move_to(start, time_zone, classifier, &mut local_plan);
-                run_index = 0;
-            }
-            // Intervals come in time order: the run is at or after the last one.
-            while window.runs.get(run_index).is_some_and(|run| run.0 <= start) {
-                run_index += 1;
-            }
-            let (run_end, class) = window
-                .runs
-                .get(run_index)
-                .copied()
-                .unwrap_or((window.end, 0));
+            let (run_end, class) = window.run_at(
+                start,
+                &mut run_index,
+                time_zone,
+                classifier,
+                &mut local_plan,
+            );
             let minutes_into_hour = start.rem_euclid(60);
             if end <= run_end && end - start + minutes_into_hour <= 60 && end <= window.end {
                 // The common case: the whole interval in one run and one hour.
@@ -297,18 +313,13 @@ impl LoadCurve {
                 energy: [Energy::ZERO; N],
             };
             while start < end {
-                if !(window.start <= start && start < window.end) {
-                    window.move_to(start, time_zone, classifier, &mut local_plan);
-                    run_index = 0;
-                }
-                while window.runs.get(run_index).is_some_and(|run| run.0 <= start) {
-                    run_index += 1;
-                }
-                let (run_end, class) = window
-                    .runs
-                    .get(run_index)
-                    .copied()
-                    .unwrap_or((window.end, 0));
+                let (run_end, class) = window.run_at(
+                    start,
+                    &mut run_index,
+                    time_zone,
+                    classifier,
+                    &mut local_plan,
+                );
                 let hour_end = start + 60 - start.rem_euclid(60);
                 let piece_end = end.min(run_end).min(hour_end).min(window.end);
                 let minutes = (piece_end - start) as u32;

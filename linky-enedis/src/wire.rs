@@ -121,16 +121,7 @@ pub fn parse_load_curve(
 ) -> Result<LoadCurvePayload, Error> {
     let series = parse_series(body, flow, check)?;
     // Decimals of the unit that make the scaled value a number of milliwatts.
-    let decimals = match series
-        .unit
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("w") => 3,
-        Some("kw") => 6,
-        Some(_) => return Err(unit_error(&series.unit, "a load curve", "W or kW")),
-    };
+    let decimals = unit_decimals(&series.unit, ("w", "kw"), "a load curve", "W or kW")?;
     let mut readings = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
     for (index, point) in series.points.iter().enumerate() {
@@ -186,16 +177,7 @@ pub fn parse_daily_energy(
 ) -> Result<DailySeries<DailyEnergy>, Error> {
     let series = parse_series(body, flow, check)?;
     // Decimals of the unit that make the scaled value a number of milliwatt-hours.
-    let decimals = match series
-        .unit
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("wh") => 3,
-        Some("kwh") => 6,
-        Some(_) => return Err(unit_error(&series.unit, "a daily energy", "Wh or kWh")),
-    };
+    let decimals = unit_decimals(&series.unit, ("wh", "kwh"), "a daily energy", "Wh or kWh")?;
     let mut values = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
     for (index, point) in series.points.iter().enumerate() {
@@ -231,22 +213,12 @@ pub fn parse_daily_max_power(
 ) -> Result<DailySeries<DailyMaxPower>, Error> {
     let series = parse_series(body, Flow::Consumption, check)?;
     // Decimals of the unit that make the scaled value a number of milli-VA.
-    let decimals = match series
-        .unit
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("va") => 3,
-        Some("kva") => 6,
-        Some(_) => {
-            return Err(unit_error(
-                &series.unit,
-                "a daily maximum power",
-                "VA or kVA",
-            ));
-        }
-    };
+    let decimals = unit_decimals(
+        &series.unit,
+        ("va", "kva"),
+        "a daily maximum power",
+        "VA or kVA",
+    )?;
     let mut values = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
     for (index, point) in series.points.iter().enumerate() {
@@ -527,6 +499,22 @@ fn scaled_value(value: &Value, decimals: u32) -> Option<i64> {
         scaled = scaled.checked_mul(10)?.checked_add(digit)?;
     }
     Some(if negative { -scaled } else { scaled })
+}
+
+/// How many decimals make a value of `unit` a count of thousandths of the base unit:
+/// 3 for the base unit (or no unit: the base is assumed), 6 for its kilo.
+fn unit_decimals(
+    unit: &Option<String>,
+    (base, kilo): (&str, &str),
+    measurement: &'static str,
+    expected: &'static str,
+) -> Result<u32, Error> {
+    match unit.as_deref().map(str::to_ascii_lowercase) {
+        None => Ok(3),
+        Some(name) if name == base => Ok(3),
+        Some(name) if name == kilo => Ok(6),
+        Some(_) => Err(unit_error(unit, measurement, expected)),
+    }
 }
 
 fn unit_error(unit: &Option<String>, measurement: &'static str, expected: &'static str) -> Error {
