@@ -1,8 +1,25 @@
 //! Writing Linky data into home-automation systems, Domoticz first.
 //!
-//! Not built yet: this crate will hold the sink trait, its Domoticz implementation (JSON
-//! API) and the sync run that ties a linky-enedis source, linky-core and a sink together
-//! (see ARCHITECTURE.md). It is a workspace member already so that the layering
-//! (linky-core under linky-enedis and linky-domoticz, which never depend on each other)
-//! is in place from the start.
+//! - [`Sink`]: the small, object-safe trait every target implements (ensure a device,
+//!   write typed hour rows, day rows and the dashboard value, mark a device timed out),
+//!   with typed errors that tell "retry later" ([`SinkError::is_retryable`]) from "this
+//!   will never work";
+//! - [`MemorySink`]: records everything, prints the day tables (tests, dry runs);
+//! - [`DomoticzSink`]: a Domoticz P1 meter over the JSON API: version check, device
+//!   provisioning, dated writes in whole Wh with dates checked before sending,
+//!   authentication, and a read-back to verify what was stored;
+//! - [`hour_svalue`], [`day_svalue`], [`dashboard_svalue`], [`validate_svalue`]: the
+//!   sValue strings.
 #![deny(missing_docs)]
+
+mod domoticz;
+mod error;
+mod memory;
+mod sink;
+mod svalue;
+
+pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password, StoredDayMismatch};
+pub use error::SinkError;
+pub use memory::{MemoryDevice, MemorySink};
+pub use sink::{DeviceHandle, Sink};
+pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};

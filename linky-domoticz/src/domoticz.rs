@@ -1,0 +1,579 @@
+//! Domoticz over its JSON API (spec/domoticz.md): `GET /json.htm?type=command&param=...`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use chrono_tz::Tz;
+use linky_core::{DashboardRow, DayRow, HourRow, PARIS};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
+use crate::{DeviceHandle, Sink, SinkError};
+
+const SINK: &str = "domoticz";
+
+/// A password that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(value: impl Into<String>) -> Password {
+        Password(value.into())
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// How to authenticate to Domoticz.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DomoticzAuth {
+    /// None: the client is in Domoticz's trusted networks.
+    None,
+    /// HTTP Basic. Domoticz refuses it over plain HTTP unless "AllowPlainBasicAuth" is on,
+    /// so over `http://` it is sent only when `allow_plain_http` says so.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Password,
+        /// Send it over plain HTTP too (the user turned AllowPlainBasicAuth on).
+        allow_plain_http: bool,
+    },
+    /// A bearer token from Domoticz's OAuth2 endpoint.
+    Bearer {
+        /// The token.
+        token: Password,
+    },
+}
+
+/// Where Domoticz is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct DomoticzConfig {
+    /// e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// The authentication.
+    pub auth: DomoticzAuth,
+    /// The dummy hardware's name (default `Linky`).
+    pub hardware_name: String,
+    /// Device names are this prefix and the device id (default `Linky `).
+    pub device_name_prefix: String,
+    /// How long one call may take (default 30 s).
+    pub timeout: Duration,
+    /// The time zone of the dates written (default Europe/Paris).
+    pub time_zone: Tz,
+}
+
+impl DomoticzConfig {
+    /// The defaults for a Domoticz at `base_url` on a trusted network.
+    pub fn new(base_url: impl Into<String>) -> DomoticzConfig {
+        DomoticzConfig {
+            base_url: base_url.into(),
+            auth: DomoticzAuth::None,
+            hardware_name: "Linky".to_owned(),
+            device_name_prefix: "Linky ".to_owned(),
+            timeout: Duration::from_secs(30),
+            time_zone: PARIS,
+        }
+    }
+}
+
+/// A day whose stored totals differ from what was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDayMismatch {
+    /// The day.
+    pub date: NaiveDate,
+    /// What was written, in Wh: U1, U2, R1, R2.
+    pub written_wh: [i64; 4],
+    /// What Domoticz holds, in Wh (absent when the day is missing).
+    pub stored_wh: Option<[i64; 4]>,
+}
+
+/// A Domoticz P1 meter sink.
+#[derive(Debug)]
+pub struct DomoticzSink {
+    config: DomoticzConfig,
+    http: reqwest::Client,
+    authorization: Option<String>,
+    /// The dummy hardware's idx, once found or created.
+    hardware: Mutex<Option<String>>,
+    /// The version, once checked.
+    version: Mutex<Option<String>>,
+}
+
+/// Characters sent as they are in a query value; the rest is percent-encoded.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b';' | b':' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let value = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for position in 0..4 {
+            if position <= chunk.len() {
+                out.push(ALPHABET[(value >> (18 - 6 * position) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The options that make a P1 meter take dated history (spec/domoticz.md).
+const DEVICE_OPTIONS: &str = "AddDBLogEntry:true;DisableLogAutoUpdate:true";
+
+impl DomoticzSink {
+    /// A sink for `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Config`] for a base URL that is not http(s), or Basic authentication
+    /// over plain HTTP without `allow_plain_http`.
+    pub fn new(config: DomoticzConfig) -> Result<DomoticzSink, SinkError> {
+        let base = config.base_url.trim_end_matches('/');
+        let plain = base.starts_with("http://");
+        if !plain && !base.starts_with("https://") {
+            return Err(SinkError::Config {
+                detail: format!("domoticz url {base:?} is not http(s)"),
+            });
+        }
+        let authorization = match &config.auth {
+            DomoticzAuth::None => None,
+            DomoticzAuth::Basic {
+                user,
+                password,
+                allow_plain_http,
+            } => {
+                if plain && !allow_plain_http {
+                    return Err(SinkError::Config {
+                        detail: "basic authentication over plain http is refused by Domoticz unless \
+                                 AllowPlainBasicAuth is on: use https, or say plain basic is allowed"
+                            .to_owned(),
+                    });
+                }
+                Some(format!(
+                    "Basic {}",
+                    base64(format!("{user}:{}", password.expose()).as_bytes())
+                ))
+            }
+            DomoticzAuth::Bearer { token } => Some(format!("Bearer {}", token.expose())),
+        };
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|error| SinkError::Config {
+                detail: format!("cannot build the http client: {error}"),
+            })?;
+        Ok(DomoticzSink {
+            config,
+            http,
+            authorization,
+            hardware: Mutex::new(None),
+            version: Mutex::new(None),
+        })
+    }
+
+    /// One JSON API call; `params` after `type=command`. Answers with `"status": "OK"`.
+    async fn call(&self, params: &[(&str, String)]) -> Result<Value, SinkError> {
+        let mut query = String::from("type=command");
+        for (name, value) in params {
+            query.push('&');
+            query.push_str(name);
+            query.push('=');
+            query.push_str(&encode(value));
+        }
+        let url = format!(
+            "{}/json.htm?{query}",
+            self.config.base_url.trim_end_matches('/')
+        );
+        let what = params.first().map_or(String::new(), |(_, v)| v.clone());
+        let mut request = self.http.get(&url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| SinkError::Unavailable {
+                sink: SINK,
+                detail: format!(
+                    "{what}: {}",
+                    if error.is_timeout() {
+                        "timed out"
+                    } else if error.is_connect() {
+                        "could not connect"
+                    } else {
+                        "the connection failed"
+                    }
+                ),
+            })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|_| SinkError::Unavailable {
+            sink: SINK,
+            detail: format!("{what}: the answer was cut off"),
+        })?;
+        match status {
+            200 => {}
+            401 | 403 => {
+                return Err(SinkError::Unauthorized {
+                    sink: SINK,
+                    detail: format!("{what} answered {status}"),
+                });
+            }
+            404 => {
+                return Err(SinkError::Unsupported {
+                    sink: SINK,
+                    detail: format!("{what} answered 404: is this Domoticz 2023.2 or newer?"),
+                });
+            }
+            500..=599 => {
+                return Err(SinkError::Unavailable {
+                    sink: SINK,
+                    detail: format!("{what} answered {status}"),
+                });
+            }
+            other => {
+                return Err(SinkError::Unexpected {
+                    sink: SINK,
+                    detail: format!("{what} answered {other}"),
+                });
+            }
+        }
+        let value: Value =
+            serde_json::from_slice(&body).map_err(|error| SinkError::Unexpected {
+                sink: SINK,
+                detail: format!("{what}: {error}"),
+            })?;
+        if value.get("status").and_then(Value::as_str) != Some("OK") {
+            return Err(SinkError::Rejected {
+                sink: SINK,
+                what: describe(params),
+            });
+        }
+        Ok(value)
+    }
+
+    /// Checks the version once: 2023.2 stable is broken for dated history, and versions
+    /// before it lack the `type=command` calls.
+    pub async fn check_version(&self) -> Result<String, SinkError> {
+        let mut known = self.version.lock().await;
+        if let Some(version) = known.as_ref() {
+            return Ok(version.clone());
+        }
+        let answer = self.call(&[("param", "getversion".to_owned())]).await?;
+        let version = answer
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let (year, minor) = parse_version(&version).ok_or_else(|| SinkError::Unexpected {
+            sink: SINK,
+            detail: format!("unreadable version {version:?}"),
+        })?;
+        if (year, minor) == (2023, 2) {
+            return Err(SinkError::Unsupported {
+                sink: SINK,
+                detail: "Domoticz 2023.2 refuses undated updates and corrupts the live value of \
+                         P1 meters written with dates; upgrade to 2024.1 or newer"
+                    .to_owned(),
+            });
+        }
+        if (year, minor) < (2023, 2) {
+            return Err(SinkError::Unsupported {
+                sink: SINK,
+                detail: format!(
+                    "Domoticz {version} is older than 2023.2; upgrade to 2024.1 or newer"
+                ),
+            });
+        }
+        *known = Some(version.clone());
+        Ok(version)
+    }
+
+    async fn hardware_idx(&self) -> Result<String, SinkError> {
+        let mut known = self.hardware.lock().await;
+        if let Some(idx) = known.as_ref() {
+            return Ok(idx.clone());
+        }
+        let list = self.call(&[("param", "gethardware".to_owned())]).await?;
+        let found = list
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|hw| {
+                hw.get("Name").and_then(Value::as_str) == Some(self.config.hardware_name.as_str())
+                    && hw.get("Type").and_then(Value::as_i64) == Some(15)
+            })
+            .and_then(|hw| text(hw.get("idx")));
+        let idx = match found {
+            Some(idx) => idx,
+            None => {
+                let created = self
+                    .call(&[
+                        ("param", "addhardware".to_owned()),
+                        ("htype", "15".to_owned()),
+                        ("name", self.config.hardware_name.clone()),
+                        ("enabled", "true".to_owned()),
+                        ("datatimeout", "0".to_owned()),
+                    ])
+                    .await?;
+                text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
+                    sink: SINK,
+                    detail: "addhardware answered without an idx".to_owned(),
+                })?
+            }
+        };
+        *known = Some(idx.clone());
+        Ok(idx)
+    }
+
+    async fn send_svalue(&self, device: &DeviceHandle, svalue: String) -> Result<(), SinkError> {
+        validate_svalue(&svalue, self.config.time_zone)?;
+        self.call(&[
+            ("param", "udevice".to_owned()),
+            ("idx", device.key.clone()),
+            ("nvalue", "0".to_owned()),
+            ("svalue", svalue),
+        ])
+        .await
+        .map(|_| ())
+    }
+
+    /// Reads back the day totals Domoticz holds for the months of `rows` and reports every
+    /// day whose stored totals differ from what was written (Domoticz answers OK even when
+    /// it drops a write).
+    ///
+    /// # Errors
+    ///
+    /// Any [`SinkError`] of the reads.
+    pub async fn verify_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[DayRow],
+    ) -> Result<Vec<StoredDayMismatch>, SinkError> {
+        let months: std::collections::BTreeSet<(i32, u32)> = rows
+            .iter()
+            .map(|r| (r.date.year(), r.date.month()))
+            .collect();
+        let mut stored: BTreeMap<NaiveDate, [i64; 4]> = BTreeMap::new();
+        for (year, month) in months {
+            let graph = self
+                .call(&[
+                    ("param", "graph".to_owned()),
+                    ("sensor", "counter".to_owned()),
+                    ("idx", device.key.clone()),
+                    ("range", "month".to_owned()),
+                    ("actmonth", month.to_string()),
+                    ("actyear", year.to_string()),
+                ])
+                .await?;
+            for entry in graph
+                .get("result")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(date) = entry
+                    .get("d")
+                    .and_then(Value::as_str)
+                    .and_then(|d| d.parse().ok())
+                else {
+                    continue;
+                };
+                let kwh = |key: &str| -> i64 {
+                    entry
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .map_or(0, |v| (v * 1000.0).round() as i64)
+                };
+                stored.insert(date, [kwh("v1"), kwh("v2"), kwh("r1"), kwh("r2")]);
+            }
+        }
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let written = row.totals.in_order().map(|e| e.round_wh().max(0));
+                let held = stored.get(&row.date).copied();
+                (held != Some(written)).then_some(StoredDayMismatch {
+                    date: row.date,
+                    written_wh: written,
+                    stored_wh: held,
+                })
+            })
+            .collect())
+    }
+}
+
+fn parse_version(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// A call's description for errors: its parameters, none of them secret.
+fn describe(params: &[(&str, String)]) -> String {
+    params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[async_trait]
+impl Sink for DomoticzSink {
+    async fn ensure_device(&self, device_id: &str) -> Result<DeviceHandle, SinkError> {
+        self.check_version().await?;
+        let hardware = self.hardware_idx().await?;
+        let name = format!("{}{device_id}", self.config.device_name_prefix);
+        let devices = self
+            .call(&[
+                ("param", "getdevices".to_owned()),
+                ("filter", "all".to_owned()),
+                ("used", "true".to_owned()),
+                ("hwidx", hardware.clone()),
+            ])
+            .await?;
+        let existing = devices
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|device| device.get("Name").and_then(Value::as_str) == Some(name.as_str()))
+            .and_then(|device| text(device.get("idx")));
+        let idx = match existing {
+            Some(idx) => idx,
+            None => {
+                let created = self
+                    .call(&[
+                        ("param", "createdevice".to_owned()),
+                        ("idx", hardware),
+                        ("sensorname", name.clone()),
+                        ("devicetype", "250".to_owned()),
+                        ("devicesubtype", "1".to_owned()),
+                    ])
+                    .await?;
+                let idx = text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
+                    sink: SINK,
+                    detail: "createdevice answered without an idx".to_owned(),
+                })?;
+                // Never used=false: it deletes the device and its history.
+                self.call(&[
+                    ("param", "setused".to_owned()),
+                    ("idx", idx.clone()),
+                    ("used", "true".to_owned()),
+                    ("options", base64(DEVICE_OPTIONS.as_bytes())),
+                    ("name", name.clone()),
+                    ("description", format!("Compteur Linky {device_id}")),
+                ])
+                .await?;
+                idx
+            }
+        };
+        Ok(DeviceHandle {
+            device_id: device_id.to_owned(),
+            key: idx,
+        })
+    }
+
+    async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
+        // Domoticz keys rows by their date string: on the fall-back day two hours share a
+        // label; the later (cumulative, so complete) one is the one to keep.
+        let mut by_label: BTreeMap<String, String> = BTreeMap::new();
+        for row in rows {
+            let svalue = hour_svalue(row, self.config.time_zone)?;
+            by_label.insert(row.end.format("%Y-%m-%d %H:%M:%S").to_string(), svalue);
+        }
+        for svalue in by_label.into_values() {
+            self.send_svalue(device, svalue).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_days(&self, device: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
+        for row in rows {
+            self.send_svalue(device, day_svalue(row)).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_dashboard(
+        &self,
+        device: &DeviceHandle,
+        row: &DashboardRow,
+    ) -> Result<(), SinkError> {
+        self.send_svalue(device, dashboard_svalue(row)).await
+    }
+
+    /// Domoticz's JSON API has no call that sets a device's timed-out flag (the original
+    /// plugin set it through Domoticz's Python framework). Nothing is sent; the stale
+    /// device keeps its last value and date, which Domoticz shows.
+    async fn mark_timed_out(&self, device: &DeviceHandle) -> Result<(), SinkError> {
+        tracing::info!(device = %device.device_id, "domoticz cannot mark a device timed out through its json api");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_encoding_match_what_domoticz_received() {
+        assert_eq!(
+            encode(&base64(DEVICE_OPTIONS.as_bytes())),
+            "QWRkREJMb2dFbnRyeTp0cnVlO0Rpc2FibGVMb2dBdXRvVXBkYXRlOnRydWU%3D"
+        );
+        assert_eq!(base64(b"admin:domoticz"), "YWRtaW46ZG9tb3RpY3o=");
+        assert_eq!(encode("Linky 12345678901234"), "Linky%2012345678901234");
+        assert_eq!(
+            encode("1;2;0;0;0;0;2024-01-16 01:00:00"),
+            "1;2;0;0;0;0;2024-01-16%2001:00:00"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("2025.1"), Some((2025, 1)));
+        assert_eq!(parse_version("2023.2 (build 15457)"), Some((2023, 2)));
+        assert_eq!(parse_version("beta"), None);
+    }
+}

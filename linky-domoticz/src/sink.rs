@@ -1,0 +1,43 @@
+//! The sink trait: where a device's rows go.
+
+use async_trait::async_trait;
+use linky_core::{DashboardRow, DayRow, HourRow};
+
+use crate::SinkError;
+
+/// A device in a sink: its id (a PDL or `C / P`) and the sink's own key for it (a
+/// Domoticz idx).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeviceHandle {
+    /// The device id: a PDL, or a merged `C / P`.
+    pub device_id: String,
+    /// The sink's key for the device.
+    pub key: String,
+}
+
+/// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.
+///
+/// Rows are typed and exact ([`HourRow`] holds cumulative energies, [`DayRow`] a day's
+/// totals, [`DashboardRow`] the live value); each sink turns them into its own form.
+/// Writes are upserts by date, so writing the same rows again changes nothing.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Finds or creates the device for `device_id`.
+    async fn ensure_device(&self, device_id: &str) -> Result<DeviceHandle, SinkError>;
+
+    /// Writes hour rows (cumulative since the run's first hour row), in time order.
+    async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError>;
+
+    /// Writes day rows (each day's totals).
+    async fn write_days(&self, device: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError>;
+
+    /// Writes the dashboard (live) value, after the history.
+    async fn write_dashboard(
+        &self,
+        device: &DeviceHandle,
+        row: &DashboardRow,
+    ) -> Result<(), SinkError>;
+
+    /// Marks the device as not updated (its data is stale).
+    async fn mark_timed_out(&self, device: &DeviceHandle) -> Result<(), SinkError>;
+}
