@@ -45,8 +45,3 @@ pub use wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
     parse_daily_max_power, parse_load_curve, parse_local_date, parse_local_date_time,
 };
-
-// The README's examples (which use linky-core and this crate) run as doctests here.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-struct ReadmeDoctests;
