@@ -23,6 +23,7 @@ mod ids;
 mod offpeak;
 mod pipeline;
 mod plan;
+mod source;
 mod split;
 mod units;
 
@@ -48,6 +49,7 @@ pub use plan::{
     CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, Measurement, PlanLimits, RetryPolicy,
     RunOutcome, next_run, plan_fetches,
 };
+pub use source::{ReadingSource, SourceData, SourceError, SourceErrorKind};
 pub use split::{
     SingleTariff, SplitCurve, SplitHour, SplitInterval, TariffClassifier, tariff_class,
 };

@@ -60,14 +60,8 @@ pub struct DailyEnergy {
     pub energy: Energy,
 }
 
-/// One day's maximum apparent power, and when it happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DailyMaxPower {
-    /// The local time of the peak.
-    pub at: NaiveDateTime,
-    /// The peak power.
-    pub power: ApparentPower,
-}
+/// One day's maximum apparent power, and when it happened (linky-core's type).
+pub type DailyMaxPower = linky_core::PowerPeak;
 
 /// A daily series as received.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,62 @@
+//! What a sync needs from a data source, in linky-core's own types, so that the code that
+//! ties a source to a sink depends on a trait, not on a client (linky-enedis implements
+//! it for its client). A trait is not I/O: linky-core still performs none.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::{Energy, FetchRequest, PowerPeak, QualityReport, Reading, UsagePointId};
+
+/// What one request brought.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceData {
+    /// Load-curve readings, as received, and what could not be read.
+    Curve {
+        /// The readings, in the order received.
+        readings: Vec<Reading>,
+        /// Readings left out by the wire parser.
+        report: QualityReport,
+    },
+    /// Daily maximum powers.
+    Peaks(Vec<PowerPeak>),
+    /// Daily energies.
+    DailyEnergy(Vec<(NaiveDate, Energy)>),
+    /// No data there; `permanent` when it will never change (the meter has no such
+    /// direction).
+    NoData {
+        /// Whether it will never change.
+        permanent: bool,
+    },
+}
+
+/// Why a source could not answer, in the terms a sync acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SourceErrorKind {
+    /// Try again later (outage, timeout, quota): what was fetched stays.
+    Transient,
+    /// The user must consent again.
+    ConsentLost,
+    /// Anything else: retrying the same request will not help.
+    Unexpected,
+}
+
+/// A source's error: its kind and a message safe to show (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    /// What to do about it.
+    pub kind: SourceErrorKind,
+    /// What happened.
+    pub message: String,
+}
+
+/// A source of Linky data, as a sync sees it.
+#[async_trait]
+pub trait ReadingSource: Send + Sync {
+    /// The usage points the source may read.
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError>;
+
+    /// Answers one planned request.
+    async fn fetch(&self, usage_point: &UsagePointId, request: &FetchRequest) -> Result<SourceData, SourceError>;
+}
