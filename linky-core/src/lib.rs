@@ -46,8 +46,9 @@ pub use pipeline::{
     year_totals,
 };
 pub use plan::{
-    CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, Measurement, PlanLimits, RetryPolicy,
-    RunOutcome, next_run, plan_fetches,
+    CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, HistoryState, Measurement, PlanLimits,
+    RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run, history_window, next_run,
+    plan_fetches,
 };
 pub use source::{ReadingSource, SourceData, SourceError, SourceErrorKind};
 pub use split::{

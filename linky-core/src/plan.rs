@@ -299,3 +299,68 @@ impl RetryPolicy {
         })
     }
 }
+
+/// Days fetched on an ordinary run: the original's "short history" (five weeks).
+pub const SHORT_HISTORY_DAYS: i64 = 35;
+
+/// What the history policy remembers between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryState {
+    /// When the last run succeeded.
+    pub last_success: Option<NaiveDateTime>,
+    /// When the next full-history grab is due.
+    pub next_full_grab: Option<NaiveDateTime>,
+    /// The `days` setting of the last run.
+    pub days_setting: Option<i64>,
+}
+
+/// How many days a run covers, and whether it is a full-history grab (the original's
+/// policy): normally the last [`SHORT_HISTORY_DAYS`]; the whole `days` history when the
+/// setting changed, when the grab is due (every `days / 2` days), or after being offline
+/// longer than `days`.
+///
+/// ```
+/// use linky_core::{history_window, HistoryState};
+/// let now = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap().and_hms_opt(9, 0, 0).unwrap();
+/// assert_eq!(history_window(365, &HistoryState::default(), now), (365, true));
+/// let recent = HistoryState { last_success: Some(now - chrono::Duration::days(1)), next_full_grab: Some(now + chrono::Duration::days(100)), days_setting: Some(365) };
+/// assert_eq!(history_window(365, &recent, now), (35, false));
+/// ```
+pub fn history_window(days: i64, state: &HistoryState, now: NaiveDateTime) -> (i64, bool) {
+    if days <= SHORT_HISTORY_DAYS {
+        return (days, false);
+    }
+    let changed = state.days_setting != Some(days);
+    let due = state.next_full_grab.is_none_or(|due| due <= now);
+    let offline = state
+        .last_success
+        .is_none_or(|last| last + Duration::days(days) <= now);
+    if changed || due || offline {
+        (days, true)
+    } else {
+        (SHORT_HISTORY_DAYS, false)
+    }
+}
+
+/// The history state after a run: the next full grab `days / 2` days after a successful
+/// one, 1 to 7 days (`retry_days`, drawn by the caller) after a failed one.
+pub fn history_after_run(
+    state: &HistoryState,
+    days: i64,
+    full_grab: bool,
+    success: bool,
+    now: NaiveDateTime,
+    retry_days: i64,
+) -> HistoryState {
+    let mut next = *state;
+    next.days_setting = Some(days);
+    if success {
+        next.last_success = Some(now);
+        if full_grab {
+            next.next_full_grab = Some(now + Duration::days((days / 2).max(1)));
+        }
+    } else if full_grab {
+        next.next_full_grab = Some(now + Duration::days(retry_days.clamp(1, 7)));
+    }
+    next
+}

@@ -58,5 +58,9 @@ pub trait ReadingSource: Send + Sync {
     async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError>;
 
     /// Answers one planned request.
-    async fn fetch(&self, usage_point: &UsagePointId, request: &FetchRequest) -> Result<SourceData, SourceError>;
+    async fn fetch(
+        &self,
+        usage_point: &UsagePointId,
+        request: &FetchRequest,
+    ) -> Result<SourceData, SourceError>;
 }

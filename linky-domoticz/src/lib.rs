@@ -16,10 +16,14 @@ mod domoticz;
 mod error;
 mod memory;
 mod sink;
+mod state;
 mod svalue;
+mod sync;
 
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password, StoredDayMismatch};
 pub use error::SinkError;
 pub use memory::{MemoryDevice, MemorySink};
 pub use sink::{DeviceHandle, Sink};
+pub use state::{StateDir, StateError, StoredKind, SyncMeta};
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
+pub use sync::{DeviceReport, SyncReport, SyncSettings, run_sync};

@@ -2,6 +2,7 @@
 //! Domoticz 2025.1 does.
 
 mod fake;
+mod sync;
 
 #[path = "../../../testdata/examples/pipeline_loader.rs"]
 mod pipeline_loader;

@@ -215,22 +215,27 @@ impl linky_core::ReadingSource for Client {
         let (start, end) = (request.start, request.end);
         let no_data = |permanent| SourceData::NoData { permanent };
         let answer = match request.measurement {
-            Measurement::LoadCurve(flow) => match self.load_curve(usage_point, flow, start, end).await {
-                Ok(Fetched::Data(payload)) => Ok(SourceData::Curve {
-                    readings: payload.readings,
-                    report: payload.report,
-                }),
-                Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
-                Err(error) => Err(error),
-            },
-            Measurement::DailyEnergy(flow) => match self.daily_energy(usage_point, flow, start, end).await {
-                Ok(Fetched::Data(series)) => Ok(SourceData::DailyEnergy(
-                    series.values.iter().map(|v| (v.date, v.energy)).collect(),
-                )),
-                Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
-                Err(error) => Err(error),
-            },
-            Measurement::DailyMaxPower => match self.daily_max_power(usage_point, start, end).await {
+            Measurement::LoadCurve(flow) => {
+                match self.load_curve(usage_point, flow, start, end).await {
+                    Ok(Fetched::Data(payload)) => Ok(SourceData::Curve {
+                        readings: payload.readings,
+                        report: payload.report,
+                    }),
+                    Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
+                    Err(error) => Err(error),
+                }
+            }
+            Measurement::DailyEnergy(flow) => {
+                match self.daily_energy(usage_point, flow, start, end).await {
+                    Ok(Fetched::Data(series)) => Ok(SourceData::DailyEnergy(
+                        series.values.iter().map(|v| (v.date, v.energy)).collect(),
+                    )),
+                    Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
+                    Err(error) => Err(error),
+                }
+            }
+            Measurement::DailyMaxPower => match self.daily_max_power(usage_point, start, end).await
+            {
                 Ok(Fetched::Data(series)) => Ok(SourceData::Peaks(series.values)),
                 Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
                 Err(error) => Err(error),
@@ -244,9 +249,9 @@ fn source_error(error: Error) -> linky_core::SourceError {
     use linky_core::SourceErrorKind;
     let kind = match error.category() {
         ErrorCategory::Transient => SourceErrorKind::Transient,
-        ErrorCategory::ConsentLost | ErrorCategory::TokenExpired | ErrorCategory::AuthorizationPending => {
-            SourceErrorKind::ConsentLost
-        }
+        ErrorCategory::ConsentLost
+        | ErrorCategory::TokenExpired
+        | ErrorCategory::AuthorizationPending => SourceErrorKind::ConsentLost,
         _ => SourceErrorKind::Unexpected,
     };
     linky_core::SourceError {

@@ -1,0 +1,419 @@
+//! Durable state between sync runs: a folder of small JSON files, each written atomically
+//! (temporary file, fsync, rename) and sealed with a checksum.
+//!
+//! Why files and not an embedded database: the state is small (two years of half-hours
+//! is a few megabytes per usage point), written a month at a time, and readable by a
+//! person filing a bug report; atomic renames give the crash safety a database would,
+//! with no dependency. A file whose checksum does not match is reported and treated as
+//! absent, so its days are fetched again.
+//!
+//! ```text
+//! state/
+//!   sync.json                                     history policy, "no data" facts
+//!   readings/<pdl>/<consumption|production|peaks>/<YYYY-MM>.json
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use linky_core::{ApparentPower, Flow, HistoryState, Power, PowerPeak, Reading};
+use serde::{Deserialize, Serialize};
+
+/// A problem with the state folder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// A file cannot be read or written.
+    #[error("state {path}: {detail}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A file's checksum does not match its content: it is treated as absent.
+    #[error("state {path} is corrupt ({detail}): its data will be fetched again")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What was found.
+        detail: String,
+    },
+}
+
+/// What the sync remembers besides readings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMeta {
+    /// The history policy's memory.
+    #[serde(default)]
+    pub last_success: Option<NaiveDateTime>,
+    /// When the next full-history grab is due.
+    #[serde(default)]
+    pub next_full_grab: Option<NaiveDateTime>,
+    /// The `days` setting of the last run.
+    #[serde(default)]
+    pub days_setting: Option<i64>,
+    /// `"<pdl>/<kind>"` for which Enedis answered that the meter has no such data, for
+    /// good (ADAM-ERR0069).
+    #[serde(default)]
+    pub no_data: BTreeSet<String>,
+}
+
+impl SyncMeta {
+    /// The history policy's part.
+    pub fn history(&self) -> HistoryState {
+        HistoryState {
+            last_success: self.last_success,
+            next_full_grab: self.next_full_grab,
+            days_setting: self.days_setting,
+        }
+    }
+
+    /// Stores the history policy's part.
+    pub fn set_history(&mut self, history: HistoryState) {
+        self.last_success = history.last_success;
+        self.next_full_grab = history.next_full_grab;
+        self.days_setting = history.days_setting;
+    }
+}
+
+/// One stored reading: local end, minutes, milliwatts.
+type StoredReading = (String, i64, i64);
+
+/// Stored days, by day.
+type StoredDays = BTreeMap<NaiveDate, Vec<StoredReading>>;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct MonthFile {
+    /// Day -> its readings (load curves) or its peak (`[(time, 0, va)]`).
+    days: BTreeMap<NaiveDate, Vec<StoredReading>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    checksum: String,
+    payload: String,
+}
+
+/// FNV-1a, 64 bits: enough to detect a torn or edited file (not an attacker).
+fn checksum(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// What is stored for a usage point: a load curve or the daily peaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoredKind {
+    /// A load curve.
+    Curve(Flow),
+    /// Daily maximum powers.
+    Peaks,
+}
+
+impl StoredKind {
+    /// The folder name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredKind::Curve(Flow::Consumption) => "consumption",
+            StoredKind::Curve(Flow::Production) => "production",
+            StoredKind::Peaks => "peaks",
+        }
+    }
+}
+
+/// The state folder.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+const DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+impl StateDir {
+    /// Opens (creating) the state folder at `root`.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Io`] when it cannot be created.
+    pub fn open(root: impl Into<PathBuf>) -> Result<StateDir, StateError> {
+        let root = root.into();
+        fs::create_dir_all(root.join("readings")).map_err(|e| io_error(&root, e))?;
+        Ok(StateDir { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The sync's memory; a missing file is a first run.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Corrupt`] or [`StateError::Io`]; the caller may start afresh.
+    pub fn load_meta(&self) -> Result<SyncMeta, StateError> {
+        Ok(read_sealed(&self.root.join("sync.json"))?.unwrap_or_default())
+    }
+
+    /// Saves the sync's memory.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Io`].
+    pub fn save_meta(&self, meta: &SyncMeta) -> Result<(), StateError> {
+        write_sealed(&self.root.join("sync.json"), meta)
+    }
+
+    fn month_path(&self, pdl: &str, kind: StoredKind, year: i32, month: u32) -> PathBuf {
+        self.root
+            .join("readings")
+            .join(pdl)
+            .join(kind.as_str())
+            .join(format!("{year:04}-{month:02}.json"))
+    }
+
+    /// Stores what a request for the local days `[start, end)` brought: each of those days
+    /// is replaced by the readings whose interval ends in it (a day without reading is
+    /// stored empty: fetched, nothing there).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Io`]; what was stored before stays.
+    pub fn store_curve(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+        readings: &[Reading],
+    ) -> Result<(), StateError> {
+        let mut by_day: BTreeMap<NaiveDate, Vec<StoredReading>> = start
+            .iter_days()
+            .take_while(|d| *d < end)
+            .map(|d| (d, Vec::new()))
+            .collect();
+        for reading in readings {
+            let day = (reading.end - Duration::minutes(1)).date();
+            if let Some(list) = by_day.get_mut(&day) {
+                list.push((
+                    reading.end.format(DATE_TIME).to_string(),
+                    reading.length_minutes,
+                    reading.power.milliwatts(),
+                ));
+            }
+        }
+        self.store_days(pdl, StoredKind::Curve(flow), by_day)
+    }
+
+    /// Stores daily peaks for the local days `[start, end)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Io`].
+    pub fn store_peaks(
+        &self,
+        pdl: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        peaks: &[PowerPeak],
+    ) -> Result<(), StateError> {
+        let mut by_day: BTreeMap<NaiveDate, Vec<StoredReading>> = start
+            .iter_days()
+            .take_while(|d| *d < end)
+            .map(|d| (d, Vec::new()))
+            .collect();
+        for peak in peaks {
+            if let Some(list) = by_day.get_mut(&peak.at.date()) {
+                list.push((peak.at.format(DATE_TIME).to_string(), 0, peak.power.va()));
+            }
+        }
+        self.store_days(pdl, StoredKind::Peaks, by_day)
+    }
+
+    fn store_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        days: BTreeMap<NaiveDate, Vec<StoredReading>>,
+    ) -> Result<(), StateError> {
+        let mut by_month: BTreeMap<(i32, u32), StoredDays> = BTreeMap::new();
+        for (day, readings) in days {
+            by_month
+                .entry((day.year(), day.month()))
+                .or_default()
+                .insert(day, readings);
+        }
+        for ((year, month), days) in by_month {
+            let path = self.month_path(pdl, kind, year, month);
+            // A corrupt month is rebuilt from what arrives now (its other days refetched).
+            let mut file: MonthFile = read_sealed(&path).ok().flatten().unwrap_or_default();
+            file.days.extend(days);
+            write_sealed(&path, &file)?;
+        }
+        Ok(())
+    }
+
+    /// The stored days of `kind` in `[from, to)`, with the warnings of corrupt files (whose
+    /// days are left out, to be fetched again).
+    fn stored_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (BTreeMap<NaiveDate, Vec<StoredReading>>, Vec<StateError>) {
+        let mut days = BTreeMap::new();
+        let mut warnings = Vec::new();
+        let mut month = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).unwrap_or(from);
+        while month < to {
+            match read_sealed::<MonthFile>(&self.month_path(pdl, kind, month.year(), month.month()))
+            {
+                Ok(Some(file)) => {
+                    days.extend(file.days.into_iter().filter(|(d, _)| from <= *d && *d < to))
+                }
+                Ok(None) => {}
+                Err(error) => warnings.push(error),
+            }
+            month = month
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(to);
+        }
+        (days, warnings)
+    }
+
+    /// The stored readings of a load curve over `[from, to)`, in time order.
+    pub fn curve_readings(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<Reading>, Vec<StateError>) {
+        let (days, warnings) = self.stored_days(pdl, StoredKind::Curve(flow), from, to);
+        let readings = days
+            .into_values()
+            .flatten()
+            .filter_map(|(end, minutes, milliwatts)| {
+                Some(Reading {
+                    end: NaiveDateTime::parse_from_str(&end, DATE_TIME).ok()?,
+                    length_minutes: minutes,
+                    power: Power::from_milliwatts(milliwatts),
+                })
+            })
+            .collect();
+        (readings, warnings)
+    }
+
+    /// The stored peaks over `[from, to)`.
+    pub fn peaks(
+        &self,
+        pdl: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<PowerPeak>, Vec<StateError>) {
+        let (days, warnings) = self.stored_days(pdl, StoredKind::Peaks, from, to);
+        let peaks = days
+            .into_values()
+            .flatten()
+            .filter_map(|(at, _, va)| {
+                Some(PowerPeak {
+                    at: NaiveDateTime::parse_from_str(&at, DATE_TIME).ok()?,
+                    power: ApparentPower::from_va(va),
+                })
+            })
+            .collect();
+        (peaks, warnings)
+    }
+
+    /// The days of `[from, to)` already held: for a load curve, the days whose readings
+    /// cover all of the day; for peaks, the days with a peak. Days fetched but incomplete
+    /// are not held, so they are asked for again while in the window.
+    /// Corrupt files come back as warnings: their days are not held.
+    pub fn held_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (BTreeSet<NaiveDate>, Vec<StateError>) {
+        let (days, warnings) = self.stored_days(pdl, kind, from, to);
+        let held = days
+            .into_iter()
+            .filter(|(day, readings)| match kind {
+                StoredKind::Peaks => !readings.is_empty(),
+                StoredKind::Curve(_) => {
+                    let minutes: i64 = readings.iter().map(|(_, length, _)| *length).sum();
+                    minutes >= i64::from(linky_core::hours_in_day(*day, linky_core::PARIS)) * 60
+                }
+            })
+            .map(|(day, _)| day)
+            .collect();
+        (held, warnings)
+    }
+}
+
+fn io_error(path: &Path, error: impl std::fmt::Display) -> StateError {
+    StateError::Io {
+        path: path.display().to_string(),
+        detail: error.to_string(),
+    }
+}
+
+fn read_sealed<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StateError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io_error(path, error)),
+    };
+    let corrupt = |detail: String| StateError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
+    let sealed: Sealed =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a sealed file: {e}")))?;
+    if checksum(&sealed.payload) != sealed.checksum {
+        return Err(corrupt("checksum mismatch".to_owned()));
+    }
+    serde_json::from_str(&sealed.payload)
+        .map(Some)
+        .map_err(|e| corrupt(format!("unreadable content: {e}")))
+}
+
+fn write_sealed<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+    let payload = serde_json::to_string(value).map_err(|e| io_error(path, e))?;
+    let sealed = serde_json::to_vec(&Sealed {
+        checksum: checksum(&payload),
+        payload,
+    })
+    .map_err(|e| io_error(path, e))?;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(folder).map_err(|e| io_error(folder, e))?;
+    let temporary = folder.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(&sealed)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)?;
+        if let Ok(directory) = fs::File::open(folder) {
+            directory.sync_all().ok();
+        }
+        Ok(())
+    };
+    write().map_err(|error| {
+        fs::remove_file(&temporary).ok();
+        io_error(path, error)
+    })
+}

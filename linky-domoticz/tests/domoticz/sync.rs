@@ -1,0 +1,404 @@
+//! The sync run with a source double, the memory sink and the fake Domoticz: idempotence,
+//! quota errors, outages, crashes mid-write, corrupt state, merged devices.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use linky_core::{
+    ApparentPower, FetchRequest, Flow, Measurement, PARIS, Power, PowerPeak, QualityReport,
+    Reading, ReadingSource, SourceData, SourceError, SourceErrorKind, UsagePointId,
+};
+use linky_domoticz::{
+    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncSettings, run_sync,
+};
+
+use crate::fake::FakeDomoticz;
+
+/// A source with whole days of PT30M readings: `consumers` consume, `producers` produce
+/// (the other direction answers "no data, for good"). It can fail at a given request.
+struct FakeSource {
+    consumers: Vec<&'static str>,
+    producers: Vec<&'static str>,
+    requests: AtomicUsize,
+    fail_at: Mutex<Option<(usize, SourceErrorKind)>>,
+}
+
+impl FakeSource {
+    fn new(consumers: Vec<&'static str>, producers: Vec<&'static str>) -> FakeSource {
+        FakeSource {
+            consumers,
+            producers,
+            requests: AtomicUsize::new(0),
+            fail_at: Mutex::new(None),
+        }
+    }
+}
+
+fn half_hours(start: NaiveDate, end: NaiveDate, watts: i64) -> Vec<Reading> {
+    let midnight = |d: NaiveDate| {
+        PARIS
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+    };
+    let mut readings = Vec::new();
+    let mut instant = midnight(start) + Duration::minutes(30);
+    while instant <= midnight(end) {
+        readings.push(Reading {
+            end: instant.naive_local(),
+            length_minutes: 30,
+            power: Power::from_watts(watts),
+        });
+        instant += Duration::minutes(30);
+    }
+    readings
+}
+
+#[async_trait]
+impl ReadingSource for FakeSource {
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError> {
+        Ok(self
+            .consumers
+            .iter()
+            .chain(&self.producers)
+            .map(|p| p.parse().unwrap())
+            .collect())
+    }
+
+    async fn fetch(
+        &self,
+        usage_point: &UsagePointId,
+        request: &FetchRequest,
+    ) -> Result<SourceData, SourceError> {
+        let number = self.requests.fetch_add(1, Ordering::SeqCst);
+        if let Some((at, kind)) = *self.fail_at.lock().unwrap()
+            && number >= at
+        {
+            return Err(SourceError {
+                kind,
+                message: format!("enedis answered 429 (transient) at request {number}"),
+            });
+        }
+        let pdl = usage_point.as_str();
+        let consumes = self.consumers.contains(&pdl);
+        Ok(match request.measurement {
+            Measurement::LoadCurve(Flow::Consumption) if consumes => SourceData::Curve {
+                readings: half_hours(request.start, request.end, 1000),
+                report: QualityReport::default(),
+            },
+            Measurement::LoadCurve(Flow::Production) if !consumes => SourceData::Curve {
+                readings: half_hours(request.start, request.end, 400),
+                report: QualityReport::default(),
+            },
+            Measurement::DailyMaxPower if consumes => SourceData::Peaks(
+                request
+                    .days()
+                    .map(|d| PowerPeak {
+                        at: d.and_hms_opt(19, 0, 0).unwrap(),
+                        power: ApparentPower::from_va(4000),
+                    })
+                    .collect(),
+            ),
+            _ => SourceData::NoData { permanent: true },
+        })
+    }
+}
+
+fn now() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 6, 20)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+}
+
+fn settings() -> SyncSettings {
+    SyncSettings {
+        offpeak: "22h-6h".parse().unwrap(),
+        ..SyncSettings::default()
+    }
+}
+
+fn state() -> (StateDir, std::path::PathBuf) {
+    let root = std::env::temp_dir().join(format!(
+        "linky-sync-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    (StateDir::open(&root).unwrap(), root)
+}
+
+fn rand_suffix() -> u64 {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    COUNTER.fetch_add(1, Ordering::SeqCst) as u64
+}
+
+async fn sync(
+    source: &FakeSource,
+    sink: &dyn Sink,
+    state: &StateDir,
+    at: NaiveDateTime,
+) -> SyncReport {
+    run_sync(source, sink, state, &settings(), at, (7, 3), &mut |_| {}).await
+}
+
+const CONSUMER: &str = "22516914714270";
+const PRODUCER: &str = "10284856584123";
+
+#[tokio::test]
+async fn a_second_run_fetches_nothing_and_writes_the_same_rows() {
+    let source = FakeSource::new(vec![CONSUMER], vec![PRODUCER]);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let first = sync(&source, &sink, &state, now()).await;
+    assert!(first.is_success(), "{first:?}");
+    assert!(first.requests > 0);
+    assert_eq!(
+        sink.device_ids(),
+        [
+            PRODUCER.to_owned(),
+            CONSUMER.to_owned(),
+            format!("{CONSUMER} / {PRODUCER}")
+        ]
+    );
+    let consumer = sink.device(CONSUMER).unwrap();
+    assert_eq!(consumer.days.len(), 7);
+    // 22h-6h off-peak at 1000 W: 8 kWh off-peak, 16 kWh peak a day.
+    let day = consumer.days.values().next().unwrap();
+    assert_eq!(day.consumption.map(|e| e.as_wh()), [16000.0, 8000.0]);
+    assert_eq!(
+        first.next_run,
+        NaiveDate::from_ymd_opt(2024, 6, 21)
+            .unwrap()
+            .and_hms_opt(8, 7, 0)
+            .unwrap()
+    );
+    let merged = sink.device(&format!("{CONSUMER} / {PRODUCER}")).unwrap();
+    assert_eq!(
+        merged
+            .days
+            .values()
+            .next()
+            .unwrap()
+            .production
+            .map(|e| e.as_wh()),
+        [6400.0, 3200.0]
+    );
+
+    let before = sink.device(CONSUMER).unwrap();
+    let second = sync(&source, &sink, &state, now() + Duration::hours(1)).await;
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(second.requests, 0, "nothing new to fetch");
+    let after = sink.device(CONSUMER).unwrap();
+    assert_eq!(
+        (after.days.clone(), after.hours.clone(), after.dashboard),
+        (before.days, before.hours, before.dashboard)
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn a_quota_error_mid_backfill_keeps_what_was_fetched_and_the_next_run_completes() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    *source.fail_at.lock().unwrap() = Some((1, SourceErrorKind::Transient));
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let first = sync(&source, &sink, &state, now()).await;
+    assert!(!first.is_success());
+    assert!(first.devices[0].errors[0].contains("429"), "{first:?}");
+    assert_eq!(first.next_run, now() + Duration::hours(1));
+    // The first request (the newest 7 days) was stored and written.
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 7);
+    *source.fail_at.lock().unwrap() = None;
+    let requests_before = source.requests.load(Ordering::SeqCst);
+    let second = sync(&source, &sink, &state, now() + Duration::hours(1)).await;
+    assert!(second.is_success(), "{second:?}");
+    // Only what was missing: the peaks, and production (which answers "none, for good");
+    // the curve's 7 days were held. The quota error stopped the first run's requests.
+    assert_eq!(source.requests.load(Ordering::SeqCst) - requests_before, 2);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn domoticz_down_mid_sync_then_back_gets_everything_without_refetching() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = DomoticzSink::new(DomoticzConfig::new(format!("http://127.0.0.1:{port}"))).unwrap();
+    let first = sync(&source, &down, &state, now()).await;
+    assert!(
+        first
+            .errors
+            .iter()
+            .any(|e| e.contains("stopped writing: domoticz unavailable")),
+        "{first:?}"
+    );
+    let fetched = source.requests.load(Ordering::SeqCst);
+    assert!(fetched > 0);
+
+    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let up = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let second = sync(&source, &up, &state, now() + Duration::hours(1)).await;
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(
+        source.requests.load(Ordering::SeqCst),
+        fetched,
+        "nothing fetched again"
+    );
+    assert_eq!(second.devices[0].days_written, 7);
+    let stored_days = fake.state.lock().unwrap().long_log.len();
+    assert_eq!(stored_days, 7);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn domoticz_refusing_credentials_is_reported() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let (server, _) = FakeDomoticz::start_with_auth("2025.1", Some("Bearer right")).await;
+    let sink = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let report = sync(&source, &sink, &state, now()).await;
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("refused the credentials")),
+        "{report:?}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// A sink that fails after `writes` rows, as a run killed mid-write would.
+struct CrashingSink {
+    inner: MemorySink,
+    left: AtomicUsize,
+}
+
+#[async_trait]
+impl Sink for CrashingSink {
+    async fn ensure_device(
+        &self,
+        id: &str,
+    ) -> Result<linky_domoticz::DeviceHandle, linky_domoticz::SinkError> {
+        self.inner.ensure_device(id).await
+    }
+    async fn write_hours(
+        &self,
+        d: &linky_domoticz::DeviceHandle,
+        rows: &[linky_core::HourRow],
+    ) -> Result<(), linky_domoticz::SinkError> {
+        self.inner.write_hours(d, rows).await
+    }
+    async fn write_days(
+        &self,
+        d: &linky_domoticz::DeviceHandle,
+        rows: &[linky_core::DayRow],
+    ) -> Result<(), linky_domoticz::SinkError> {
+        let left = self.left.load(Ordering::SeqCst);
+        if rows.len() > left {
+            self.inner.write_days(d, &rows[..left]).await?;
+            self.left.store(0, Ordering::SeqCst);
+            return Err(linky_domoticz::SinkError::Unavailable {
+                sink: "crashing",
+                detail: "killed mid-write".to_owned(),
+            });
+        }
+        self.left.fetch_sub(rows.len(), Ordering::SeqCst);
+        self.inner.write_days(d, rows).await
+    }
+    async fn write_dashboard(
+        &self,
+        d: &linky_domoticz::DeviceHandle,
+        row: &linky_core::DashboardRow,
+    ) -> Result<(), linky_domoticz::SinkError> {
+        self.inner.write_dashboard(d, row).await
+    }
+    async fn mark_timed_out(
+        &self,
+        d: &linky_domoticz::DeviceHandle,
+    ) -> Result<(), linky_domoticz::SinkError> {
+        self.inner.mark_timed_out(d).await
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_fetch_and_write_loses_nothing_and_duplicates_nothing() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let crashing = CrashingSink {
+        inner: MemorySink::new(),
+        left: AtomicUsize::new(3),
+    };
+    let first = sync(&source, &crashing, &state, now()).await;
+    assert!(!first.is_success());
+    assert_eq!(crashing.inner.device(CONSUMER).unwrap().days.len(), 3);
+    let fetched = source.requests.load(Ordering::SeqCst);
+    // The next run (a new process) writes the rest from the state, fetching nothing.
+    let second = sync(&source, &crashing.inner, &state, now() + Duration::hours(1)).await;
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(source.requests.load(Ordering::SeqCst), fetched);
+    let device = crashing.inner.device(CONSUMER).unwrap();
+    assert_eq!(device.days.len(), 7);
+    let all: Vec<f64> = device
+        .days
+        .values()
+        .map(|d| d.consumption[0].as_wh() + d.consumption[1].as_wh())
+        .collect();
+    assert!(
+        all.iter().all(|wh| *wh == 24000.0),
+        "every day once, exact: {all:?}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_reported_and_its_days_fetched_again() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    assert!(sync(&source, &sink, &state, now()).await.is_success());
+    let month = root.join(format!("readings/{CONSUMER}/consumption/2024-06.json"));
+    let text = std::fs::read_to_string(&month).unwrap();
+    std::fs::write(&month, text.replacen("1000000", "9000000", 1)).unwrap();
+    let before = source.requests.load(Ordering::SeqCst);
+    let report = sync(&source, &sink, &state, now() + Duration::hours(1)).await;
+    assert!(
+        report.devices[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("is corrupt (checksum mismatch)")),
+        "{report:?}"
+    );
+    assert!(source.requests.load(Ordering::SeqCst) > before, "refetched");
+    // And the run after that is clean again.
+    assert!(
+        sync(&source, &sink, &state, now() + Duration::hours(2))
+            .await
+            .is_success()
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn a_direction_the_meter_lacks_is_remembered() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    sync(&source, &sink, &state, now()).await;
+    let meta = state.load_meta().unwrap();
+    assert_eq!(
+        meta.no_data,
+        BTreeSet::from([format!("{CONSUMER}/production")])
+    );
+    let before = source.requests.load(Ordering::SeqCst);
+    sync(&source, &sink, &state, now() + Duration::days(1)).await;
+    // The next day: one new day of curve and of peaks, and no production request.
+    assert_eq!(source.requests.load(Ordering::SeqCst) - before, 2);
+    std::fs::remove_dir_all(root).ok();
+}
