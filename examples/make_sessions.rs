@@ -10,7 +10,9 @@ use std::path::Path;
 fn main() -> std::io::Result<()> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sessions");
     std::fs::create_dir_all(&folder)?;
-    for (name, session) in linky_enedis::sandbox_sessions() {
+    let mut sessions = linky_enedis::sandbox_sessions();
+    sessions.push(("replay-main.json", linky_examples::main_session()));
+    for (name, session) in sessions {
         let path = folder.join(name);
         // Compact: the bundled files are generated, and read by programs.
         let json = serde_json::to_string(&session).map_err(std::io::Error::other)?;

@@ -1,132 +1,126 @@
-//! The main job. Until the sync run exists (issue: linky-domoticz), it replays the real
-//! Enedis payloads bundled in `testdata/enedis` through the parsers and the time model
-//! and prints, per usage point, the day-by-day energy: date, hours with data, energy,
-//! anomalies.
+//! The main job: a whole sync against a recorded session, no network or account needed.
 //!
 //! ```text
-//! cargo run --release --example replay
+//! cargo run --release --example replay [-- --session FILE] [--domoticz URL
+//!     [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
 //! ```
+//!
+//! By default it replays `testdata/sessions/replay-main.json` (sandbox client 3: a
+//! consumer and a producer, hence a merged device, and a quota error recovered) on
+//! 127.0.0.1 through the real client, syncs it into an in-memory sink, and prints the
+//! progress, then per device the day rows and the dashboard values. `--domoticz` writes
+//! to a real Domoticz instead. To record a session of your own for a bug report, see the
+//! README ("Recorded sessions").
 
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{Duration, NaiveDate};
-use linky_core::{AnomalyKind, DayBucket, Flow, PARIS, QualityReport};
-use linky_enedis::{UsagePointCheck, parse_load_curve};
+use linky_domoticz::{DomoticzAuth, DomoticzConfig, Password};
+use linky_enedis::Session;
+use linky_examples::{Target, replay_job};
 
-/// The bundled load curves: (where it was captured, body).
-const LOAD_CURVES: [(&str, &[u8]); 5] = [
-    (
-        "Enedis sandbox, client 0 (v5)",
-        include_bytes!("../testdata/enedis/sandbox-infodavide_consumption_load_curve.json"),
-    ),
-    (
-        "saniho/apiEnedis, 7 days (v5 through a gateway)",
-        include_bytes!("../testdata/enedis/saniho_consumption_load_curve_7days_data_8.json"),
-    ),
-    (
-        "saniho/apiEnedis, PT15M week with a hole (v5 through a gateway)",
-        include_bytes!("../testdata/enedis/saniho_consumption_load_curve_PT15M_week2.json"),
-    ),
-    (
-        "myelectricaldatapy, a week asked, three days sent (MyElectricalData)",
-        include_bytes!("../testdata/enedis/myelectricaldatapy_detail.json"),
-    ),
-    (
-        "MyElectricalData capture, 2026-09 (v5)",
-        include_bytes!("../testdata/enedis/med-new_v5_consumption_load_curve_2026-09.json"),
-    ),
-];
+const USAGE: &str = "usage: replay [--session FILE] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]";
 
-fn main() -> ExitCode {
-    let mut failed = false;
-    for (source, body) in LOAD_CURVES {
-        // The captures are anonymised, so their usage points cannot be checked here; a
-        // real client always checks (UsagePointCheck::Expect).
-        let body = unwrap_capture_harness(body);
-        let payload = match parse_load_curve(&body, Flow::Consumption, UsagePointCheck::Skip) {
-            Ok(payload) => payload,
-            Err(error) => {
-                eprintln!("{source}: {error}");
-                failed = true;
-                continue;
-            }
+struct Options {
+    session: PathBuf,
+    domoticz: Option<DomoticzConfig>,
+    state: Option<PathBuf>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut session = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/sessions/replay-main.json"
+    ));
+    let (mut url, mut user, mut password, mut bearer, mut plain, mut state) =
+        (None, None, None, None, false, None);
+    let mut arguments = std::env::args().skip(1);
+    while let Some(argument) = arguments.next() {
+        let mut value = || {
+            arguments
+                .next()
+                .ok_or(format!("{argument} needs a value\n{USAGE}"))
         };
-        let (curve, report) = payload.build_curve(PARIS);
-        let usage_point = payload.usage_point.as_deref().unwrap_or("(none)");
-        println!("usage point {usage_point}: {source}");
-        println!(
-            "{} readings, {} intervals kept, {} minutes missing",
-            payload.readings.len(),
-            curve.intervals().len(),
-            report.missing_minutes()
-        );
-        print_days(&curve.days(), &report, payload.period);
-        println!("total {:.3} kWh\n", curve.total_energy().as_kwh());
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Some captures wrap the HTTP body in their test harness's `{"status_code", "content"}`:
-/// take the body out (what Enedis sent is `content`).
-fn unwrap_capture_harness(bytes: &[u8]) -> Vec<u8> {
-    let content = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|value| value.get("content").cloned());
-    match content {
-        Some(content) => serde_json::to_vec(&content).unwrap_or_else(|_| bytes.to_vec()),
-        None => bytes.to_vec(),
-    }
-}
-
-/// One row per day of the period (or of the data, without a period).
-fn print_days(days: &[DayBucket], report: &QualityReport, period: Option<(NaiveDate, NaiveDate)>) {
-    let by_date: BTreeMap<NaiveDate, &DayBucket> = days.iter().map(|d| (d.date, d)).collect();
-    let (first, end) = match (period, days.first(), days.last()) {
-        (Some(period), _, _) => period,
-        (None, Some(first), Some(last)) => (first.date, last.date + Duration::days(1)),
-        _ => return,
-    };
-    println!(
-        "  {:<10}  {:>7}  {:>12}  anomalies",
-        "date", "hours", "energy kWh"
-    );
-    for date in first.iter_days().take_while(|d| *d < end) {
-        let notes = anomalies_of(report, date);
-        match by_date.get(&date) {
-            Some(day) => println!(
-                "  {date}  {:>3}/{:<3}  {:>12.3}  {notes}",
-                day.hours_with_data,
-                day.hours_in_day,
-                day.energy.as_kwh()
-            ),
-            None => println!("  {date}  {:>7}  {:>12}  {notes}", "0", "-"),
+        match argument.as_str() {
+            "--session" => session = PathBuf::from(value()?),
+            "--domoticz" => url = Some(value()?),
+            "--user" => user = Some(value()?),
+            "--password" => password = Some(value()?),
+            "--bearer" => bearer = Some(value()?),
+            "--state" => state = Some(PathBuf::from(value()?)),
+            "--allow-plain-basic" => plain = true,
+            _ => return Err(USAGE.to_owned()),
         }
     }
+    let domoticz = url.map(|url| {
+        let mut config = DomoticzConfig::new(url);
+        config.auth = match (user, password, bearer) {
+            (Some(user), Some(password), _) => DomoticzAuth::Basic {
+                user,
+                password: Password::new(password),
+                allow_plain_http: plain,
+            },
+            (_, _, Some(token)) => DomoticzAuth::Bearer {
+                token: Password::new(token),
+            },
+            _ => DomoticzAuth::None,
+        };
+        config
+    });
+    Ok(Options {
+        session,
+        domoticz,
+        state,
+    })
 }
 
-/// The anomalies that touch `date`, as one short text.
-fn anomalies_of(report: &QualityReport, date: NaiveDate) -> String {
-    let notes: Vec<String> = report
-        .anomalies()
-        .iter()
-        .filter(|anomaly| match &anomaly.kind {
-            AnomalyKind::Hole { start, end, .. } => {
-                start.date_naive() <= date && (*end - Duration::minutes(1)).date_naive() >= date
-            }
-            _ => anomaly
-                .local_end
-                .is_some_and(|end| (end - Duration::minutes(1)).date() == date),
-        })
-        .map(|anomaly| anomaly.kind.to_string())
-        .collect();
-    if notes.is_empty() {
-        "-".to_owned()
-    } else {
-        notes.join("; ")
+fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let session = match std::fs::read(&options.session)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| Session::from_json(&bytes).map_err(|e| e.to_string()))
+    {
+        Ok(session) => session,
+        Err(error) => {
+            eprintln!("cannot read {}: {error}", options.session.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    // A fresh state folder by default, so that every replay starts from nothing.
+    let state = options.state.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("linky-replay-{}", std::process::id()))
+    });
+    let target = options.domoticz.map_or(Target::Memory, Target::Domoticz);
+    println!(
+        "replaying {} ({} exchanges)",
+        options.session.display(),
+        session.exchanges.len()
+    );
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout();
+    let result = runtime.block_on(replay_job(session, target, &state, &mut out));
+    std::fs::remove_dir_all(&state).ok();
+    match result {
+        Ok(report) if report.is_success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
     }
 }
