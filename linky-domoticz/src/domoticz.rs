@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
-use crate::{DeviceHandle, Sink, SinkError};
+use crate::{DeviceHandle, Sink, SinkError, StoredDayMismatch};
 
 const SINK: &str = "domoticz";
 
@@ -89,17 +89,6 @@ impl DomoticzConfig {
             time_zone: PARIS,
         }
     }
-}
-
-/// A day whose stored totals differ from what was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredDayMismatch {
-    /// The day.
-    pub date: NaiveDate,
-    /// What was written, in Wh: U1, U2, R1, R2.
-    pub written_wh: [i64; 4],
-    /// What Domoticz holds, in Wh (absent when the day is missing).
-    pub stored_wh: Option<[i64; 4]>,
 }
 
 /// A Domoticz P1 meter sink.
@@ -367,14 +356,8 @@ impl DomoticzSink {
         .map(|_| ())
     }
 
-    /// Reads back the day totals Domoticz holds for the months of `rows` and reports every
-    /// day whose stored totals differ from what was written (Domoticz answers OK even when
-    /// it drops a write).
-    ///
-    /// # Errors
-    ///
-    /// Any [`SinkError`] of the reads.
-    pub async fn verify_days(
+    /// The day totals Domoticz holds for the months of `rows`, compared with them.
+    async fn read_back_days(
         &self,
         device: &DeviceHandle,
         rows: &[DayRow],
@@ -541,6 +524,15 @@ impl Sink for DomoticzSink {
         row: &DashboardRow,
     ) -> Result<(), SinkError> {
         self.send_svalue(device, dashboard_svalue(row)).await
+    }
+
+    /// Reads back the month graphs (Domoticz answers OK even when it drops a write).
+    async fn verify_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[DayRow],
+    ) -> Result<Vec<StoredDayMismatch>, SinkError> {
+        self.read_back_days(device, rows).await
     }
 
     /// Domoticz's JSON API has no call that sets a device's timed-out flag (the original

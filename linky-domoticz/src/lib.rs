@@ -20,10 +20,10 @@ mod state;
 mod svalue;
 mod sync;
 
-pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password, StoredDayMismatch};
+pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password};
 pub use error::SinkError;
 pub use memory::{MemoryDevice, MemorySink};
-pub use sink::{DeviceHandle, Sink};
+pub use sink::{DeviceHandle, Sink, StoredDayMismatch};
 pub use state::{StateDir, StateError, StoredKind, SyncMeta};
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
 pub use sync::{DeviceReport, SyncReport, SyncSettings, run_sync};

@@ -1,6 +1,7 @@
 //! The sink trait: where a device's rows go.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use linky_core::{DashboardRow, DayRow, HourRow};
 
 use crate::SinkError;
@@ -13,6 +14,17 @@ pub struct DeviceHandle {
     pub device_id: String,
     /// The sink's key for the device.
     pub key: String,
+}
+
+/// A day whose stored totals differ from what was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDayMismatch {
+    /// The day.
+    pub date: NaiveDate,
+    /// What was written, in Wh: U1, U2, R1, R2.
+    pub written_wh: [i64; 4],
+    /// What the sink holds, in Wh (absent when the day is missing).
+    pub stored_wh: Option<[i64; 4]>,
 }
 
 /// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.
@@ -40,4 +52,15 @@ pub trait Sink: Send + Sync {
 
     /// Marks the device as not updated (its data is stale).
     async fn mark_timed_out(&self, device: &DeviceHandle) -> Result<(), SinkError>;
+
+    /// Reads back the day rows the sink holds and reports those that differ from `rows`
+    /// (a sink that may drop writes silently, as Domoticz does, implements it; the default
+    /// trusts the writes).
+    async fn verify_days(
+        &self,
+        _device: &DeviceHandle,
+        _rows: &[DayRow],
+    ) -> Result<Vec<StoredDayMismatch>, SinkError> {
+        Ok(Vec::new())
+    }
 }

@@ -379,5 +379,13 @@ async fn write_rows(
         sink.write_dashboard(&device, dashboard).await?;
         report.dashboard_written = true;
     }
+    let mismatches = sink.verify_days(&device, &rows.days).await?;
+    if !mismatches.is_empty() {
+        let dates: Vec<String> = mismatches.iter().map(|m| m.date.to_string()).collect();
+        report.errors.push(format!(
+            "the sink holds other totals than written for {}: they will be written again next run",
+            dates.join(", ")
+        ));
+    }
     Ok(())
 }

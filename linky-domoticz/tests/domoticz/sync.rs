@@ -402,3 +402,23 @@ async fn a_direction_the_meter_lacks_is_remembered() {
     assert_eq!(source.requests.load(Ordering::SeqCst) - before, 2);
     std::fs::remove_dir_all(root).ok();
 }
+
+#[tokio::test]
+async fn days_domoticz_drops_are_found_by_the_read_back_after_a_sync() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    fake.state
+        .lock()
+        .unwrap()
+        .drop_days
+        .insert(NaiveDate::from_ymd_opt(2024, 6, 15).unwrap());
+    let sink = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let report = sync(&source, &sink, &state, now()).await;
+    assert!(!report.is_success());
+    assert!(
+        report.devices[0].errors[0].contains("other totals than written for 2024-06-15"),
+        "{report:?}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}
