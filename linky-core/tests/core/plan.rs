@@ -161,3 +161,45 @@ fn calling_hours_and_next_runs() {
         at("2024-06-20 08:42")
     );
 }
+
+#[test]
+fn the_history_policy_of_the_original() {
+    use linky_core::{HistoryState, history_after_run, history_window};
+    let now = at("2024-06-20 09:00");
+    let days = 365;
+    // First run, or the setting changed: the whole history.
+    assert_eq!(
+        history_window(days, &HistoryState::default(), now),
+        (365, true)
+    );
+    let after_full = history_after_run(&HistoryState::default(), days, true, true, now, 3);
+    assert_eq!(after_full.next_full_grab, Some(now + Duration::days(182)));
+    // The next day: the short history.
+    let tomorrow = now + Duration::days(1);
+    assert_eq!(history_window(days, &after_full, tomorrow), (35, false));
+    assert_eq!(
+        history_window(400, &after_full, tomorrow),
+        (400, true),
+        "setting changed"
+    );
+    // Every days/2 days, the whole history again.
+    assert_eq!(
+        history_window(days, &after_full, now + Duration::days(182)),
+        (365, true)
+    );
+    // After being offline longer than `days`.
+    let offline = HistoryState {
+        next_full_grab: Some(now + Duration::days(1000)),
+        ..after_full
+    };
+    assert_eq!(
+        history_window(days, &offline, now + Duration::days(366)),
+        (365, true)
+    );
+    // A failed full grab is retried 1 to 7 days later; the last success stays.
+    let failed = history_after_run(&HistoryState::default(), days, true, false, now, 9);
+    assert_eq!(failed.next_full_grab, Some(now + Duration::days(7)));
+    assert_eq!(failed.last_success, None);
+    // Short settings never need a full grab.
+    assert_eq!(history_window(7, &HistoryState::default(), now), (7, false));
+}
