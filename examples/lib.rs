@@ -161,7 +161,7 @@ pub async fn replay_job(
             &domoticz
         }
     };
-    let mut lines = Vec::new();
+    // Progress goes out as it happens.
     let report = run_sync(
         &client,
         sink,
@@ -170,13 +170,11 @@ pub async fn replay_job(
         sandbox_now(),
         (17, 3),
         &mut |line| {
-            lines.push(line.to_owned());
+            writeln!(out, "  {line}").ok();
+            out.flush().ok();
         },
     )
     .await;
-    for line in &lines {
-        writeln!(out, "  {line}").ok();
-    }
     let served = server.served();
     let replayed = server.finish();
     writeln!(
