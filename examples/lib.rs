@@ -216,6 +216,57 @@ pub async fn replay_job(
     Ok(report)
 }
 
+/// A Domoticz configuration from the command-line options shared by the examples:
+/// Basic with `user` and `password` (over plain HTTP only with `allow_plain_basic`), else
+/// a bearer token, else none (a trusted network).
+pub fn domoticz_config(
+    url: String,
+    user: Option<String>,
+    password: Option<String>,
+    bearer: Option<String>,
+    allow_plain_basic: bool,
+) -> DomoticzConfig {
+    let mut config = DomoticzConfig::new(url);
+    config.auth = match (user, password, bearer) {
+        (Some(user), Some(password), _) => linky_domoticz::DomoticzAuth::Basic {
+            user,
+            password: linky_domoticz::Password::new(password),
+            allow_plain_http: allow_plain_basic,
+        },
+        (_, _, Some(token)) => linky_domoticz::DomoticzAuth::Bearer {
+            token: linky_domoticz::Password::new(token),
+        },
+        _ => linky_domoticz::DomoticzAuth::None,
+    };
+    config
+}
+
+/// Runs an example's async main on a single-threaded runtime, turning its outcome into
+/// an exit code (success, failure, or an error message).
+pub fn run_main(
+    job: impl std::future::Future<Output = Result<bool, String>>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(job) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The usage points a session asks about, in order of appearance.
 fn session_usage_points(session: &Session) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use linky_domoticz::{DomoticzAuth, DomoticzConfig, Password};
+use linky_domoticz::DomoticzConfig;
 use linky_enedis::Session;
 use linky_examples::{Target, replay_job};
 
@@ -52,21 +52,8 @@ fn options() -> Result<Options, String> {
             _ => return Err(USAGE.to_owned()),
         }
     }
-    let domoticz = url.map(|url| {
-        let mut config = DomoticzConfig::new(url);
-        config.auth = match (user, password, bearer) {
-            (Some(user), Some(password), _) => DomoticzAuth::Basic {
-                user,
-                password: Password::new(password),
-                allow_plain_http: plain,
-            },
-            (_, _, Some(token)) => DomoticzAuth::Bearer {
-                token: Password::new(token),
-            },
-            _ => DomoticzAuth::None,
-        };
-        config
-    });
+    let domoticz =
+        url.map(|url| linky_examples::domoticz_config(url, user, password, bearer, plain));
     Ok(Options {
         session,
         domoticz,
@@ -102,25 +89,11 @@ fn main() -> ExitCode {
         options.session.display(),
         session.exchanges.len()
     );
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let job = async {
+        let mut out = std::io::stdout();
+        let result = replay_job(session, target, &state, &mut out).await;
+        std::fs::remove_dir_all(&state).ok();
+        result.map(|report| report.is_success())
     };
-    let mut out = std::io::stdout();
-    let result = runtime.block_on(replay_job(session, target, &state, &mut out));
-    std::fs::remove_dir_all(&state).ok();
-    match result {
-        Ok(report) if report.is_success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    linky_examples::run_main(job)
 }

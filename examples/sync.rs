@@ -20,10 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use linky_core::HistorySettings;
-use linky_domoticz::{
-    DomoticzAuth, DomoticzConfig, DomoticzSink, MemorySink, Password, Sink, StateDir, SyncSettings,
-    run_sync,
-};
+use linky_domoticz::{DomoticzSink, MemorySink, Sink, StateDir, SyncSettings, run_sync};
 use linky_enedis::{
     ApiToken, Backend, Client, ClientSecret, DeviceFlow, FileTokenStore, Recorder, TokenStore,
 };
@@ -222,18 +219,13 @@ async fn run(options: Options) -> Result<bool, String> {
     let sink: &dyn Sink = match &options.domoticz {
         None => &memory,
         Some(url) => {
-            let mut config = DomoticzConfig::new(url.clone());
-            config.auth = match (&options.user, &options.password, &options.bearer) {
-                (Some(user), Some(password), _) => DomoticzAuth::Basic {
-                    user: user.clone(),
-                    password: Password::new(password.clone()),
-                    allow_plain_http: options.allow_plain_basic,
-                },
-                (_, _, Some(token)) => DomoticzAuth::Bearer {
-                    token: Password::new(token.clone()),
-                },
-                _ => DomoticzAuth::None,
-            };
+            let config = linky_examples::domoticz_config(
+                url.clone(),
+                options.user.clone(),
+                options.password.clone(),
+                options.bearer.clone(),
+                options.allow_plain_basic,
+            );
             domoticz = DomoticzSink::new(config).map_err(|e| e.to_string())?;
             &domoticz
         }
@@ -293,22 +285,5 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(options)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    linky_examples::run_main(run(options))
 }

@@ -194,11 +194,7 @@ impl StateDir {
         end: NaiveDate,
         readings: &[Reading],
     ) -> Result<(), StateError> {
-        let mut by_day: BTreeMap<NaiveDate, Vec<StoredReading>> = start
-            .iter_days()
-            .take_while(|d| *d < end)
-            .map(|d| (d, Vec::new()))
-            .collect();
+        let mut by_day = empty_days(start, end);
         for reading in readings {
             let day = (reading.end - Duration::minutes(1)).date();
             if let Some(list) = by_day.get_mut(&day) {
@@ -224,11 +220,7 @@ impl StateDir {
         end: NaiveDate,
         peaks: &[PowerPeak],
     ) -> Result<(), StateError> {
-        let mut by_day: BTreeMap<NaiveDate, Vec<StoredReading>> = start
-            .iter_days()
-            .take_while(|d| *d < end)
-            .map(|d| (d, Vec::new()))
-            .collect();
+        let mut by_day = empty_days(start, end);
         for peak in peaks {
             if let Some(list) = by_day.get_mut(&peak.at.date()) {
                 list.push((peak.at.format(DATE_TIME).to_string(), 0, peak.power.va()));
@@ -357,6 +349,15 @@ impl StateDir {
             .collect();
         (held, warnings)
     }
+}
+
+/// The local days `[start, end)`, each with no reading yet.
+fn empty_days(start: NaiveDate, end: NaiveDate) -> StoredDays {
+    start
+        .iter_days()
+        .take_while(|d| *d < end)
+        .map(|d| (d, Vec::new()))
+        .collect()
 }
 
 fn io_error(path: &Path, error: impl std::fmt::Display) -> StateError {
