@@ -216,9 +216,9 @@ pub async fn replay_job(
     Ok(report)
 }
 
-/// A Domoticz configuration from the command-line options shared by the examples:
-/// Basic with `user` and `password` (over plain HTTP only with `allow_plain_basic`), else
-/// a bearer token, else none (a trusted network).
+/// A Domoticz configuration from the command-line options shared by the examples: with
+/// `user` and `password`, Basic over HTTPS (or over plain HTTP with `allow_plain_basic`),
+/// else a session from `logincheck`; else a bearer token; else none (a trusted network).
 pub fn domoticz_config(
     url: String,
     user: Option<String>,
@@ -226,12 +226,19 @@ pub fn domoticz_config(
     bearer: Option<String>,
     allow_plain_basic: bool,
 ) -> DomoticzConfig {
+    let url_is_https = url.starts_with("https://");
     let mut config = DomoticzConfig::new(url);
     config.auth = match (user, password, bearer) {
-        (Some(user), Some(password), _) => linky_domoticz::DomoticzAuth::Basic {
+        (Some(user), Some(password), _) if url_is_https || allow_plain_basic => {
+            linky_domoticz::DomoticzAuth::Basic {
+                user,
+                password: linky_domoticz::Password::new(password),
+                allow_plain_http: allow_plain_basic,
+            }
+        }
+        (Some(user), Some(password), _) => linky_domoticz::DomoticzAuth::Session {
             user,
             password: linky_domoticz::Password::new(password),
-            allow_plain_http: allow_plain_basic,
         },
         (_, _, Some(token)) => linky_domoticz::DomoticzAuth::Bearer {
             token: linky_domoticz::Password::new(token),

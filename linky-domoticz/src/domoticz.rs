@@ -53,6 +53,14 @@ pub enum DomoticzAuth {
         /// Send it over plain HTTP too (the user turned AllowPlainBasicAuth on).
         allow_plain_http: bool,
     },
+    /// A session cookie from `param=logincheck` (the user name in base64, the password's
+    /// MD5, as Domoticz's own web page sends them); renewed once when Domoticz answers 401.
+    Session {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Password,
+    },
     /// A bearer token from Domoticz's OAuth2 endpoint.
     Bearer {
         /// The token.
@@ -101,6 +109,8 @@ pub struct DomoticzSink {
     hardware: Mutex<Option<String>>,
     /// The version, once checked.
     version: Mutex<Option<String>>,
+    /// The session cookie (`name=value`), with [`DomoticzAuth::Session`].
+    session: Mutex<Option<String>>,
 }
 
 /// Characters sent as they are in a query value; the rest is percent-encoded.
@@ -173,6 +183,7 @@ impl DomoticzSink {
                 ))
             }
             DomoticzAuth::Bearer { token } => Some(format!("Bearer {}", token.expose())),
+            DomoticzAuth::Session { .. } => None,
         };
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -186,11 +197,80 @@ impl DomoticzSink {
             authorization,
             hardware: Mutex::new(None),
             version: Mutex::new(None),
+            session: Mutex::new(None),
         })
     }
 
     /// One JSON API call; `params` after `type=command`. Answers with `"status": "OK"`.
+    /// With a session, logs in first, and once more if Domoticz forgot the session.
     async fn call(&self, params: &[(&str, String)]) -> Result<Value, SinkError> {
+        let DomoticzAuth::Session { .. } = &self.config.auth else {
+            return self.call_once(params, None).await;
+        };
+        let mut cookie = self.session.lock().await;
+        if cookie.is_none() {
+            *cookie = Some(self.login().await?);
+        }
+        match self.call_once(params, cookie.as_deref()).await {
+            Err(SinkError::Unauthorized { .. }) => {
+                *cookie = Some(self.login().await?);
+                self.call_once(params, cookie.as_deref()).await
+            }
+            other => other,
+        }
+    }
+
+    /// Logs in with `param=logincheck` and returns the session cookie.
+    async fn login(&self) -> Result<String, SinkError> {
+        use md5::{Digest, Md5};
+        let DomoticzAuth::Session { user, password } = &self.config.auth else {
+            return Err(SinkError::Config {
+                detail: "no session credentials".to_owned(),
+            });
+        };
+        let digest = Md5::digest(password.expose().as_bytes());
+        let password_md5: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        let url = format!(
+            "{}/json.htm?type=command&param=logincheck&username={}&password={}&rememberme=false",
+            self.config.base_url.trim_end_matches('/'),
+            encode(&base64(user.as_bytes())),
+            password_md5
+        );
+        let refused = |detail: &str| SinkError::Unauthorized {
+            sink: SINK,
+            detail: format!("logincheck for {user:?}: {detail}"),
+        };
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|_| SinkError::Unavailable {
+                sink: SINK,
+                detail: "logincheck: could not connect".to_owned(),
+            })?;
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next())
+            .find(|pair| pair.contains('=') && !pair.ends_with('='))
+            .map(str::to_owned);
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status != 200 || body.get("status").and_then(Value::as_str) != Some("OK") {
+            return Err(refused("refused"));
+        }
+        cookie.ok_or_else(|| refused("no session cookie in the answer"))
+    }
+
+    async fn call_once(
+        &self,
+        params: &[(&str, String)],
+        cookie: Option<&str>,
+    ) -> Result<Value, SinkError> {
         let mut query = String::from("type=command");
         for (name, value) in params {
             query.push('&');
@@ -206,6 +286,9 @@ impl DomoticzSink {
         let mut request = self.http.get(&url);
         if let Some(authorization) = &self.authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
         }
         let response = request
             .send()

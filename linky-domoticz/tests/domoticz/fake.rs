@@ -20,6 +20,9 @@ pub struct State {
     pub long_log: BTreeMap<(String, NaiveDate), [i64; 4]>,
     pub live: BTreeMap<String, String>,
     pub next_hardware: u32,
+    /// The session cookie value handed out by `logincheck`, if any is valid.
+    pub session: Option<String>,
+    pub logins: usize,
     pub next_device: u32,
     /// Days this fake drops although it answers OK (to test verification).
     pub drop_days: BTreeSet<NaiveDate>,
@@ -29,6 +32,8 @@ pub struct State {
 pub struct FakeDomoticz {
     pub version: String,
     pub required_authorization: Option<String>,
+    /// A user and password that must log in with `logincheck` (session cookies).
+    pub session_user: Option<(String, String)>,
     pub state: Arc<Mutex<State>>,
 }
 
@@ -45,6 +50,31 @@ impl FakeDomoticz {
         let fake = FakeDomoticz {
             version: version.to_owned(),
             required_authorization: required_authorization.map(str::to_owned),
+            session_user: None,
+            state: Arc::new(Mutex::new(State {
+                next_hardware: 2,
+                next_device: 1,
+                ..State::default()
+            })),
+        };
+        Mock::given(wiremock::matchers::path("/json.htm"))
+            .respond_with(fake.clone())
+            .mount(&server)
+            .await;
+        (server, fake)
+    }
+
+    /// A Domoticz whose API needs a session from `logincheck` by `user`/`password`.
+    pub async fn start_with_session(
+        version: &str,
+        user: &str,
+        password: &str,
+    ) -> (MockServer, FakeDomoticz) {
+        let server = MockServer::start().await;
+        let fake = FakeDomoticz {
+            version: version.to_owned(),
+            required_authorization: None,
+            session_user: Some((user.to_owned(), password.to_owned())),
             state: Arc::new(Mutex::new(State {
                 next_hardware: 2,
                 next_device: 1,
@@ -75,6 +105,24 @@ impl FakeDomoticz {
             })
             .collect()
     }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let value = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for position in 0..4 {
+            out.push(if position <= chunk.len() {
+                ALPHABET[(value >> (18 - 6 * position) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 fn ok(mut body: Value) -> ResponseTemplate {
@@ -110,6 +158,36 @@ impl Respond for FakeDomoticz {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let mut state = self.state.lock().unwrap();
+        if let Some((user, password)) = &self.session_user {
+            if params.get("param").map(String::as_str) == Some("logincheck") {
+                use md5::{Digest, Md5};
+                let expected_user = base64_of(user.as_bytes());
+                let expected_password: String = Md5::digest(password.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if params.get("username") == Some(&expected_user)
+                    && params.get("password") == Some(&expected_password)
+                {
+                    state.logins += 1;
+                    let token = format!("session{}", state.logins);
+                    state.session = Some(token.clone());
+                    return ok(json!({"title": "logincheck", "user": user}))
+                        .insert_header("set-cookie", format!("DMZSID={token}; HttpOnly").as_str());
+                }
+                return ResponseTemplate::new(401);
+            }
+            let cookie = request
+                .headers
+                .get("cookie")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if state.session.is_none()
+                || cookie != state.session.as_ref().map(|t| format!("DMZSID={t}"))
+            {
+                return ResponseTemplate::new(401);
+            }
+        }
         state.calls.push(query);
         if params.get("type").map(String::as_str) != Some("command") {
             return ResponseTemplate::new(404);

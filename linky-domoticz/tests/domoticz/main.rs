@@ -342,3 +342,41 @@ fn svalues_are_validated_as_domoticz_reads_them() {
         assert!(validate_svalue(bad, paris).is_err(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
+    let (server, fake) = FakeDomoticz::start_with_session("2025.1", "admin", "domoticz").await;
+    let config = DomoticzConfig {
+        auth: DomoticzAuth::Session {
+            user: "admin".to_owned(),
+            password: Password::new("domoticz"),
+        },
+        ..DomoticzConfig::new(server.uri())
+    };
+    let sink = DomoticzSink::new(config).unwrap();
+    let device = sink.ensure_device("12345678901234").await.unwrap();
+    assert_eq!(fake.state.lock().unwrap().logins, 1);
+    // Domoticz restarts and forgets its sessions: one new login, then the write goes on.
+    fake.state.lock().unwrap().session = None;
+    let row = DayRow {
+        date: date("2024-01-14"),
+        totals: energies(5230, 3100),
+        hours_with_data: 24,
+    };
+    fake.state.lock().unwrap().session = Some("expired".to_owned());
+    sink.write_days(&device, &[row]).await.unwrap();
+    assert_eq!(fake.state.lock().unwrap().logins, 2);
+    assert_eq!(fake.svalues(&device.key), ["5230;3100;0;0;0;0;2024-01-14"]);
+    // Wrong credentials: refused clearly, not retried forever.
+    let wrong = DomoticzSink::new(DomoticzConfig {
+        auth: DomoticzAuth::Session {
+            user: "admin".to_owned(),
+            password: Password::new("nope"),
+        },
+        ..DomoticzConfig::new(server.uri())
+    })
+    .unwrap();
+    let error = wrong.ensure_device("1").await.unwrap_err();
+    assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
+    assert!(!error.to_string().contains("nope"));
+}
