@@ -1,6 +1,10 @@
 //! Unpublished package holding the runnable examples (`replay.rs`, `offpeak.rs`,
 //! `make_sessions.rs`) and the main job they share with their tests.
 
+mod live;
+
+pub use live::live_sync;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -9,8 +9,9 @@
 //! consumer and a producer, hence a merged device, and a quota error recovered) on
 //! 127.0.0.1 through the real client, syncs it into an in-memory sink, and prints the
 //! progress, then per device the day rows and the dashboard values. `--domoticz` writes
-//! to a real Domoticz instead. To record a session of your own for a bug report, see the
-//! README ("Recorded sessions").
+//! to a real Domoticz instead. `--record FILE` with real credentials (the options of
+//! `examples/sync.rs`: `--state DIR`, `--backend`, `--token`...) runs a live sync and
+//! records its session, tokens and secrets redacted, for a bug report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,8 @@ use linky_domoticz::DomoticzConfig;
 use linky_enedis::Session;
 use linky_examples::{Target, replay_job};
 
-const USAGE: &str = "usage: replay [--session FILE] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]";
+const USAGE: &str = "usage: replay [--session FILE] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
+   or: replay --record FILE --state DIR [the options of examples/sync.rs]";
 
 struct Options {
     session: PathBuf,
@@ -62,6 +64,10 @@ fn options() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
+    // Recording needs a real backend: that is the live sync, with `--record FILE`.
+    if std::env::args().any(|argument| argument == "--record") {
+        return linky_examples::run_main(linky_examples::live_sync(std::env::args().skip(1)));
+    }
     let options = match options() {
         Ok(options) => options,
         Err(message) => {
