@@ -46,22 +46,7 @@ impl FakeDomoticz {
         version: &str,
         required_authorization: Option<&str>,
     ) -> (MockServer, FakeDomoticz) {
-        let server = MockServer::start().await;
-        let fake = FakeDomoticz {
-            version: version.to_owned(),
-            required_authorization: required_authorization.map(str::to_owned),
-            session_user: None,
-            state: Arc::new(Mutex::new(State {
-                next_hardware: 2,
-                next_device: 1,
-                ..State::default()
-            })),
-        };
-        Mock::given(wiremock::matchers::path("/json.htm"))
-            .respond_with(fake.clone())
-            .mount(&server)
-            .await;
-        (server, fake)
+        Self::serve(version, required_authorization.map(str::to_owned), None).await
     }
 
     /// A Domoticz whose API needs a session from `logincheck` by `user`/`password`.
@@ -70,11 +55,19 @@ impl FakeDomoticz {
         user: &str,
         password: &str,
     ) -> (MockServer, FakeDomoticz) {
+        Self::serve(version, None, Some((user.to_owned(), password.to_owned()))).await
+    }
+
+    async fn serve(
+        version: &str,
+        required_authorization: Option<String>,
+        session_user: Option<(String, String)>,
+    ) -> (MockServer, FakeDomoticz) {
         let server = MockServer::start().await;
         let fake = FakeDomoticz {
             version: version.to_owned(),
-            required_authorization: None,
-            session_user: Some((user.to_owned(), password.to_owned())),
+            required_authorization,
+            session_user,
             state: Arc::new(Mutex::new(State {
                 next_hardware: 2,
                 next_device: 1,

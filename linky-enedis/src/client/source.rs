@@ -98,20 +98,28 @@ fn no_data_or<T>(result: Result<T, Error>) -> Result<Fetched<T>, Error> {
 }
 
 impl Client {
-    async fn body(
+    /// Fetches `measurement` and parses it with `parse` (given the body and the usage
+    /// point to check), turning "no data" answers into results.
+    async fn fetch_parsed<T>(
         &self,
         measurement: Measurement,
         usage_point: &UsagePointId,
-        start: NaiveDate,
-        end: NaiveDate,
-    ) -> Result<Vec<u8>, Error> {
+        (start, end): (NaiveDate, NaiveDate),
+        parse: impl FnOnce(&[u8], UsagePointCheck<'_>) -> Result<T, Error>,
+    ) -> Result<Fetched<T>, Error> {
         if start >= end {
             return Err(Error::Config {
                 detail: format!("empty date range {start}..{end}: start must be before end"),
             });
         }
-        self.fetch_body(measurement, usage_point.as_str(), start, end)
+        let parsed = match self
+            .fetch_body(measurement, usage_point.as_str(), start, end)
             .await
+        {
+            Ok(body) => parse(&body, UsagePointCheck::Expect(usage_point)),
+            Err(error) => Err(error),
+        };
+        no_data_or(parsed)
     }
 }
 
@@ -152,15 +160,14 @@ impl MeterSource for Client {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Fetched<LoadCurvePayload>, Error> {
-        no_data_or(
-            async {
-                let body = self
-                    .body(Measurement::LoadCurve(flow), usage_point, start, end)
-                    .await?;
-                parse_load_curve(&body, flow, UsagePointCheck::Expect(usage_point))
-            }
-            .await,
+        let parse = |body: &[u8], check: UsagePointCheck<'_>| parse_load_curve(body, flow, check);
+        self.fetch_parsed(
+            Measurement::LoadCurve(flow),
+            usage_point,
+            (start, end),
+            parse,
         )
+        .await
     }
 
     async fn daily_energy(
@@ -170,15 +177,14 @@ impl MeterSource for Client {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Fetched<DailySeries<DailyEnergy>>, Error> {
-        no_data_or(
-            async {
-                let body = self
-                    .body(Measurement::DailyEnergy(flow), usage_point, start, end)
-                    .await?;
-                parse_daily_energy(&body, flow, UsagePointCheck::Expect(usage_point))
-            }
-            .await,
+        let parse = |body: &[u8], check: UsagePointCheck<'_>| parse_daily_energy(body, flow, check);
+        self.fetch_parsed(
+            Measurement::DailyEnergy(flow),
+            usage_point,
+            (start, end),
+            parse,
         )
+        .await
     }
 
     async fn daily_max_power(
@@ -187,15 +193,13 @@ impl MeterSource for Client {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Fetched<DailySeries<DailyMaxPower>>, Error> {
-        no_data_or(
-            async {
-                let body = self
-                    .body(Measurement::DailyMaxPower, usage_point, start, end)
-                    .await?;
-                parse_daily_max_power(&body, UsagePointCheck::Expect(usage_point))
-            }
-            .await,
+        self.fetch_parsed(
+            Measurement::DailyMaxPower,
+            usage_point,
+            (start, end),
+            parse_daily_max_power,
         )
+        .await
     }
 }
 
