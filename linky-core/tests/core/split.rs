@@ -30,28 +30,7 @@ fn curve(readings: &[Reading]) -> LoadCurve {
 
 /// Every reading of local day `day` at `length`, in Enedis' order, at `watts`.
 fn full_day(day: NaiveDate, length: IntervalLength, watts: i64) -> Vec<Reading> {
-    let start = day
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(PARIS)
-        .unwrap();
-    let end = (day + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(PARIS)
-        .unwrap();
-    let step = Duration::minutes(i64::from(length.minutes()));
-    let mut readings = Vec::new();
-    let mut instant = start + step;
-    while instant <= end {
-        readings.push(Reading::new(
-            instant.naive_local(),
-            length,
-            Power::from_watts(watts),
-        ));
-        instant += step;
-    }
-    readings
+    super::time_model::readings_of_day(day, length, |_| watts)
 }
 
 /// The baseline: each real minute classified through the plain lookup at its local time.

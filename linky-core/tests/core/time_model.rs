@@ -20,23 +20,28 @@ fn at(text: &str) -> NaiveDateTime {
 /// following the real time line (so the fall-back day repeats 02:xx local times and
 /// the spring-forward day skips them). Power = 1000 W + the reading's index.
 fn synthetic_day(day: NaiveDate, length: IntervalLength) -> Vec<Reading> {
-    let start = day
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(PARIS)
-        .unwrap();
-    let end = day
-        .succ_opt()
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(PARIS)
-        .unwrap();
+    readings_of_day(day, length, |index| 1000 + index as i64)
+}
+
+/// Every reading of local day `day` at `length`, in Enedis' order and local END times,
+/// the power of the `index`-th reading being `watts(index)` W.
+pub fn readings_of_day(
+    day: NaiveDate,
+    length: IntervalLength,
+    watts: impl Fn(usize) -> i64,
+) -> Vec<Reading> {
+    let midnight = |date: NaiveDate| {
+        date.and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_local_timezone(PARIS)
+            .unwrap()
+    };
+    let end = midnight(day.succ_opt().unwrap());
     let step = Duration::minutes(i64::from(length.minutes()));
     let mut readings = Vec::new();
-    let mut instant = start + step;
+    let mut instant = midnight(day) + step;
     while instant <= end {
-        let power = Power::from_watts(1000 + readings.len() as i64);
+        let power = Power::from_watts(watts(readings.len()));
         readings.push(Reading::new(instant.naive_local(), length, power));
         instant += step;
     }

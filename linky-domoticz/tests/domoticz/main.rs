@@ -99,6 +99,25 @@ async fn the_original_worked_examples_through_the_sink_give_its_svalues_to_the_w
     assert_eq!(compared, 1632);
 }
 
+/// Checks that every exchange named in `whats` of the recorded Domoticz session was sent
+/// with exactly the recorded query.
+fn assert_recorded_queries_sent(calls: &[String], whats: &[&str]) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/domoticz/domoticz-2025.1-session.json"
+    );
+    let recorded: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    for what in whats {
+        let query = recorded.iter().find(|e| e["what"] == *what).unwrap()["request"]["query"]
+            .as_str()
+            .unwrap();
+        assert!(
+            calls.iter().any(|c| c == query),
+            "{what}: {query} not in {calls:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again() {
     let (server, fake) = FakeDomoticz::start("2025.1").await;
@@ -108,28 +127,15 @@ async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again()
     let again = sink.ensure_device("12345678901234").await.unwrap();
     assert_eq!(again, first);
     let calls = fake.calls();
-    let recorded: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../testdata/domoticz/domoticz-2025.1-session.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    for what in [
-        "version",
-        "create dummy hardware",
-        "create P1 meter",
-        "set options (setused used=true)",
-    ] {
-        let query = recorded.iter().find(|e| e["what"] == what).unwrap()["request"]["query"]
-            .as_str()
-            .unwrap();
-        assert!(
-            calls.iter().any(|c| c == query),
-            "{what}: {query} not in {calls:#?}"
-        );
-    }
+    assert_recorded_queries_sent(
+        &calls,
+        &[
+            "version",
+            "create dummy hardware",
+            "create P1 meter",
+            "set options (setused used=true)",
+        ],
+    );
     assert_eq!(
         calls
             .iter()
@@ -165,28 +171,15 @@ async fn dated_writes_match_the_recorded_exchange() {
         },
     ];
     sink.write_hours(&device, &hours).await.unwrap();
-    let recorded: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../testdata/domoticz/domoticz-2025.1-session.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
     let calls = fake.calls();
-    for what in [
-        "day row (long log)",
-        "hour row (short log) 01:00",
-        "hour row (short log) 02:00",
-    ] {
-        let query = recorded.iter().find(|e| e["what"] == what).unwrap()["request"]["query"]
-            .as_str()
-            .unwrap();
-        assert!(
-            calls.iter().any(|c| c == query),
-            "{what}: {query} not in {calls:#?}"
-        );
-    }
+    assert_recorded_queries_sent(
+        &calls,
+        &[
+            "day row (long log)",
+            "hour row (short log) 01:00",
+            "hour row (short log) 02:00",
+        ],
+    );
 }
 
 #[tokio::test]

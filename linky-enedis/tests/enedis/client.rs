@@ -674,24 +674,33 @@ async fn the_device_flow_end_to_end() {
 
 #[tokio::test]
 async fn the_device_flow_stops_on_refusal() {
+    let (error, _) = device_flow_answered(r#"{"error":"access_denied"}"#, 60).await;
+    assert!(error.is_consent_lost(), "{error}");
+}
+
+/// Runs a device flow whose every poll is answered 400 with `token_error`, with codes
+/// valid `expires_in` seconds: the error it ends with, and the token store.
+async fn device_flow_answered(
+    token_error: &str,
+    expires_in: u64,
+) -> (Error, Arc<MemoryTokenStore>) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/device/code"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "device_code": "d", "user_code": "U", "expires_in": 60, "interval": 1
+            "device_code": "d", "user_code": "U", "expires_in": expires_in, "interval": 1
         })))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/device/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"error":"access_denied"}"#))
+        .respond_with(ResponseTemplate::new(400).set_body_string(token_error))
         .mount(&server)
         .await;
-    let (client, _) = proxy_client(&server, None).await;
+    let (client, store) = proxy_client(&server, None).await;
     let flow = DeviceFlow::new(client).unwrap();
     let code = flow.request_code().await.unwrap();
-    let error = flow.wait_for_consent(&code).await.unwrap_err();
-    assert!(error.is_consent_lost(), "{error}");
+    (flow.wait_for_consent(&code).await.unwrap_err(), store)
 }
 
 #[test]
@@ -769,25 +778,7 @@ fn the_token_file_is_written_atomically_and_owner_only() {
 
 #[tokio::test]
 async fn the_device_flow_times_out_when_the_user_never_consents() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/device/code"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "device_code": "d", "user_code": "U", "expires_in": 2, "interval": 1
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/device/token"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_string(r#"{"error":"authorization_pending"}"#),
-        )
-        .mount(&server)
-        .await;
-    let (client, store) = proxy_client(&server, None).await;
-    let flow = DeviceFlow::new(client).unwrap();
-    let code = flow.request_code().await.unwrap();
-    let error = flow.wait_for_consent(&code).await.unwrap_err();
+    let (error, store) = device_flow_answered(r#"{"error":"authorization_pending"}"#, 2).await;
     assert_eq!(
         error.to_string(),
         "no consent: the user did not consent before the code expired"
