@@ -1,0 +1,139 @@
+//! The whole CPU path of a two-year backfill: 105 week-long v5 load-curve bodies (about
+//! 3 MB of JSON, newest week first as the planner asks) parsed, placed on the time line,
+//! split into peak and off-peak, and turned into a device's rows.
+//!
+//! Beside it, in the same run, a baseline: the same bodies only parsed into a
+//! `serde_json::Value` tree (the first step of the parser before issue 9, which then
+//! copied the tree into typed structs). Outside `--test` runs, it prints both times and
+//! their ratio.
+//!
+//! Target: the whole path under 20 ms on the reference machine (2 cores), down from about
+//! 52 ms before issue 9.
+
+use std::hint::black_box;
+use std::time::{Duration as StdDuration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use linky_core::{
+    CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings, HolidayZone, LoadCurve,
+    MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, RunSettings, SecondaryDisplay,
+    device_rows,
+};
+use linky_enedis::{Backend, SyntheticSession, UsagePointCheck, parse_load_curve, sandbox_now};
+
+const DEVICE: &str = "22516914714270";
+const SCHEDULE: &str = "22h00-6h00 sa 0h-24h di 0h-24h fe 0h-24h";
+
+/// The bodies of a two-year consumption backfill, in the order they arrive.
+fn bodies() -> Vec<Vec<u8>> {
+    let session = SyntheticSession {
+        backend: Backend::Proxy {
+            base_url: String::new(),
+            client_id: String::new(),
+        },
+        usage_point: DEVICE.to_owned(),
+        measurements: vec![Measurement::LoadCurve(Flow::Consumption)],
+        limits: PlanLimits {
+            now: sandbox_now(),
+            days: 730,
+            activation_date: None,
+        },
+        seed: 9,
+    }
+    .session();
+    session
+        .exchanges
+        .iter()
+        .map(|exchange| exchange.response.body_bytes())
+        .collect()
+}
+
+/// Bodies to rows, as a sync does it.
+fn whole_path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings) -> DeviceRows {
+    let id = DEVICE.parse().expect("a valid usage point");
+    let mut readings = Vec::new();
+    for body in bodies {
+        let payload = parse_load_curve(body, Flow::Consumption, UsagePointCheck::Expect(&id))
+            .expect("a valid body");
+        readings.extend(payload.readings);
+    }
+    let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
+    let data = DeviceData {
+        device: DEVICE.to_owned(),
+        consumption: Some(curve.split(schedule)),
+        production: None,
+        peaks: Vec::new(),
+        two_tariffs: true,
+    };
+    device_rows(&data, run)
+}
+
+/// The baseline: only the generic JSON tree of every body.
+fn value_trees(bodies: &[Vec<u8>]) -> usize {
+    bodies
+        .iter()
+        .map(|body| {
+            let value: serde_json::Value = serde_json::from_slice(body).expect("json");
+            value.as_object().map_or(0, |object| object.len())
+        })
+        .sum()
+}
+
+/// Times `work` over at least `budget`, returning the best time of one run.
+fn best_time(budget: StdDuration, mut work: impl FnMut()) -> StdDuration {
+    let began = Instant::now();
+    let mut best = StdDuration::MAX;
+    while began.elapsed() < budget || best == StdDuration::MAX {
+        let run = Instant::now();
+        work();
+        best = best.min(run.elapsed());
+    }
+    best
+}
+
+fn backfill(c: &mut Criterion) {
+    let bodies = bodies();
+    let bytes: usize = bodies.iter().map(Vec::len).sum();
+    let config: OffPeakConfig = SCHEDULE.parse().expect("a valid schedule");
+    let schedule =
+        CompiledSchedule::new(&config, DEVICE, Flow::Consumption, HolidayZone::Metropole);
+    let history =
+        HistorySettings::new(7, 730, MainDisplay::default(), SecondaryDisplay::default()).0;
+    let run = RunSettings {
+        today: sandbox_now().date(),
+        history,
+        main: MainDisplay::default(),
+        secondary: SecondaryDisplay::default(),
+    };
+    let rows = whole_path(&bodies, &schedule, &run);
+    assert!(rows.days.len() >= 729, "{} day rows", rows.days.len());
+    if !std::env::args().any(|argument| argument == "--test") {
+        let whole = best_time(StdDuration::from_secs(3), || {
+            black_box(whole_path(&bodies, &schedule, &run));
+        });
+        let trees = best_time(StdDuration::from_secs(3), || {
+            black_box(value_trees(&bodies));
+        });
+        println!(
+            "backfill: {} bodies, {:.1} MB: whole path {:.1} ms; baseline (json trees only) {:.1} ms; ratio {:.2}",
+            bodies.len(),
+            bytes as f64 / 1e6,
+            whole.as_secs_f64() * 1e3,
+            trees.as_secs_f64() * 1e3,
+            trees.as_secs_f64() / whole.as_secs_f64()
+        );
+    }
+    let mut group = c.benchmark_group("backfill_two_years");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(20);
+    group.bench_function("bodies_to_rows", |b| {
+        b.iter(|| whole_path(black_box(&bodies), &schedule, &run))
+    });
+    group.bench_function("baseline_json_trees_only", |b| {
+        b.iter(|| value_trees(black_box(&bodies)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, backfill);
+criterion_main!(benches);
