@@ -31,6 +31,7 @@
 //! Whole-payload problems (malformed JSON, another usage point, a wrong unit) are errors
 //! of the wire parser in linky-enedis, before a curve is built.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -108,12 +109,16 @@ impl FromStr for IntervalLength {
 /// assert_eq!(linky_core::parse_duration_minutes("30"), None);
 /// ```
 pub fn parse_duration_minutes(text: &str) -> Option<i64> {
-    let upper = text.trim().to_ascii_uppercase();
-    let body = upper.strip_prefix("PT")?;
-    let (number, factor) = if let Some(number) = body.strip_suffix('M') {
-        (number, 1)
-    } else {
-        (body.strip_suffix('H')?, 60)
+    let text = text.trim();
+    let prefix = text.get(..2)?;
+    if !prefix.eq_ignore_ascii_case("PT") {
+        return None;
+    }
+    let body = &text[2..];
+    let (number, factor) = match body.as_bytes().last()? {
+        b'M' | b'm' => (&body[..body.len() - 1], 1),
+        b'H' | b'h' => (&body[..body.len() - 1], 60),
+        _ => return None,
     };
     if number.is_empty() || number.len() > 9 {
         return None;
@@ -278,27 +283,28 @@ impl LoadCurveBuilder {
     /// ```
     pub fn build(&self, readings: &[Reading]) -> (LoadCurve, QualityReport) {
         let mut anomalies = Vec::new();
-        let mut intervals: Vec<Interval> = Vec::with_capacity(readings.len());
-        let mut deferred = Vec::new();
-
+        let mut checked: Vec<Checked> = Vec::with_capacity(readings.len());
         for (index, reading) in readings.iter().enumerate() {
-            let Some((length, candidates)) = self.check_reading(index, reading, &mut anomalies)
-            else {
-                continue;
-            };
+            if let Some((length, candidates)) = self.check_reading(index, reading, &mut anomalies) {
+                checked.push(Checked {
+                    index,
+                    length,
+                    candidates,
+                    late: false,
+                });
+            }
+        }
+        let order = placing_order(&mut checked);
+
+        let mut intervals: Vec<Interval> = Vec::with_capacity(checked.len());
+        let mut deferred = Vec::new();
+        for position in order {
+            let entry = &checked[position];
+            let (index, length, candidates) = (entry.index, entry.length, entry.candidates);
+            let reading = &readings[index];
             let previous = intervals.last().copied();
             let previous_end = previous.map_or(i64::MIN, |interval| interval.end_minute);
-            let after_previous = candidates
-                .iter()
-                .flatten()
-                .filter(|&&end| end > previous_end);
-            // Prefer the instant that continues the previous interval exactly, else the
-            // earliest one after it.
-            let contiguous = after_previous
-                .clone()
-                .find(|&&end| end - i64::from(length.minutes()) == previous_end);
-            let chosen = contiguous.or_else(|| after_previous.min()).copied();
-            let Some(end_minute) = chosen else {
+            let Some(end_minute) = choose_instant(&candidates, length, previous_end) else {
                 match previous {
                     Some(previous) if candidates.contains(&Some(previous.end_minute)) => {
                         anomalies.push(duplicate_anomaly(index, reading, &previous, length));
@@ -313,28 +319,37 @@ impl LoadCurveBuilder {
                 power: reading.power,
             };
             if interval.start_minute() < previous_end {
+                let kind = if entry.late {
+                    AnomalyKind::OutOfOrder { placed: false }
+                } else {
+                    AnomalyKind::Overlap {
+                        minutes: previous_end - interval.start_minute(),
+                    }
+                };
+                anomalies.push(Anomaly::at_reading(index, reading, kind));
+                continue;
+            }
+            if entry.late {
                 anomalies.push(Anomaly::at_reading(
                     index,
                     reading,
-                    AnomalyKind::Overlap {
-                        minutes: previous_end - interval.start_minute(),
-                    },
+                    AnomalyKind::OutOfOrder { placed: true },
                 ));
-                continue;
             }
             intervals.push(interval);
         }
 
-        for (index, length, candidates) in deferred {
-            let reading = &readings[index];
-            place_out_of_order(
-                &mut intervals,
-                &mut anomalies,
-                index,
-                reading,
-                length,
-                candidates,
-            );
+        if !deferred.is_empty() {
+            let mut late = OutOfOrder {
+                intervals: &intervals,
+                placed: BTreeMap::new(),
+                last: None,
+            };
+            for (index, length, candidates) in deferred {
+                late.place(&mut anomalies, index, &readings[index], length, candidates);
+            }
+            let placed = late.placed;
+            intervals = merge_sorted(intervals, placed.into_values());
         }
 
         self.report_holes_and_edges(&intervals, &mut anomalies);
@@ -490,52 +505,186 @@ fn duplicate_anomaly(
     Anomaly::at_reading(index, reading, kind)
 }
 
-/// Puts a reading that came out of order where it belongs, if that place is free.
-fn place_out_of_order(
-    intervals: &mut Vec<Interval>,
-    anomalies: &mut Vec<Anomaly>,
+/// A reading that passed the checks of one reading alone.
+struct Checked {
     index: usize,
-    reading: &Reading,
     length: IntervalLength,
+    /// The one or two instants (Unix minutes) its local end can mean.
     candidates: [Option<i64>; 2],
-) {
-    for end_minute in candidates.into_iter().flatten() {
-        let position = intervals.partition_point(|other| other.end_minute < end_minute);
-        if let Some(existing) = intervals
+    /// Whether it arrived after a reading that ends later: reported as out of order.
+    late: bool,
+}
+
+/// The instant a reading ends at, after an interval ending at `previous_end`: the one
+/// that continues it exactly, else the earliest one after it; `None` when both are not
+/// after it.
+fn choose_instant(
+    candidates: &[Option<i64>; 2],
+    length: IntervalLength,
+    previous_end: i64,
+) -> Option<i64> {
+    let after_previous = candidates
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&end| end > previous_end);
+    after_previous
+        .clone()
+        .find(|&end| end - i64::from(length.minutes()) == previous_end)
+        .or_else(|| after_previous.min())
+}
+
+/// The order in which to place the checked readings. Readings arrive in runs: stretches
+/// contiguous in time, such as one answer of Enedis. When the runs do not overlap, they
+/// are placed sorted by when they start (a stable sort), each in its order of arrival,
+/// which is what tells the fall-back day's two 02:xx hours apart: answers that arrive
+/// newest first, as a backfill asks for them, cost one sort of the runs instead of one
+/// vector insert per reading. When runs overlap (duplicates, conflicting answers), the
+/// order of arrival is kept, so that the first reading of an interval wins.
+///
+/// Marks the readings that arrived after one ending later (reported as out of order).
+fn placing_order(checked: &mut [Checked]) -> Vec<usize> {
+    // (start, end, positions) of each run, in the order of arrival.
+    let mut runs: Vec<(i64, i64, std::ops::Range<usize>)> = Vec::new();
+    let mut latest_end = i64::MIN;
+    for (position, entry) in checked.iter_mut().enumerate() {
+        let minutes = i64::from(entry.length.minutes());
+        let continues = runs.last().and_then(|&(_, run_end, _)| {
+            choose_instant(&entry.candidates, entry.length, run_end)
+                .filter(|&end| end - minutes == run_end)
+        });
+        let end = match (continues, runs.last_mut()) {
+            (Some(end), Some(run)) => {
+                run.1 = end;
+                run.2.end = position + 1;
+                end
+            }
+            _ => {
+                let end =
+                    choose_instant(&entry.candidates, entry.length, i64::MIN).unwrap_or(i64::MIN);
+                runs.push((end.saturating_sub(minutes), end, position..position + 1));
+                end
+            }
+        };
+        entry.late = end <= latest_end;
+        latest_end = latest_end.max(end);
+    }
+    let mut sorted = runs.clone();
+    sorted.sort_by_key(|&(start, _, _)| start);
+    let disjoint = sorted.windows(2).all(|pair| pair[0].1 <= pair[1].0);
+    let order = if disjoint { sorted } else { runs };
+    order
+        .into_iter()
+        .flat_map(|(_, _, positions)| positions)
+        .collect()
+}
+
+/// Readings that came out of order, put where they belong when that place is free: in
+/// `placed`, beside the sorted main intervals (merged once at the end, not inserted one
+/// by one).
+struct OutOfOrder<'a> {
+    intervals: &'a [Interval],
+    placed: BTreeMap<i64, Interval>,
+    /// The last one placed: a reading that continues it exactly goes there first, as in
+    /// the main pass (the fall-back day's second 02:xx hour after its first).
+    last: Option<Interval>,
+}
+
+impl OutOfOrder<'_> {
+    /// The interval ending at `end_minute`, among both sets.
+    fn at(&self, end_minute: i64) -> Option<Interval> {
+        let position = self
+            .intervals
+            .partition_point(|other| other.end_minute < end_minute);
+        self.intervals
             .get(position)
             .filter(|i| i.end_minute == end_minute)
-        {
-            anomalies.push(duplicate_anomaly(index, reading, existing, length));
-            return;
-        }
+            .or_else(|| self.placed.get(&end_minute))
+            .copied()
     }
-    for end_minute in candidates.into_iter().flatten() {
-        let interval = Interval {
+
+    /// Whether `interval` overlaps nothing of either set.
+    fn fits(&self, interval: &Interval) -> bool {
+        let end_minute = interval.end_minute;
+        let position = self
+            .intervals
+            .partition_point(|other| other.end_minute < end_minute);
+        let next = [
+            self.intervals.get(position).copied(),
+            self.placed.range(end_minute..).next().map(|(_, i)| *i),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|i| i.end_minute);
+        let before = [
+            position.checked_sub(1).map(|p| self.intervals[p]),
+            self.placed.range(..end_minute).next_back().map(|(_, i)| *i),
+        ]
+        .into_iter()
+        .flatten()
+        .max_by_key(|i| i.end_minute);
+        next.is_none_or(|next| next.start_minute() >= end_minute)
+            && before.is_none_or(|before| before.end_minute <= interval.start_minute())
+    }
+
+    fn place(
+        &mut self,
+        anomalies: &mut Vec<Anomaly>,
+        index: usize,
+        reading: &Reading,
+        length: IntervalLength,
+        candidates: [Option<i64>; 2],
+    ) {
+        let interval = |end_minute| Interval {
             end_minute,
             length,
             power: reading.power,
         };
-        let position = intervals.partition_point(|other| other.end_minute < end_minute);
-        let fits_before = intervals
-            .get(position)
-            .is_none_or(|next| next.start_minute() >= end_minute);
-        let fits_after =
-            position == 0 || intervals[position - 1].end_minute <= interval.start_minute();
-        if fits_before && fits_after {
-            intervals.insert(position, interval);
-            anomalies.push(Anomaly::at_reading(
-                index,
-                reading,
-                AnomalyKind::OutOfOrder { placed: true },
-            ));
-            return;
-        }
+        let continuing = self.last.and_then(|last| {
+            candidates
+                .into_iter()
+                .flatten()
+                .find(|&end| end - i64::from(length.minutes()) == last.end_minute)
+        });
+        let chosen = match continuing {
+            Some(end) if self.at(end).is_none() && self.fits(&interval(end)) => Some(end),
+            _ => {
+                for end_minute in candidates.into_iter().flatten() {
+                    if let Some(existing) = self.at(end_minute) {
+                        anomalies.push(duplicate_anomaly(index, reading, &existing, length));
+                        return;
+                    }
+                }
+                candidates
+                    .into_iter()
+                    .flatten()
+                    .find(|&end| self.fits(&interval(end)))
+            }
+        };
+        let kind = match chosen {
+            Some(end) => {
+                self.placed.insert(end, interval(end));
+                self.last = Some(interval(end));
+                AnomalyKind::OutOfOrder { placed: true }
+            }
+            None => AnomalyKind::OutOfOrder { placed: false },
+        };
+        anomalies.push(Anomaly::at_reading(index, reading, kind));
     }
-    anomalies.push(Anomaly::at_reading(
-        index,
-        reading,
-        AnomalyKind::OutOfOrder { placed: false },
-    ));
+}
+
+/// Two sorted, disjoint sets of intervals as one sorted vector.
+fn merge_sorted(intervals: Vec<Interval>, placed: impl Iterator<Item = Interval>) -> Vec<Interval> {
+    let mut merged = Vec::with_capacity(intervals.len());
+    let mut placed = placed.peekable();
+    for interval in intervals {
+        while let Some(next) = placed.next_if(|p| p.end_minute < interval.end_minute) {
+            merged.push(next);
+        }
+        merged.push(interval);
+    }
+    merged.extend(placed);
+    merged
 }
 
 /// Everything that did not fit while building a curve, in time order.

@@ -457,6 +457,111 @@ fn every_year_from_1900_to_2200_has_its_holidays() {
     }
 }
 
+/// A backfill asks for the newest week first: each older week arrives after a newer one.
+/// The curve is the one the weeks make in time order, the fall-back day's two 02:xx hours
+/// included (before issue 9 an older week was put back reading by reading, which took
+/// quadratic time and took the fall-back day's second 02:xx hour for a duplicate).
+#[test]
+fn weeks_arriving_newest_first_make_the_same_curve_as_in_time_order() {
+    let first = date("2024-10-07");
+    let weeks: Vec<Vec<Reading>> = (0..4)
+        .map(|week| {
+            (0..7)
+                .flat_map(|day| {
+                    readings_of_day(
+                        first + Duration::days(week * 7 + day),
+                        IntervalLength::PT30M,
+                        |index| 500 + index as i64,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let in_order: Vec<Reading> = weeks.iter().flatten().copied().collect();
+    let newest_first: Vec<Reading> = weeks.iter().rev().flatten().copied().collect();
+    let (expected, clean) = LoadCurve::builder(PARIS).build(&in_order);
+    assert!(clean.is_clean(), "{clean}");
+    let (curve, report) = LoadCurve::builder(PARIS).build(&newest_first);
+    assert_eq!(curve.intervals(), expected.intervals());
+    assert_eq!(curve.total_energy(), expected_energy(&in_order));
+    let fall_back = curve
+        .days()
+        .into_iter()
+        .find(|day| day.date == date("2024-10-27"))
+        .unwrap();
+    assert_eq!((fall_back.hours_in_day, fall_back.minutes), (25, 25 * 60));
+    // Nothing is dropped; the three older weeks are reported as having come late.
+    assert_eq!(report.dropped_readings(), 0);
+    assert_eq!(report.anomalies().len(), in_order.len() - weeks[3].len());
+    assert!(
+        report
+            .to_string()
+            .lines()
+            .all(|line| line.ends_with("out of order; put back in its place"))
+    );
+}
+
+/// Shuffles `answers` with `seed` and checks that they build the curve their time order
+/// builds, dropping nothing.
+fn check_any_order(mut answers: Vec<Vec<Reading>>, seed: u64) -> Result<(), TestCaseError> {
+    let in_order: Vec<Reading> = answers.concat();
+    // A seeded shuffle (Fisher-Yates with xorshift).
+    let mut state = seed | 1;
+    for i in (1..answers.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        answers.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let (expected, _) = LoadCurve::builder(PARIS).build(&in_order);
+    let (curve, report) = LoadCurve::builder(PARIS).build(&answers.concat());
+    prop_assert_eq!(report.dropped_readings(), 0);
+    prop_assert_eq!(curve.intervals().len(), expected.intervals().len());
+    let first_difference = curve
+        .intervals()
+        .iter()
+        .zip(expected.intervals())
+        .position(|(got, want)| got != want);
+    prop_assert_eq!(first_difference, None);
+    Ok(())
+}
+
+/// When answers overlap (here the newest week comes twice), the order of arrival decides
+/// which copy is kept; the older week, which comes last, still keeps the fall-back day's
+/// two 02:xx hours apart.
+#[test]
+fn overlapping_answers_keep_the_first_copy_and_the_fall_back_day_whole() {
+    let week = |first: &str| -> Vec<Reading> {
+        (0..7)
+            .flat_map(|day| {
+                readings_of_day(
+                    date(first) + Duration::days(day),
+                    IntervalLength::PT30M,
+                    |i| 300 + i as i64,
+                )
+            })
+            .collect()
+    };
+    let (older, newer) = (week("2024-10-21"), week("2024-10-28"));
+    let mut arrival = newer.clone();
+    arrival.extend(newer.iter().map(|r| Reading {
+        power: Power::from_watts(1),
+        ..*r
+    }));
+    arrival.extend(older.iter().copied());
+    let (curve, report) = LoadCurve::builder(PARIS).build(&arrival);
+    let expected: Vec<Reading> = older.iter().chain(&newer).copied().collect();
+    assert_eq!(curve.total_energy(), expected_energy(&expected));
+    assert_eq!(curve.intervals().len(), expected.len());
+    let fall_back = curve
+        .days()
+        .into_iter()
+        .find(|day| day.date == date("2024-10-27"))
+        .unwrap();
+    assert_eq!((fall_back.hours_in_day, fall_back.minutes), (25, 25 * 60));
+    assert_eq!(report.dropped_readings(), newer.len());
+}
+
 /// A strategy for curves with random lengths, holes, and values (some bad).
 fn arbitrary_readings() -> impl Strategy<Value = Vec<Reading>> {
     let step = (
@@ -513,6 +618,37 @@ proptest! {
         for hour in &hours {
             prop_assert!(hour.minutes <= 60);
         }
+    }
+
+    /// Answers (whole days, as Enedis sends them) arriving in any order make the curve
+    /// they make in time order, both DST days included, and nothing is lost or doubled.
+    #[test]
+    fn answers_in_any_order_make_the_same_curve(
+        spring in any::<bool>(),
+        days in 1i64..20,
+        days_per_answer in 1usize..8,
+        seed in any::<u64>(),
+    ) {
+        let start = if spring { date("2024-03-20") } else { date("2024-10-20") };
+        let by_day: Vec<Vec<Reading>> = (0..days)
+            .map(|day| readings_of_day(start + Duration::days(day), IntervalLength::PT30M, |i| 100 + i as i64))
+            .collect();
+        let answers: Vec<Vec<Reading>> = by_day.chunks(days_per_answer).map(|c| c.concat()).collect();
+        check_any_order(answers, seed)?;
+    }
+
+    /// Pieces of any size arriving in any order, away from the fall-back day (where a piece
+    /// that starts inside the repeated hour cannot tell which of the two it belongs to).
+    #[test]
+    fn pieces_of_any_size_in_any_order_make_the_same_curve(
+        days in 1i64..10,
+        size in 1usize..200,
+        seed in any::<u64>(),
+    ) {
+        let readings: Vec<Reading> = (0..days)
+            .flat_map(|day| readings_of_day(date("2024-11-02") + Duration::days(day), IntervalLength::PT15M, |i| 7 + i as i64))
+            .collect();
+        check_any_order(readings.chunks(size).map(<[Reading]>::to_vec).collect(), seed)?;
     }
 
     #[test]
