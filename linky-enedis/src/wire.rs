@@ -17,8 +17,9 @@ use linky_core::{
     Anomaly, AnomalyKind, ApparentPower, Energy, Flow, LoadCurve, Power, QualityReport, Reading,
     Tz, UsagePointId, parse_duration_minutes,
 };
+use std::borrow::Cow;
+
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::Error;
 
@@ -115,7 +116,12 @@ pub fn parse_load_curve(
 ) -> Result<LoadCurvePayload, Error> {
     let series = parse_series(body, flow, check)?;
     // Decimals of the unit that make the scaled value a number of milliwatts.
-    let decimals = unit_decimals(&series.unit, ("w", "kw"), "a load curve", "W or kW")?;
+    let decimals = unit_decimals(
+        series.unit.as_deref(),
+        ("w", "kw"),
+        "a load curve",
+        "W or kW",
+    )?;
     let mut readings = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
     for (index, point) in series.points.iter().enumerate() {
@@ -126,7 +132,10 @@ pub fn parse_load_curve(
                 continue;
             }
         };
-        let length_text = point.length.as_deref().or(series.default_length.as_deref());
+        let length_text = point
+            .interval_length
+            .as_deref()
+            .or(series.default_length.as_deref());
         let Some(length_minutes) = length_text.and_then(parse_duration_minutes) else {
             report.push(Anomaly {
                 reading: Some(index),
@@ -171,7 +180,12 @@ pub fn parse_daily_energy(
 ) -> Result<DailySeries<DailyEnergy>, Error> {
     let series = parse_series(body, flow, check)?;
     // Decimals of the unit that make the scaled value a number of milliwatt-hours.
-    let decimals = unit_decimals(&series.unit, ("wh", "kwh"), "a daily energy", "Wh or kWh")?;
+    let decimals = unit_decimals(
+        series.unit.as_deref(),
+        ("wh", "kwh"),
+        "a daily energy",
+        "Wh or kWh",
+    )?;
     let mut values = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
     for (index, point) in series.points.iter().enumerate() {
@@ -208,7 +222,7 @@ pub fn parse_daily_max_power(
     let series = parse_series(body, Flow::Consumption, check)?;
     // Decimals of the unit that make the scaled value a number of milli-VA.
     let decimals = unit_decimals(
-        &series.unit,
+        series.unit.as_deref(),
         ("va", "kva"),
         "a daily maximum power",
         "VA or kVA",
@@ -239,105 +253,265 @@ pub fn parse_daily_max_power(
     })
 }
 
-/// The common part of every shape, before values are read.
-struct Series {
+/// The common part of every shape, before values are read. Strings borrow from the body
+/// when they hold no escape.
+struct Series<'a> {
     usage_point: Option<String>,
     period: Option<(NaiveDate, NaiveDate)>,
-    unit: Option<String>,
-    default_length: Option<String>,
-    points: Vec<Point>,
+    unit: Option<Text<'a>>,
+    default_length: Option<Text<'a>>,
+    points: Vec<Point<'a>>,
 }
 
-struct Point {
-    value: Option<Value>,
-    date: Option<String>,
-    length: Option<String>,
+/// One reading or value of any shape: v5's `{value, date, interval_length}` and 2026's
+/// `{v, d, p}` (aliases: a point carries one or the other).
+#[derive(Deserialize)]
+struct Point<'a> {
+    #[serde(borrow, alias = "v")]
+    value: Option<Scalar<'a>>,
+    #[serde(borrow, alias = "d")]
+    date: Option<Text<'a>>,
+    #[serde(borrow, alias = "p")]
+    interval_length: Option<Text<'a>>,
+}
+
+/// Every shape's top-level keys in one struct, read straight from the bytes: a v5 body
+/// (`meter_reading`), a v5 body unwrapped (its fields at the top), a 2026 body (`idPrm`,
+/// `periode`, `pas`, `grandeur`). Unknown keys are ignored; **a key written twice is an
+/// error** (serde's `duplicate field`), where a generic JSON tree would keep only its last
+/// copy and drop the readings of the first without a word.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    meter_reading: Option<V5MeterReading<'a>>,
+    // The unwrapped v5 shape, as the Conso API sends it (not `flatten`: it would buffer
+    // the readings into a generic tree first).
+    #[serde(borrow)]
+    usage_point_id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    start: Option<Text<'a>>,
+    #[serde(borrow)]
+    end: Option<Text<'a>>,
+    #[serde(borrow)]
+    reading_type: Option<V5ReadingType<'a>>,
+    #[serde(borrow)]
+    interval_reading: Option<Vec<Point<'a>>>,
+    #[serde(rename = "idPrm", borrow)]
+    usage_point_2026: Option<Scalar<'a>>,
+    #[serde(rename = "periode", borrow)]
+    period_2026: Option<Period2026<'a>>,
+    #[serde(rename = "pas", borrow)]
+    step_2026: Option<Text<'a>>,
+    #[serde(rename = "grandeur", borrow)]
+    quantities_2026: Option<Vec<Quantity2026<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct V5Envelope {
-    meter_reading: V5MeterReading,
+struct V5MeterReading<'a> {
+    #[serde(borrow)]
+    usage_point_id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    start: Option<Text<'a>>,
+    #[serde(borrow)]
+    end: Option<Text<'a>>,
+    #[serde(borrow)]
+    reading_type: Option<V5ReadingType<'a>>,
+    #[serde(borrow)]
+    interval_reading: Option<Vec<Point<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct V5MeterReading {
-    usage_point_id: Option<Value>,
-    start: Option<String>,
-    end: Option<String>,
-    reading_type: Option<V5ReadingType>,
-    #[serde(default)]
-    interval_reading: Vec<V5IntervalReading>,
+struct V5ReadingType<'a> {
+    #[serde(borrow)]
+    unit: Option<Text<'a>>,
+    #[serde(borrow)]
+    interval_length: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-struct V5ReadingType {
-    unit: Option<String>,
-    interval_length: Option<String>,
+struct Period2026<'a> {
+    #[serde(rename = "dateDebut", borrow)]
+    start: Option<Text<'a>>,
+    #[serde(rename = "dateFin", borrow)]
+    end: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-struct V5IntervalReading {
-    value: Option<Value>,
-    date: Option<String>,
-    interval_length: Option<String>,
+struct Quantity2026<'a> {
+    #[serde(rename = "grandeurMetier", borrow)]
+    business_quantity: Option<Text<'a>>,
+    #[serde(rename = "unite", borrow)]
+    unit: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    points: Vec<Point<'a>>,
 }
 
-#[derive(Deserialize)]
-struct Body2026 {
-    #[serde(rename = "idPrm")]
-    usage_point: Option<Value>,
-    #[serde(rename = "periode")]
-    period: Option<Period2026>,
-    #[serde(rename = "pas")]
-    step: Option<String>,
-    #[serde(rename = "grandeur", default)]
-    quantities: Vec<Quantity2026>,
+/// A JSON string, borrowed from the body when it holds no escape (serde's own `Cow` is
+/// always owned inside an `Option`). Anything but a string is a type error, as it is for
+/// `String`.
+#[derive(Debug, Clone, PartialEq)]
+struct Text<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
-#[derive(Deserialize)]
-struct Period2026 {
-    #[serde(rename = "dateDebut")]
-    start: Option<String>,
-    #[serde(rename = "dateFin")]
-    end: Option<String>,
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+    }
 }
 
-#[derive(Deserialize)]
-struct Quantity2026 {
-    #[serde(rename = "grandeurMetier")]
-    business_quantity: Option<String>,
-    #[serde(rename = "unite")]
-    unit: Option<String>,
-    #[serde(default)]
-    points: Vec<Point2026>,
+/// A JSON value where a number is expected: Enedis writes numbers as strings, some
+/// gateways as numbers. Anything else is kept as a short description, so that one odd
+/// value costs one reading (reported), not the whole body.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Integer(i128),
+    Float(f64),
+    Other(&'static str),
 }
 
-#[derive(Deserialize)]
-struct Point2026 {
-    v: Option<Value>,
-    d: Option<String>,
-    p: Option<String>,
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Integer(i128::from(value)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Integer(i128::from(value)))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Float(value))
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Other(if value { "true" } else { "false" }))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Other("null"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Scalar<'a>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other("an array"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Scalar<'a>, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Scalar::Other("an object"))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
 }
 
-fn parse_series(body: &[u8], flow: Flow, check: UsagePointCheck<'_>) -> Result<Series, Error> {
-    let value: Value = serde_json::from_slice(body).map_err(|error| Error::Malformed {
+impl Scalar<'_> {
+    /// The value as text: a string as written, a number in decimal.
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Scalar::Text(text) => Cow::Borrowed(text.as_ref()),
+            Scalar::Integer(value) => Cow::Owned(value.to_string()),
+            Scalar::Float(value) => Cow::Owned(value.to_string()),
+            Scalar::Other(what) => Cow::Borrowed(what),
+        }
+    }
+}
+
+fn parse_series<'a>(
+    body: &'a [u8],
+    flow: Flow,
+    check: UsagePointCheck<'_>,
+) -> Result<Series<'a>, Error> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let not_a_measurement = || Error::Malformed {
         format: "json",
-        detail: error.to_string(),
+        detail: "neither an enedis v5 (meter_reading, interval_reading) nor a data connect \
+                 2026 (grandeur) body"
+            .to_owned(),
+    };
+    if first != Some(&b'{') {
+        // Not an object: say why, as precisely as the JSON allows.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => not_a_measurement(),
+                Err(error) => json_error(error),
+            },
+        );
+    }
+    // One UTF-8 check of the whole body, then no check per string.
+    let text = std::str::from_utf8(body).map_err(|error| Error::Malformed {
+        format: "json",
+        detail: format!("not UTF-8: {error}"),
     })?;
-    let series = if value.get("meter_reading").is_some() {
-        let envelope: V5Envelope = from_value(value, "enedis v5")?;
-        v5_series(envelope.meter_reading)
-    } else if value.get("interval_reading").is_some() {
-        v5_series(from_value(value, "enedis v5")?)
-    } else if value.get("grandeur").is_some() {
-        series_2026(from_value(value, "data connect 2026")?, flow)?
+    let parsed: Body<'_> = serde_json::from_str(text).map_err(|error| {
+        if error.is_data() {
+            Error::Malformed {
+                format: shape_of(body),
+                detail: error.to_string(),
+            }
+        } else {
+            json_error(error)
+        }
+    })?;
+    let series = if let Some(reading) = parsed.meter_reading {
+        v5_series(reading)
+    } else if parsed.interval_reading.is_some() {
+        v5_series(V5MeterReading {
+            usage_point_id: parsed.usage_point_id,
+            start: parsed.start,
+            end: parsed.end,
+            reading_type: parsed.reading_type,
+            interval_reading: parsed.interval_reading,
+        })
+    } else if let Some(quantities) = parsed.quantities_2026 {
+        let period = parsed
+            .period_2026
+            .as_ref()
+            .and_then(|p| period_of(p.start.as_deref(), p.end.as_deref()));
+        series_2026(
+            parsed.usage_point_2026.as_ref(),
+            period,
+            parsed.step_2026,
+            quantities,
+            flow,
+        )?
     } else {
-        return Err(Error::Malformed {
-            format: "json",
-            detail: "neither an enedis v5 (meter_reading, interval_reading) nor a data connect \
-                     2026 (grandeur) body"
-                .to_owned(),
-        });
+        return Err(not_a_measurement());
     };
     if let UsagePointCheck::Expect(asked) = check {
         match &series.usage_point {
@@ -358,17 +532,26 @@ fn parse_series(body: &[u8], flow: Flow, check: UsagePointCheck<'_>) -> Result<S
     Ok(series)
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(
-    value: Value,
-    format: &'static str,
-) -> Result<T, Error> {
-    serde_json::from_value(value).map_err(|error| Error::Malformed {
-        format,
+fn json_error(error: serde_json::Error) -> Error {
+    Error::Malformed {
+        format: "json",
         detail: error.to_string(),
-    })
+    }
 }
 
-fn v5_series(reading: V5MeterReading) -> Series {
+/// Which shape a body that failed to read was meant to be, for the error message.
+fn shape_of(body: &[u8]) -> &'static str {
+    let holds = |key: &[u8]| body.windows(key.len()).any(|window| window == key);
+    if holds(b"\"meter_reading\"") || holds(b"\"interval_reading\"") {
+        "enedis v5"
+    } else if holds(b"\"grandeur\"") {
+        "data connect 2026"
+    } else {
+        "json"
+    }
+}
+
+fn v5_series(reading: V5MeterReading<'_>) -> Series<'_> {
     let period = period_of(reading.start.as_deref(), reading.end.as_deref());
     let (unit, default_length) = match reading.reading_type {
         Some(kind) => (kind.unit, kind.interval_length),
@@ -379,29 +562,22 @@ fn v5_series(reading: V5MeterReading) -> Series {
         period,
         unit,
         default_length,
-        points: reading
-            .interval_reading
-            .into_iter()
-            .map(|r| Point {
-                value: r.value,
-                date: r.date,
-                length: r.interval_length,
-            })
-            .collect(),
+        points: reading.interval_reading.unwrap_or_default(),
     }
 }
 
-fn series_2026(body: Body2026, flow: Flow) -> Result<Series, Error> {
+fn series_2026<'a>(
+    usage_point: Option<&Scalar<'a>>,
+    period: Option<(NaiveDate, NaiveDate)>,
+    step: Option<Text<'a>>,
+    quantities: Vec<Quantity2026<'a>>,
+    flow: Flow,
+) -> Result<Series<'a>, Error> {
     let wanted = match flow {
         Flow::Consumption => "cons",
         Flow::Production => "prod",
     };
-    let period = body
-        .period
-        .as_ref()
-        .and_then(|p| period_of(p.start.as_deref(), p.end.as_deref()));
-    let quantity = body
-        .quantities
+    let quantity = quantities
         .into_iter()
         .find(|q| {
             q.business_quantity
@@ -410,27 +586,18 @@ fn series_2026(body: Body2026, flow: Flow) -> Result<Series, Error> {
         })
         .ok_or(Error::MissingSeries { flow })?;
     Ok(Series {
-        usage_point: body.usage_point.as_ref().and_then(identifier_text),
+        usage_point: usage_point.and_then(identifier_text),
         period,
         unit: quantity.unit,
-        default_length: body.step,
-        points: quantity
-            .points
-            .into_iter()
-            .map(|p| Point {
-                value: p.v,
-                date: p.d,
-                length: p.p,
-            })
-            .collect(),
+        default_length: step,
+        points: quantity.points,
     })
 }
 
-fn identifier_text(value: &Value) -> Option<String> {
+fn identifier_text(value: &Scalar<'_>) -> Option<String> {
     match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
+        Scalar::Other(_) => None,
+        other => Some(other.text().into_owned()),
     }
 }
 
@@ -441,6 +608,9 @@ fn period_of(start: Option<&str>, end: Option<&str>) -> Option<(NaiveDate, Naive
 /// Reads `YYYY-MM-DD HH:MM:SS` (or with `T`, or without seconds) as a local time.
 pub fn parse_local_date_time(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
+    if let Some(fixed) = fixed_width_date_time(text.as_bytes()) {
+        return Some(fixed);
+    }
     [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M:%S",
@@ -449,6 +619,36 @@ pub fn parse_local_date_time(text: &str) -> Option<NaiveDateTime> {
     ]
     .iter()
     .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+}
+
+/// The fast path of [`parse_local_date_time`]: `YYYY-MM-DD HH:MM[:SS]` (or with `T`)
+/// with every field at its full width, as Enedis writes them; `None` for anything else,
+/// which the general path then reads.
+fn fixed_width_date_time(bytes: &[u8]) -> Option<NaiveDateTime> {
+    if !(bytes.len() == 19 || bytes.len() == 16) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range].iter().try_fold(0u32, |value, &byte| {
+            byte.is_ascii_digit()
+                .then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let separators_ok = bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && (bytes[10] == b' ' || bytes[10] == b'T')
+        && bytes[13] == b':'
+        && (bytes.len() == 16 || bytes[16] == b':');
+    if !separators_ok {
+        return None;
+    }
+    let seconds = if bytes.len() == 19 {
+        number(17..19)?
+    } else {
+        0
+    };
+    let date = NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
+    date.and_hms_opt(number(11..13)?, number(14..16)?, seconds)
 }
 
 /// Reads `YYYY-MM-DD`, also when followed by a time (which is ignored) or an offset
@@ -465,15 +665,19 @@ pub fn parse_local_date(text: &str) -> Option<NaiveDate> {
 
 /// Reads a decimal value (a JSON string or number) as an integer scaled by
 /// `10^decimals`; `None` for anything else or more decimals than that.
-fn scaled_value(value: &Value, decimals: u32) -> Option<i64> {
-    let text = match value {
-        Value::String(text) => text.trim().to_owned(),
-        Value::Number(number) => number.to_string(),
-        _ => return None,
-    };
+fn scaled_value(value: &Scalar<'_>, decimals: u32) -> Option<i64> {
+    match value {
+        Scalar::Text(text) => scaled_decimal(text.trim(), decimals),
+        Scalar::Integer(_) | Scalar::Float(_) => scaled_decimal(&value.text(), decimals),
+        Scalar::Other(_) => None,
+    }
+}
+
+/// Reads `[+-]digits[.digits]` as an integer scaled by `10^decimals`, exactly.
+fn scaled_decimal(text: &str, decimals: u32) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let fraction = fraction.trim_end_matches('0');
@@ -484,7 +688,10 @@ fn scaled_value(value: &Value, decimals: u32) -> Option<i64> {
     if fraction.len() > decimals as usize {
         return None;
     }
-    let mut scaled: i64 = whole.parse().ok()?;
+    let mut scaled: i64 = 0;
+    for digit in whole.bytes() {
+        scaled = scaled * 10 + i64::from(digit - b'0');
+    }
     for position in 0..decimals as usize {
         let digit = fraction
             .as_bytes()
@@ -498,24 +705,20 @@ fn scaled_value(value: &Value, decimals: u32) -> Option<i64> {
 /// How many decimals make a value of `unit` a count of thousandths of the base unit:
 /// 3 for the base unit (or no unit: the base is assumed), 6 for its kilo.
 fn unit_decimals(
-    unit: &Option<String>,
+    unit: Option<&str>,
     (base, kilo): (&str, &str),
     measurement: &'static str,
     expected: &'static str,
 ) -> Result<u32, Error> {
-    match unit.as_deref().map(str::to_ascii_lowercase) {
+    match unit {
         None => Ok(3),
-        Some(name) if name == base => Ok(3),
-        Some(name) if name == kilo => Ok(6),
-        Some(_) => Err(unit_error(unit, measurement, expected)),
-    }
-}
-
-fn unit_error(unit: &Option<String>, measurement: &'static str, expected: &'static str) -> Error {
-    Error::UnexpectedUnit {
-        unit: unit.clone().unwrap_or_default(),
-        measurement,
-        expected,
+        Some(name) if name.eq_ignore_ascii_case(base) => Ok(3),
+        Some(name) if name.eq_ignore_ascii_case(kilo) => Ok(6),
+        Some(name) => Err(Error::UnexpectedUnit {
+            unit: name.to_owned(),
+            measurement,
+            expected,
+        }),
     }
 }
 
@@ -529,12 +732,8 @@ fn bad_date(index: usize, text: Option<&str>) -> Anomaly {
     }
 }
 
-fn not_a_number(index: usize, at: Option<NaiveDateTime>, value: Option<&Value>) -> Anomaly {
-    let text = match value {
-        None => "(missing)".to_owned(),
-        Some(Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
-    };
+fn not_a_number(index: usize, at: Option<NaiveDateTime>, value: Option<&Scalar<'_>>) -> Anomaly {
+    let text = value.map_or(Cow::Borrowed("(missing)"), Scalar::text);
     Anomaly {
         reading: Some(index),
         local_end: at,
@@ -550,7 +749,7 @@ mod tests {
 
     #[test]
     fn scaled_values_are_exact() {
-        let read = |text: &str, decimals| scaled_value(&Value::String(text.into()), decimals);
+        let read = |text: &str, decimals| scaled_value(&Scalar::Text(text.into()), decimals);
         assert_eq!(read("540", 3), Some(540_000));
         assert_eq!(read("540.5", 3), Some(540_500));
         assert_eq!(read("-2.250", 3), Some(-2_250));
@@ -559,8 +758,9 @@ mod tests {
         assert_eq!(read("", 3), None);
         assert_eq!(read(".5", 3), None);
         assert_eq!(read("99999999999999999999", 3), None);
-        assert_eq!(scaled_value(&serde_json::json!(12), 3), Some(12_000));
-        assert_eq!(scaled_value(&Value::Null, 3), None);
+        assert_eq!(scaled_value(&Scalar::Integer(12), 3), Some(12_000));
+        assert_eq!(scaled_value(&Scalar::Float(1.5), 3), Some(1_500));
+        assert_eq!(scaled_value(&Scalar::Other("null"), 3), None);
     }
 
     #[test]

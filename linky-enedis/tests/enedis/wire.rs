@@ -461,7 +461,7 @@ fn malformed_bodies_and_wrong_units_are_errors() {
         (b"<html>502</html>", "malformed json body: expected value at line 1 column 1"),
         (
             br#"{"meter_reading": {"interval_reading": 3}}"#,
-            "malformed enedis v5 body: invalid type: integer `3`, expected a sequence",
+            "malformed enedis v5 body: invalid type: integer `3`, expected a sequence at line 1 column 40",
         ),
         (
             br#"{"meter_reading": {"reading_type": {"unit": "Wh"}, "interval_reading": []}}"#,
@@ -477,6 +477,115 @@ fn malformed_bodies_and_wrong_units_are_errors() {
         let error = parse_load_curve(body, Flow::Production, UsagePointCheck::Skip).unwrap_err();
         assert_eq!(error.to_string(), message);
     }
+}
+
+/// A key written twice used to keep only its last copy (the body went through a generic
+/// JSON tree), dropping the first copy's readings without a word. Read straight into
+/// typed structs, it is an error that names the key and where it is.
+#[test]
+fn a_key_written_twice_is_an_error_not_a_silent_drop() {
+    let reading = r#"{"value": "540", "date": "2024-06-01 00:30:00", "interval_length": "PT30M"}"#;
+    let v5 = |inner: &str| {
+        format!(
+            r#"{{"meter_reading": {{"usage_point_id": "22516914714270", "start": "2024-06-01", "end": "2024-06-02", "reading_type": {{"unit": "W"}}, {inner}}}}}"#
+        )
+    };
+    let twice = format!(r#""interval_reading": [{reading}], "interval_reading": [{reading}]"#);
+    let points = r#"{"v": "1", "d": "2026-10-25 00:30:00"}"#;
+    let cases = [
+        (
+            v5(&twice),
+            Flow::Consumption,
+            "duplicate field `interval_reading`",
+        ),
+        (
+            format!(
+                r#"{{"meter_reading": {{"usage_point_id": "1", "interval_reading": [{reading}]}}, "meter_reading": {{}}}}"#
+            ),
+            Flow::Consumption,
+            "duplicate field `meter_reading`",
+        ),
+        (
+            format!(
+                r#"{{"idPrm": "1", "grandeur": [], "grandeur": [{{"grandeurMetier": "CONS", "unite": "W", "points": [{points}]}}]}}"#
+            ),
+            Flow::Consumption,
+            "duplicate field `grandeur`",
+        ),
+        (
+            format!(
+                r#"{{"idPrm": "1", "grandeur": [{{"grandeurMetier": "CONS", "unite": "W", "points": [{points}], "points": [{points}]}}]}}"#
+            ),
+            Flow::Consumption,
+            "duplicate field `points`",
+        ),
+        (
+            format!(
+                r#"{{"usage_point_id": "1", "interval_reading": [{reading}], "interval_reading": []}}"#
+            ),
+            Flow::Consumption,
+            "duplicate field `interval_reading`",
+        ),
+        (
+            v5(
+                r#""interval_reading": [{"value": "1", "value": "2", "date": "2024-06-01 00:30:00", "interval_length": "PT30M"}]"#,
+            ),
+            Flow::Consumption,
+            "duplicate field `value`",
+        ),
+    ];
+    for (body, flow, expected) in cases {
+        let error = parse_load_curve(body.as_bytes(), flow, UsagePointCheck::Skip).unwrap_err();
+        assert!(matches!(error, Error::Malformed { .. }), "{body}: {error}");
+        assert!(error.to_string().contains(expected), "{body}: {error}");
+        assert!(error.to_string().contains("at line 1 column"), "{error}");
+    }
+    // The same bodies with each key once parse.
+    let once = v5(&format!(r#""interval_reading": [{reading}]"#));
+    let payload =
+        parse_load_curve(once.as_bytes(), Flow::Consumption, UsagePointCheck::Skip).unwrap();
+    assert_eq!(payload.readings.len(), 1);
+}
+
+#[test]
+fn values_may_be_numbers_and_odd_values_cost_one_reading() {
+    let body = br#"{"meter_reading": {"usage_point_id": 22516914714270, "start": "2024-06-01", "end": "2024-06-02",
+        "reading_type": {"unit": "kW", "interval_length": "PT30M"}, "interval_reading": [
+        {"value": 1.5, "date": "2024-06-01 00:30:00"},
+        {"value": 2, "date": "2024-06-01T01:00"},
+        {"value": true, "date": "2024-06-01 01:30:00"},
+        {"value": {"a": [1]}, "date": "2024-06-01 02:00:00"},
+        {"value": "1", "date": "2024-6-1 02:30:00"},
+        {"date": "2024-06-01 03:00:00"}]}}"#;
+    let id: UsagePointId = "22516914714270".parse().unwrap();
+    let payload = parse_load_curve(body, Flow::Consumption, UsagePointCheck::Expect(&id)).unwrap();
+    let watts: Vec<(String, f64)> = payload
+        .readings
+        .iter()
+        .map(|r| (r.end.to_string(), r.power.as_watts()))
+        .collect();
+    assert_eq!(
+        watts,
+        [
+            ("2024-06-01 00:30:00".to_owned(), 1500.0),
+            ("2024-06-01 01:00:00".to_owned(), 2000.0),
+            ("2024-06-01 02:30:00".to_owned(), 1000.0),
+        ]
+    );
+    let lines: Vec<String> = payload
+        .report
+        .anomalies()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "reading 2 (2024-06-01 01:30:00): value \"true\" is not a number; left out",
+            "reading 3 (2024-06-01 02:00:00): value \"an object\" is not a number; left out",
+            "reading 5 (2024-06-01 03:00:00): value \"(missing)\" is not a number; left out",
+        ]
+    );
 }
 
 #[test]
