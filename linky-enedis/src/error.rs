@@ -194,6 +194,20 @@ pub enum Error {
         /// Whether it was a timeout.
         timeout: bool,
     },
+    /// The answer is larger than the client reads
+    /// ([`crate::ClientBuilder::max_body_bytes`]): refused, not read further. Retrying
+    /// the same request will not make it smaller.
+    #[error(
+        "{backend} answer too large: over the limit of {limit} bytes ({received} announced or read)"
+    )]
+    BodyTooLarge {
+        /// The backend.
+        backend: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
+        /// The length announced, or the bytes read when it passed the limit.
+        received: u64,
+    },
     /// No consent or token is available: the user must consent first.
     #[error("no consent: {detail}")]
     NoConsent {

@@ -23,6 +23,11 @@ use crate::tokens::{MemoryTokenStore, TokenSet, TokenStore};
 use crate::{ApiError, Error, ErrorCategory};
 use limiter::RateLimiter;
 
+/// The largest answer a client reads by default: 8 MiB. A week of PT5M readings is about
+/// 0.2 MB and a year of daily values about 40 kB; anything far larger is not a
+/// measurement, and reading it would only cost memory. See [`ClientBuilder::max_body_bytes`].
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 /// The User-Agent sent by default (the proxy checks `Name/x.y.z`).
 pub const DEFAULT_USER_AGENT: &str = concat!("linky-rs/", env!("CARGO_PKG_VERSION"));
 
@@ -35,6 +40,7 @@ pub struct ClientBuilder {
     min_spacing: Duration,
     max_per_second: u32,
     retry: RetryPolicy,
+    max_body_bytes: usize,
     tokens: Option<Arc<dyn TokenStoreDebug>>,
     recorder: Option<Arc<crate::Recorder>>,
 }
@@ -71,6 +77,14 @@ impl ClientBuilder {
     /// Retries of transient errors (default: 5 attempts, from 5 s doubling to 5 min).
     pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
         self.retry = policy;
+        self
+    }
+
+    /// The largest answer read (default [`DEFAULT_MAX_BODY_BYTES`]). A larger one is
+    /// refused with [`Error::BodyTooLarge`] as soon as its announced length or the bytes
+    /// read so far pass the limit: it is never held in memory whole.
+    pub fn max_body_bytes(mut self, limit: usize) -> ClientBuilder {
+        self.max_body_bytes = limit;
         self
     }
 
@@ -173,6 +187,7 @@ impl Client {
             min_spacing: Duration::ZERO,
             max_per_second: 5,
             retry: RetryPolicy::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             tokens: None,
             recorder: None,
         }
@@ -308,10 +323,7 @@ impl Client {
         let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE);
         let retry_after = header(reqwest::header::RETRY_AFTER);
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+        let body = self.read_body(response).await?;
         self.record("GET", url, status, &headers, &body);
         tracing::debug!(
             status,
@@ -320,7 +332,7 @@ impl Client {
             "answered"
         );
         if status == 200 {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         Err(Error::Api(ApiError::classify(
             Endpoint::Data,
@@ -329,6 +341,34 @@ impl Client {
             retry_after.as_deref(),
             &body,
         )))
+    }
+
+    /// Reads an answer's body, refusing it as soon as it is known to pass the limit.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+        let limit = self.inner.settings.max_body_bytes;
+        let too_large = |received: u64| Error::BodyTooLarge {
+            backend: self.backend().name(),
+            limit,
+            received,
+        };
+        let announced = response.content_length();
+        if let Some(length) = announced
+            && length > limit as u64
+        {
+            return Err(too_large(length));
+        }
+        let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.transport_error(&error))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large((body.len() + chunk.len()) as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, error: &reqwest::Error) -> Error {
@@ -476,10 +516,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+        let body = self.read_body(response).await?;
         self.record("POST", url, status, &headers, &body);
         if status != 200 {
             let error =

@@ -848,3 +848,84 @@ async fn myelectricaldata_quota_is_a_rate_limit() {
         format!("/daily_consumption/{SANDBOX}/start/2024-01-01/end/2024-01-08/cache/")
     );
 }
+
+/// An answer larger than the limit is refused with a typed error, whether its length is
+/// announced (refused before reading) or not (refused as soon as the bytes read pass it).
+#[tokio::test]
+async fn an_oversized_answer_is_refused_with_a_typed_error() {
+    let server = MockServer::start().await;
+    let huge = vec![b' '; linky_enedis::DEFAULT_MAX_BODY_BYTES + 1];
+    Mock::given(path(
+        "/data/proxy/metering_data_clc/v5/consumption_load_curve",
+    ))
+    .respond_with(ResponseTemplate::new(200).set_body_bytes(huge))
+    .mount(&server)
+    .await;
+    let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
+    let error = client
+        .load_curve(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2024-06-01"),
+            date("2024-06-02"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::BodyTooLarge { limit, received, .. }
+            if limit == linky_enedis::DEFAULT_MAX_BODY_BYTES && received == limit as u64 + 1),
+        "{error:?}"
+    );
+    assert_eq!(error.category(), ErrorCategory::Unexpected);
+    assert_eq!(
+        error.to_string(),
+        "proxy answer too large: over the limit of 8388608 bytes (8388609 announced or read)"
+    );
+    // Refused at once: no retry of an answer that will not get smaller.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // A chunked answer, no length announced, with a small limit.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await;
+        for _ in 0..100 {
+            if stream.write_all(b"400\r\n").await.is_err()
+                || stream.write_all(&[b' '; 0x400]).await.is_err()
+                || stream.write_all(b"\r\n").await.is_err()
+            {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+    });
+    let store = Arc::new(MemoryTokenStore::default());
+    store.save(&valid_tokens()).unwrap();
+    let client = Client::builder(Backend::Proxy {
+        base_url: format!("http://{address}"),
+        client_id: "client-id".to_owned(),
+    })
+    .max_body_bytes(10_000)
+    .token_store(store)
+    .build()
+    .unwrap();
+    let error = client
+        .load_curve(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2024-06-01"),
+            date("2024-06-02"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::BodyTooLarge { limit: 10_000, received, .. } if received > 10_000 && received <= 10_000 + 0x400),
+        "{error:?}"
+    );
+}
