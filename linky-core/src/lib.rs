@@ -12,10 +12,13 @@
 //! - [`HourBucket`], [`DayBucket`]: hours and 23/24/25-hour days;
 //! - [`holiday_on`], [`is_holiday`]: French public holidays by [`HolidayZone`];
 //! - [`OffPeakConfig`]: the off-peak schedule language, its canonical form, its weekly
-//!   [`Timetable`], and the [`CompiledSchedule`] that answers "which tariff, until when".
+//!   [`Timetable`], and the [`CompiledSchedule`] that answers "which tariff, until when";
+//! - [`Clock`]: time as a run sees it (a trait; [`ManualClock`] for tests), so that
+//!   every decision that depends on time can be driven by a test.
 #![deny(missing_docs)]
 
 mod buckets;
+mod clock;
 mod curve;
 mod error;
 mod holidays;
@@ -28,6 +31,7 @@ mod split;
 mod units;
 
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
+pub use clock::{Clock, ManualClock};
 pub use curve::{
     Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
     MAX_PLAUSIBLE_POWER, PARIS, QualityReport, Reading, parse_duration_minutes,
@@ -42,8 +46,8 @@ pub use offpeak::{
 pub use pipeline::{
     DashboardRow, DayRow, DeviceData, DeviceHour, DeviceRows, HistorySettings, HourRow,
     MIN_HOURS_FOR_A_DAY, MainDisplay, MeterEnergies, Period, PowerPeak, RunSettings,
-    SecondaryDisplay, SettingWarning, Statistic, device_rows, merged_devices, period_bounds,
-    year_totals,
+    SecondaryDisplay, SettingWarning, Statistic, device_rows, merge_device, merged_devices,
+    merged_pairs, period_bounds, year_totals,
 };
 pub use plan::{
     CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, HistoryState, Measurement, PlanLimits,

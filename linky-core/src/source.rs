@@ -41,14 +41,44 @@ pub enum SourceErrorKind {
     Unexpected,
 }
 
-/// A source's error: its kind and a message safe to show (no secret).
+/// A source's error: its kind, a message safe to show (no secret) and, for a quota or an
+/// outage, how long the server asked to wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use linky_core::{SourceError, SourceErrorKind};
+/// let error = SourceError::new(SourceErrorKind::Transient, "429: quota")
+///     .with_retry_after(Duration::from_secs(3600));
+/// assert_eq!(error.retry_after, Some(Duration::from_secs(3600)));
+/// assert_eq!(error.to_string(), "429: quota");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct SourceError {
     /// What to do about it.
     pub kind: SourceErrorKind,
     /// What happened.
     pub message: String,
+    /// How long the server asked to wait before asking again (`Retry-After`), if it said.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl SourceError {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: SourceErrorKind, message: impl Into<String>) -> SourceError {
+        SourceError {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, with the wait the server asked for.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> SourceError {
+        self.retry_after = Some(wait);
+        self
+    }
 }
 
 /// A source of Linky data, as a sync sees it.

@@ -369,6 +369,46 @@ impl<const N: usize> SplitCurve<N> {
         totals
     }
 
+    /// Keeps the pieces of the local days for which `keep` says yes (a piece belongs to the
+    /// day of its last minute: the hour ending at midnight is the day before's).
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{IntervalLength, LoadCurve, Power, Reading, SingleTariff, PARIS};
+    /// let day = NaiveDate::from_ymd_opt(2024, 6, 3).unwrap();
+    /// let readings: Vec<Reading> = (1..=96)
+    ///     .map(|half_hour| {
+    ///         let end = day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * half_hour);
+    ///         Reading::new(end, IntervalLength::PT30M, Power::from_watts(1000))
+    ///     })
+    ///     .collect();
+    /// let mut split = LoadCurve::builder(PARIS).build(&readings).0.split(&SingleTariff);
+    /// split.retain_days(|date| date != day);
+    /// assert_eq!(split.intervals().len(), 48);
+    /// ```
+    pub fn retain_days(&mut self, mut keep: impl FnMut(NaiveDate) -> bool) {
+        let time_zone = self.time_zone;
+        // The current day as [start, end) in Unix minutes, and the verdict on it.
+        let mut current: Option<(i64, i64, bool)> = None;
+        self.intervals.retain(|piece| {
+            let minute = piece.end_minute - 1;
+            match current {
+                Some((start, end, verdict)) if start <= minute && minute < end => verdict,
+                _ => {
+                    let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
+                    let start = local_midnight_minute(time_zone, date).unwrap_or(minute);
+                    let end = date
+                        .succ_opt()
+                        .and_then(|next| local_midnight_minute(time_zone, next))
+                        .unwrap_or(minute + 1);
+                    let verdict = keep(date);
+                    current = Some((start, end, verdict));
+                    verdict
+                }
+            }
+        });
+    }
+
     /// The hours that hold at least one piece, in time order, with their energy per class.
     pub fn hours(&self) -> Vec<SplitHour<N>> {
         let mut hours: Vec<SplitHour<N>> = Vec::new();

@@ -31,7 +31,8 @@ pub use backfill::{BackfillReport, Payload, backfill};
 pub use classify::Endpoint;
 pub use client::{
     Backend, Client, ClientBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_USER_AGENT, DeviceCode,
-    DeviceFlow, Fetched, MeterSource, PollDecision, TokenStoreDebug, decide_poll, v5_path,
+    DeviceFlow, Fetched, MeterSource, PollDecision, SystemClock, TokenStoreDebug, decide_poll,
+    v5_path,
 };
 pub use contract::{Contract, parse_contracts};
 pub use error::{ApiError, Error, ErrorCategory};

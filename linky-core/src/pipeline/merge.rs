@@ -23,30 +23,43 @@ pub fn year_totals(data: &DeviceData, settings: &RunSettings) -> MeterEnergies {
 /// `P`'s schedule). Every hour of either is kept: a day of production without consumption
 /// is not dropped.
 pub fn merged_devices(devices: &[DeviceData], settings: &RunSettings) -> Vec<DeviceData> {
+    merged_pairs(devices, settings)
+        .into_iter()
+        .map(|(consumer, producer)| merge_device(&devices[consumer], &devices[producer]))
+        .collect()
+}
+
+/// The pairs `(consumer, producer)` of indexes in `devices` that make the merged devices
+/// of [`merged_devices`], in its order.
+pub fn merged_pairs(devices: &[DeviceData], settings: &RunSettings) -> Vec<(usize, usize)> {
     let totals: Vec<MeterEnergies> = devices.iter().map(|d| year_totals(d, settings)).collect();
     let is_zero = |pair: [crate::Energy; 2]| pair.iter().all(|e| e.is_zero());
     let consumption_only = |t: &MeterEnergies| !is_zero(t.consumption) && is_zero(t.production);
     let production_only = |t: &MeterEnergies| is_zero(t.consumption) && !is_zero(t.production);
-    let mut merged = Vec::new();
-    for (consumer, consumer_totals) in devices.iter().zip(&totals) {
+    let mut pairs = Vec::new();
+    for (consumer, consumer_totals) in totals.iter().enumerate() {
         if !consumption_only(consumer_totals) {
             continue;
         }
-        for (producer, producer_totals) in devices.iter().zip(&totals) {
-            if !production_only(producer_totals) {
-                continue;
+        for (producer, producer_totals) in totals.iter().enumerate() {
+            if production_only(producer_totals) {
+                pairs.push((consumer, producer));
             }
-            merged.push(DeviceData {
-                device: format!(
-                    "{}{MERGED_DEVICE_SEPARATOR}{}",
-                    consumer.device, producer.device
-                ),
-                consumption: consumer.consumption.clone(),
-                production: producer.production.clone(),
-                peaks: consumer.peaks.clone(),
-                two_tariffs: consumer.two_tariffs || producer.two_tariffs,
-            });
         }
     }
-    merged
+    pairs
+}
+
+/// The device `C / P`: `consumer`'s consumption and peaks, `producer`'s production.
+pub fn merge_device(consumer: &DeviceData, producer: &DeviceData) -> DeviceData {
+    DeviceData {
+        device: format!(
+            "{}{MERGED_DEVICE_SEPARATOR}{}",
+            consumer.device, producer.device
+        ),
+        consumption: consumer.consumption.clone(),
+        production: producer.production.clone(),
+        peaks: consumer.peaks.clone(),
+        two_tariffs: consumer.two_tariffs || producer.two_tariffs,
+    }
 }

@@ -7,7 +7,7 @@ mod rows;
 mod settings;
 
 pub use dashboard::{DashboardRow, period_bounds};
-pub use merge::{merged_devices, year_totals};
+pub use merge::{merge_device, merged_devices, merged_pairs, year_totals};
 pub use rows::{
     DayRow, DeviceData, DeviceHour, DeviceRows, HourRow, MIN_HOURS_FOR_A_DAY, MeterEnergies,
     PowerPeak, RunSettings, device_rows,

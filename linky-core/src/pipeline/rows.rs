@@ -125,6 +125,19 @@ impl DeviceData {
             .collect()
     }
 
+    /// Keeps the data of the local days for which `keep` says yes: both curves' pieces
+    /// and the peaks. A sync uses it to show only days it holds for every flow a device
+    /// shows, never a day with one side missing.
+    pub fn retain_days(&mut self, mut keep: impl FnMut(NaiveDate) -> bool) {
+        for curve in [&mut self.consumption, &mut self.production]
+            .into_iter()
+            .flatten()
+        {
+            curve.retain_days(&mut keep);
+        }
+        self.peaks.retain(|peak| keep(peak.at.date()));
+    }
+
     /// Whether the device has any consumption data.
     pub fn has_consumption(&self) -> bool {
         self.consumption

@@ -77,10 +77,10 @@ impl ReadingSource for FakeSource {
         if let Some((at, kind)) = *self.fail_at.lock().unwrap()
             && number >= at
         {
-            return Err(SourceError {
+            return Err(SourceError::new(
                 kind,
-                message: format!("enedis answered 429 (transient) at request {number}"),
-            });
+                format!("enedis answered 429 (transient) at request {number}"),
+            ));
         }
         let pdl = usage_point.as_str();
         let consumes = self.consumers.contains(&pdl);

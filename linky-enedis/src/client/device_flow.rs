@@ -2,7 +2,7 @@
 //! decision is a pure function of the last answer ([`decide_poll`]); [`DeviceFlow`] runs
 //! it against the proxy.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -153,7 +153,9 @@ impl DeviceFlow {
     ///
     /// The error that stopped the flow ([`Error::NoConsent`] when the code expired).
     pub async fn wait_for_consent(&self, code: &DeviceCode) -> Result<TokenSet, Error> {
-        let deadline = Instant::now() + code.expires_in;
+        let clock = self.client.clock();
+        let deadline =
+            clock.now() + chrono::Duration::from_std(code.expires_in).unwrap_or_default();
         let mut interval = code.interval;
         let url = format!("{}/device/token", self.client.backend().base_url());
         let form = [
@@ -165,12 +167,12 @@ impl DeviceFlow {
             ("device_code", code.device_code.expose().to_owned()),
         ];
         loop {
-            if Instant::now() + interval > deadline {
+            if clock.now() + chrono::Duration::from_std(interval).unwrap_or_default() > deadline {
                 return Err(Error::NoConsent {
                     detail: "the user did not consent before the code expired".to_owned(),
                 });
             }
-            tokio::time::sleep(interval).await;
+            clock.sleep(interval).await;
             let answer = self.client.post_token(&url, &form).await;
             match decide_poll(interval, answer) {
                 PollDecision::Wait(next) => interval = next,

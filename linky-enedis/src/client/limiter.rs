@@ -3,13 +3,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use chrono::{DateTime, Utc};
+use linky_core::Clock;
 
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     min_spacing: Duration,
     max_per_second: usize,
-    recent: VecDeque<Instant>,
+    recent: VecDeque<DateTime<Utc>>,
 }
 
 impl RateLimiter {
@@ -21,20 +22,23 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until a request may go, and counts it.
-    pub(crate) async fn wait_turn(&mut self) {
-        let now = Instant::now();
+    /// Waits on `clock` until a request may go, and counts it.
+    pub(crate) async fn wait_turn(&mut self, clock: &dyn Clock) {
+        let span = |duration: Duration| chrono::Duration::from_std(duration).unwrap_or_default();
+        let now = clock.now();
         let mut ready = now;
         if let Some(&last) = self.recent.back() {
-            ready = ready.max(last + self.min_spacing);
+            ready = ready.max(last + span(self.min_spacing));
         }
         if self.recent.len() >= self.max_per_second
             && let Some(&oldest) = self.recent.front()
         {
-            ready = ready.max(oldest + Duration::from_secs(1));
+            ready = ready.max(oldest + chrono::Duration::seconds(1));
         }
-        if ready > now {
-            tokio::time::sleep_until(ready).await;
+        if let Ok(wait) = (ready - now).to_std()
+            && !wait.is_zero()
+        {
+            clock.sleep(wait).await;
         }
         self.recent.push_back(ready);
         while self.recent.len() > self.max_per_second {

@@ -8,7 +8,7 @@ mod source;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use linky_core::{Measurement, RetryPolicy};
+use linky_core::{Clock, Measurement, RetryPolicy};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::Instrument;
@@ -43,6 +43,8 @@ pub struct ClientBuilder {
     max_body_bytes: usize,
     tokens: Option<Arc<dyn TokenStoreDebug>>,
     recorder: Option<Arc<crate::Recorder>>,
+    clock: Arc<dyn Clock>,
+    jitter_seed: Option<u64>,
 }
 
 /// A token store that can also be shown in `Debug` (never its content).
@@ -74,7 +76,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries of transient errors (default: 5 attempts, from 5 s doubling to 5 min).
+    /// Retries of transient errors (default: 5 attempts, from 5 s doubling to 5 min). A
+    /// server that asks to wait longer than the policy's longest delay (`Retry-After`
+    /// above [`RetryPolicy::max`]) is not waited for: the error comes back at once, with
+    /// its [`Error::retry_after`], for the caller to come back later.
     pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
         self.retry = policy;
         self
@@ -85,6 +90,21 @@ impl ClientBuilder {
     /// read so far pass the limit: it is never held in memory whole.
     pub fn max_body_bytes(mut self, limit: usize) -> ClientBuilder {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// The clock every decision that depends on time asks: token expiry, retry delays,
+    /// request spacing, the device flow's polling (default [`SystemClock`]). A
+    /// [`linky_core::ManualClock`] makes a client's waits instant and its runs repeatable.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> ClientBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// The seed of the jitter spread over retry delays (default: drawn from the clock at
+    /// build time). Given, the delays are the same on every run.
+    pub fn jitter_seed(mut self, seed: u64) -> ClientBuilder {
+        self.jitter_seed = Some(seed);
         self
     }
 
@@ -135,7 +155,11 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 limiter: Mutex::new(RateLimiter::new(self.min_spacing, self.max_per_second)),
-                jitter: std::sync::Mutex::new(seed()),
+                jitter: std::sync::Mutex::new(
+                    self.jitter_seed
+                        .unwrap_or_else(|| seed_from(self.clock.now()))
+                        | 1,
+                ),
                 current_token: Mutex::new(None),
                 http,
                 tokens,
@@ -145,11 +169,24 @@ impl ClientBuilder {
     }
 }
 
-fn seed() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64);
-    nanos | 1
+fn seed_from(now: chrono::DateTime<chrono::Utc>) -> u64 {
+    now.timestamp_nanos_opt()
+        .map_or(0x9E37_79B9_7F4A_7C15, |nanos| nanos as u64)
+}
+
+/// The clock of the real world: the system's time, tokio's sleep.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[async_trait::async_trait]
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 /// A client of one backend. Cheap to clone; clones share the rate limiter and tokens.
@@ -190,6 +227,8 @@ impl Client {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             tokens: None,
             recorder: None,
+            clock: Arc::new(SystemClock),
+            jitter_seed: None,
         }
     }
 
@@ -201,6 +240,11 @@ impl Client {
     /// The token store.
     pub fn token_store(&self) -> &Arc<dyn TokenStoreDebug> {
         &self.inner.tokens
+    }
+
+    /// The clock the client asks.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.settings.clock.as_ref()
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -259,15 +303,19 @@ impl Client {
                 self.renew_token().await?;
                 continue;
             }
+            let policy = &self.inner.settings.retry;
+            if let Some(wait) = error.retry_after()
+                && wait > policy.max
+            {
+                // Longer than this run may wait: the caller comes back later.
+                tracing::warn!(%error, retry_after_s = wait.as_secs(), "the server asks to wait longer than the retry policy allows: giving up for now");
+                return Err(error);
+            }
             if error.category() == ErrorCategory::Transient
-                && let Some(delay) = self.inner.settings.retry.delay(
-                    attempt,
-                    error.retry_after(),
-                    self.next_jitter(),
-                )
+                && let Some(delay) = policy.delay(attempt, error.retry_after(), self.next_jitter())
             {
                 tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "transient error: retrying");
-                tokio::time::sleep(delay).await;
+                self.clock().sleep(delay).await;
                 continue;
             }
             return Err(error);
@@ -302,7 +350,12 @@ impl Client {
 
     async fn get_once(&self, url: &str) -> Result<Vec<u8>, Error> {
         let authorization = self.authorization().await?;
-        self.inner.limiter.lock().await.wait_turn().await;
+        self.inner
+            .limiter
+            .lock()
+            .await
+            .wait_turn(self.clock())
+            .await;
         let started = std::time::Instant::now();
         let response = self
             .http()
@@ -418,7 +471,7 @@ impl Client {
             None => self.inner.tokens.load()?,
         };
         match current {
-            Some(tokens) if !tokens.needs_refresh(SystemTime::now()) => {
+            Some(tokens) if !tokens.needs_refresh(SystemTime::from(self.clock().now())) => {
                 let access = tokens.access_token.clone();
                 *self.inner.current_token.lock().await = Some(tokens);
                 Ok(access)
@@ -500,7 +553,12 @@ impl Client {
         url: &str,
         form: &[(&str, String)],
     ) -> Result<TokenSet, Error> {
-        self.inner.limiter.lock().await.wait_turn().await;
+        self.inner
+            .limiter
+            .lock()
+            .await
+            .wait_turn(self.clock())
+            .await;
         let response = self
             .http()
             .post(url)
@@ -536,7 +594,8 @@ impl Client {
         Ok(TokenSet {
             access_token: AccessToken::new(parsed.access_token),
             refresh_token: parsed.refresh_token.map(crate::secret::RefreshToken::new),
-            expires_at: SystemTime::now() + Duration::from_secs(parsed.expires_in.unwrap_or(3600)),
+            expires_at: SystemTime::from(self.clock().now())
+                + Duration::from_secs(parsed.expires_in.unwrap_or(3600)),
             usage_points: parsed
                 .usage_points_id
                 .map(|ids| {

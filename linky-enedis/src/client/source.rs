@@ -258,8 +258,9 @@ fn source_error(error: Error) -> linky_core::SourceError {
         | ErrorCategory::AuthorizationPending => SourceErrorKind::ConsentLost,
         _ => SourceErrorKind::Unexpected,
     };
-    linky_core::SourceError {
-        kind,
-        message: error.to_string(),
+    let source_error = linky_core::SourceError::new(kind, error.to_string());
+    match error.retry_after() {
+        Some(wait) => source_error.with_retry_after(wait),
+        None => source_error,
     }
 }

@@ -929,3 +929,195 @@ async fn an_oversized_answer_is_refused_with_a_typed_error() {
         "{error:?}"
     );
 }
+
+fn manual_clock() -> Arc<linky_core::ManualClock> {
+    use chrono::TimeZone;
+    Arc::new(linky_core::ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2024, 6, 20, 8, 0, 0).unwrap(),
+    ))
+}
+
+/// Token expiry asks the client's clock, not the wall clock: a test moves time past the
+/// refresh margin and the next request renews the token first.
+#[tokio::test]
+async fn token_expiry_follows_the_clients_clock() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "access-2", "token_type": "Bearer", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for token in ["access-1", "access-2"] {
+        Mock::given(method("GET"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_bytes(sample("sandbox-infodavide_daily_consumption.json")),
+            )
+            .mount(&server)
+            .await;
+    }
+    let clock = manual_clock();
+    let store = Arc::new(MemoryTokenStore::default());
+    let mut tokens = valid_tokens();
+    tokens.expires_at =
+        SystemTime::from(linky_core::Clock::now(clock.as_ref())) + Duration::from_secs(3600);
+    store.save(&tokens).unwrap();
+    let client = Client::builder(Backend::Proxy {
+        base_url: server.uri(),
+        client_id: "client-id".to_owned(),
+    })
+    .clock(clock.clone())
+    .token_store(store.clone())
+    .build()
+    .unwrap();
+    let sandbox = pdl(SANDBOX);
+    let fetch = || {
+        client.daily_energy(
+            &sandbox,
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+    };
+    fetch().await.unwrap();
+    // 51 minutes later the token expires within the 10-minute margin: renewed first.
+    clock.advance(Duration::from_secs(51 * 60));
+    fetch().await.unwrap();
+    let authorizations: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(authorizations, ["Bearer access-1", "Bearer access-2"]);
+    // The new token's expiry is counted from the client's clock too.
+    let renewed = store.load().unwrap().unwrap();
+    assert_eq!(
+        renewed.expires_at,
+        SystemTime::from(linky_core::Clock::now(clock.as_ref())) + Duration::from_secs(3600)
+    );
+}
+
+/// A Retry-After longer than the retry policy's longest delay is not slept through: the
+/// error comes back at once with the wait, for the caller to come back later. A short one
+/// is waited for exactly, on the client's clock.
+#[tokio::test]
+async fn a_retry_after_above_the_policy_is_returned_not_slept() {
+    for (retry_after, expected_requests, expected_wait) in [("3600", 1, 0), ("2", 2, 2)] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", retry_after)
+                    .set_body_string(r#"{"error":"too_many_requests"}"#),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_bytes(sample("sandbox-infodavide_daily_consumption.json")),
+            )
+            .mount(&server)
+            .await;
+        let clock = manual_clock();
+        let started = linky_core::Clock::now(clock.as_ref());
+        let client = Client::builder(Backend::ConsoApi {
+            base_url: server.uri(),
+            token: ApiToken::new("conso-token"),
+            usage_points: vec![SANDBOX.to_owned()],
+        })
+        .clock(clock.clone())
+        .jitter_seed(7)
+        .build()
+        .unwrap();
+        let result = client
+            .daily_energy(
+                &pdl(SANDBOX),
+                Flow::Consumption,
+                date("2021-09-14"),
+                date("2021-09-22"),
+            )
+            .await;
+        let requests = server.received_requests().await.unwrap().len();
+        let waited = (linky_core::Clock::now(clock.as_ref()) - started).num_seconds();
+        assert_eq!((requests, waited), (expected_requests, expected_wait));
+        match retry_after {
+            "3600" => {
+                let error = result.unwrap_err();
+                assert!(error.is_rate_limited(), "{error}");
+                assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+                // Through the sync's trait, the wait travels with the error.
+                let request = linky_core::FetchRequest {
+                    measurement: linky_core::Measurement::DailyEnergy(Flow::Consumption),
+                    start: date("2021-09-14"),
+                    end: date("2021-09-22"),
+                };
+                server.reset().await;
+                Mock::given(method("GET"))
+                    .respond_with(
+                        ResponseTemplate::new(429)
+                            .insert_header("retry-after", "3600")
+                            .set_body_string(r#"{"error":"too_many_requests"}"#),
+                    )
+                    .mount(&server)
+                    .await;
+                let source_error =
+                    linky_core::ReadingSource::fetch(&client, &pdl(SANDBOX), &request)
+                        .await
+                        .unwrap_err();
+                assert_eq!(source_error.kind, linky_core::SourceErrorKind::Transient);
+                assert_eq!(source_error.retry_after, Some(Duration::from_secs(3600)));
+            }
+            _ => assert!(result.is_ok()),
+        }
+    }
+}
+
+/// With the same seed and clock, the retries of two clients wait the same delays.
+#[tokio::test]
+async fn retries_are_deterministic_with_a_seed_and_a_manual_clock() {
+    let mut waits = Vec::new();
+    for _ in 0..2 {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).set_body_string("<html>busy</html>"))
+            .mount(&server)
+            .await;
+        let clock = manual_clock();
+        let started = linky_core::Clock::now(clock.as_ref());
+        let client = Client::builder(Backend::ConsoApi {
+            base_url: server.uri(),
+            token: ApiToken::new("conso-token"),
+            usage_points: vec![SANDBOX.to_owned()],
+        })
+        .clock(clock.clone())
+        .jitter_seed(42)
+        .build()
+        .unwrap();
+        let error = client
+            .daily_energy(
+                &pdl(SANDBOX),
+                Flow::Consumption,
+                date("2021-09-14"),
+                date("2021-09-22"),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is_transient());
+        // The default policy: 5 attempts, four waits between 2.5 s and 40 s in all.
+        assert_eq!(server.received_requests().await.unwrap().len(), 5);
+        waits.push((linky_core::Clock::now(clock.as_ref()) - started).num_milliseconds());
+    }
+    assert_eq!(waits[0], waits[1]);
+    assert!((37_500..=75_000).contains(&waits[0]), "{waits:?}");
+}
