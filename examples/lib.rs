@@ -9,9 +9,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use linky_core::{Flow, HistorySettings, Measurement, PlanLimits, RetryPolicy};
+use linky_core::{Clock, Flow, HistorySettings, ManualClock, Measurement, PlanLimits, RetryPolicy};
 use linky_domoticz::{
-    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncSettings, run_sync,
+    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncRun, SyncSettings,
 };
 use linky_enedis::{
     AccessToken, Backend, Client, MemoryTokenStore, RecordedResponse, RefreshToken, ReplayServer,
@@ -126,12 +126,22 @@ pub async fn replay_job(
     let server = ReplayServer::start(session)
         .await
         .map_err(|e| e.to_string())?;
+    // The session's own time: the sync and the client ask the same clock, which moves
+    // only when something waits on it (the quota's retry), so the replay is the same
+    // every time and takes no longer than its requests.
+    let clock = Arc::new(ManualClock::new(
+        sandbox_now()
+            .and_local_timezone(linky_core::PARIS)
+            .earliest()
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .ok_or("the session's time does not exist in Paris")?,
+    ));
     let store = Arc::new(MemoryTokenStore::default());
     store
         .save(&TokenSet {
             access_token: AccessToken::new("replayed"),
             refresh_token: Some(RefreshToken::new("replayed")),
-            expires_at: SystemTime::now() + Duration::from_secs(3600),
+            expires_at: SystemTime::from(clock.now()) + Duration::from_secs(3600),
             usage_points,
         })
         .map_err(|e| e.to_string())?;
@@ -146,6 +156,8 @@ pub async fn replay_job(
         max_attempts: 4,
     })
     .token_store(store)
+    .clock(clock.clone())
+    .jitter_seed(3)
     .build()
     .map_err(|e| e.to_string())?;
     let state = StateDir::open(state_folder).map_err(|e| e.to_string())?;
@@ -166,19 +178,17 @@ pub async fn replay_job(
         }
     };
     // Progress goes out as it happens.
-    let report = run_sync(
-        &client,
-        sink,
-        &state,
-        &settings,
-        sandbox_now(),
-        (17, 3),
-        &mut |line| {
-            writeln!(out, "  {line}").ok();
-            out.flush().ok();
-        },
-    )
-    .await;
+    let mut progress = |line: &str| {
+        writeln!(out, "  {line}").ok();
+        out.flush().ok();
+    };
+    let report = SyncRun::new(&client, sink, &state, clock.as_ref())
+        .settings(settings)
+        .spread_minutes(17)
+        .retry_days(3)
+        .progress(&mut progress)
+        .run()
+        .await;
     let served = server.served();
     let replayed = server.finish();
     writeln!(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use linky_core::HistorySettings;
-use linky_domoticz::{DomoticzSink, MemorySink, Sink, StateDir, SyncSettings, run_sync};
+use linky_domoticz::{DomoticzSink, MemorySink, Sink, StateDir, SyncRun, SyncSettings};
 use linky_enedis::{
     ApiToken, Backend, Client, ClientSecret, DeviceFlow, FileTokenStore, Recorder, TokenStore,
 };
@@ -223,25 +223,13 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
             &domoticz
         }
     };
-    // The caller owns the clock: the sync itself never reads it.
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let now = chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .with_timezone(&linky_core::PARIS)
-        .naive_local();
-    let spread = (unix % 60) as u32;
-    let report = run_sync(
-        &client,
-        sink,
-        &state,
-        &settings,
-        now,
-        (spread, i64::from(spread % 7) + 1),
-        &mut |line| println!("  {line}"),
-    )
-    .await;
+    // The real clock, the same one the client asks; the sync draws its spread from it.
+    let mut progress = |line: &str| println!("  {line}");
+    let report = SyncRun::new(&client, sink, &state, &linky_enedis::SystemClock)
+        .settings(settings)
+        .progress(&mut progress)
+        .run()
+        .await;
     if options.domoticz.is_none() {
         print!("{memory}");
     }

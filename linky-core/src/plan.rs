@@ -192,7 +192,17 @@ impl CallingHours {
 
     /// The first allowed time at or after `at`, plus `spread_minutes` when it had to move
     /// (so that users do not all call at 08:00 sharp).
-    fn first_allowed(&self, at: NaiveDateTime, spread_minutes: u32) -> NaiveDateTime {
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::CallingHours;
+    /// let evening = NaiveDate::from_ymd_opt(2024, 6, 20).unwrap().and_hms_opt(23, 10, 0).unwrap();
+    /// let hours = CallingHours::default();
+    /// assert_eq!(hours.first_allowed(evening, 17).to_string(), "2024-06-21 08:17:00");
+    /// let noon = evening - chrono::Duration::hours(11);
+    /// assert_eq!(hours.first_allowed(noon, 17), noon);
+    /// ```
+    pub fn first_allowed(&self, at: NaiveDateTime, spread_minutes: u32) -> NaiveDateTime {
         if self.allows(at) {
             return at;
         }

@@ -26,4 +26,4 @@ pub use memory::{MemoryDevice, MemorySink};
 pub use sink::{DeviceHandle, Sink, StoredDayMismatch};
 pub use state::{StateDir, StateError, StoredKind, SyncMeta};
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
-pub use sync::{DeviceReport, SyncReport, SyncSettings, run_sync};
+pub use sync::{CancelToken, DeviceReport, StopReason, SyncReport, SyncRun, SyncSettings};

@@ -19,7 +19,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
-use linky_core::{ApparentPower, Flow, HistoryState, Power, PowerPeak, Reading};
+use linky_core::{
+    ApparentPower, DayBucket, Flow, HistoryState, LoadCurve, PARIS, Power, PowerPeak, Reading,
+};
 use serde::{Deserialize, Serialize};
 
 /// A problem with the state folder.
@@ -289,17 +291,7 @@ impl StateDir {
         to: NaiveDate,
     ) -> (Vec<Reading>, Vec<StateError>) {
         let (days, warnings) = self.stored_days(pdl, StoredKind::Curve(flow), from, to);
-        let readings = days
-            .into_values()
-            .flatten()
-            .filter_map(|(end, minutes, milliwatts)| {
-                Some(Reading {
-                    end: NaiveDateTime::parse_from_str(&end, DATE_TIME).ok()?,
-                    length_minutes: minutes,
-                    power: Power::from_milliwatts(milliwatts),
-                })
-            })
-            .collect();
+        let readings = days.values().flatten().filter_map(stored_reading).collect();
         (readings, warnings)
     }
 
@@ -324,10 +316,11 @@ impl StateDir {
         (peaks, warnings)
     }
 
-    /// The days of `[from, to)` already held: for a load curve, the days whose readings
-    /// cover all of the day; for peaks, the days with a peak. Days fetched but incomplete
-    /// are not held, so they are asked for again while in the window.
-    /// Corrupt files come back as warnings: their days are not held.
+    /// The days of `[from, to)` already held: for a load curve, the days whose distinct
+    /// intervals cover all of the day (a duplicate reading does not count twice, so a day
+    /// with a hole and a duplicate is not complete); for peaks, the days with a peak. Days
+    /// fetched but incomplete are not held, so they are asked for again while in the
+    /// window. Corrupt files come back as warnings: their days are not held.
     pub fn held_days(
         &self,
         pdl: &str,
@@ -338,17 +331,56 @@ impl StateDir {
         let (days, warnings) = self.stored_days(pdl, kind, from, to);
         let held = days
             .into_iter()
-            .filter(|(day, readings)| match kind {
-                StoredKind::Peaks => !readings.is_empty(),
-                StoredKind::Curve(_) => {
-                    let minutes: i64 = readings.iter().map(|(_, length, _)| *length).sum();
-                    minutes >= i64::from(linky_core::hours_in_day(*day, linky_core::PARIS)) * 60
-                }
+            .filter(|(day, stored)| match kind {
+                StoredKind::Peaks => !stored.is_empty(),
+                StoredKind::Curve(_) => is_complete_day(*day, stored),
             })
             .map(|(day, _)| day)
             .collect();
         (held, warnings)
     }
+
+    /// The days of `[from, to)` fetched for `kind`, complete or not (a day an answer
+    /// covered, even with no reading in it). A sync writes a device's rows only from days
+    /// fetched for every flow the device shows.
+    pub fn fetched_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BTreeSet<NaiveDate> {
+        self.stored_days(pdl, kind, from, to)
+            .0
+            .into_keys()
+            .collect()
+    }
+}
+
+/// Whether the stored readings of `day` cover all of it with distinct intervals: they are
+/// placed on the time line (DST days included), duplicates and overlaps left out, and the
+/// minutes of the day's intervals counted.
+fn is_complete_day(day: NaiveDate, stored: &[StoredReading]) -> bool {
+    let readings: Vec<Reading> = stored.iter().filter_map(stored_reading).collect();
+    let Some(next) = day.succ_opt() else {
+        return false;
+    };
+    let (curve, _) = LoadCurve::builder(PARIS)
+        .expected_period(day, next)
+        .build(&readings);
+    curve
+        .days()
+        .iter()
+        .find(|bucket| bucket.date == day)
+        .is_some_and(DayBucket::is_complete)
+}
+
+fn stored_reading((end, minutes, milliwatts): &StoredReading) -> Option<Reading> {
+    Some(Reading {
+        end: NaiveDateTime::parse_from_str(end, DATE_TIME).ok()?,
+        length_minutes: *minutes,
+        power: Power::from_milliwatts(*milliwatts),
+    })
 }
 
 /// The local days `[start, end)`, each with no reading yet.

@@ -1,13 +1,47 @@
 //! The sync run: for each usage point, plan what is missing, fetch it from any
 //! [`ReadingSource`], keep it in the [`StateDir`] as it arrives, split and aggregate it
 //! with linky-core, write it through any [`Sink`], merge devices, and report.
+//!
+//! A run is set up with named settings and run:
+//!
+//! ```no_run
+//! # async fn example(source: &dyn linky_core::ReadingSource, clock: &dyn linky_core::Clock) {
+//! use linky_domoticz::{MemorySink, StateDir, SyncRun, SyncSettings};
+//! let sink = MemorySink::new();
+//! let state = StateDir::open("/var/lib/linky").unwrap();
+//! let report = SyncRun::new(source, &sink, &state, clock)
+//!     .settings(SyncSettings::default())
+//!     .deadline(clock.now() + chrono::Duration::minutes(10))
+//!     .run()
+//!     .await;
+//! println!("next run at {}", report.next_run);
+//! # }
+//! ```
+//!
+//! # What a run guarantees
+//!
+//! - Every answer is stored before the next request: an interrupted run (crash, quota,
+//!   deadline, cancellation) keeps what it fetched, "no data" facts included, and the
+//!   next run goes on from there.
+//! - A day counts as held when its distinct intervals cover it; duplicates do not count
+//!   twice, so a day with a hole is asked for again while in the window.
+//! - A device's rows are written only from days held for **every** flow it shows (both
+//!   flows of a meter that has both, each side of a merged device): a day with one side
+//!   not fetched yet is not written with 0 for that side; it waits for a later run.
+//! - A quota or outage ends the fetching; a `Retry-After` longer than the client's retry
+//!   policy ends the run as "retry later", and the next run time honours it.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use linky_core::{
-    CallingHours, CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings, HolidayZone,
-    LoadCurve, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, ReadingSource,
-    RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceErrorKind, UsagePointId,
-    device_rows, history_after_run, history_window, merged_devices, next_run, plan_fetches,
+    CallingHours, Clock, CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings,
+    HolidayZone, LoadCurve, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits,
+    ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceErrorKind,
+    UsagePointId, device_rows, history_after_run, history_window, merge_device, merged_pairs,
+    next_run, plan_fetches,
 };
 
 use crate::state::{StateDir, StoredKind, SyncMeta};
@@ -59,8 +93,29 @@ pub struct DeviceReport {
     pub dashboard_written: bool,
     /// Data-quality anomalies found in its readings.
     pub anomalies: usize,
+    /// Days held for some but not all of the flows the device shows: not written until
+    /// the others are fetched.
+    pub days_waiting: usize,
     /// What went wrong.
     pub errors: Vec<String>,
+}
+
+/// Why a run stopped asking the source before it was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// A quota or an outage: ask again later, not before `not_before` (local time) when
+    /// the server said how long to wait.
+    RetryLater {
+        /// The earliest time to ask again, when the server said.
+        not_before: Option<NaiveDateTime>,
+    },
+    /// The user must consent again.
+    ConsentLost,
+    /// The run's deadline passed.
+    Deadline,
+    /// The caller cancelled the run.
+    Cancelled,
 }
 
 /// What a run did.
@@ -74,138 +129,533 @@ pub struct SyncReport {
     pub full_grab: bool,
     /// Errors not tied to one device.
     pub errors: Vec<String>,
+    /// Why the run stopped asking the source early, if it did.
+    pub stopped: Option<StopReason>,
     /// When to run next (local time).
     pub next_run: NaiveDateTime,
 }
 
 impl SyncReport {
-    /// Whether nothing went wrong.
+    /// Whether nothing went wrong and nothing was left for later.
     pub fn is_success(&self) -> bool {
-        self.errors.is_empty() && self.devices.iter().all(|d| d.errors.is_empty())
+        self.stopped.is_none()
+            && self.errors.is_empty()
+            && self.devices.iter().all(|d| d.errors.is_empty())
     }
 }
 
-/// Runs one sync at local time `now`. `spread_minutes` (0-59) and `retry_days` (1-7) are
-/// the random parts of the schedule, drawn by the caller; `progress` hears what happens.
-pub async fn run_sync(
-    source: &dyn ReadingSource,
-    sink: &dyn Sink,
-    state: &StateDir,
-    settings: &SyncSettings,
-    now: NaiveDateTime,
-    (spread_minutes, retry_days): (u32, i64),
-    progress: &mut (dyn FnMut(&str) + Send),
-) -> SyncReport {
-    let mut errors = Vec::new();
-    let mut meta = state.load_meta().unwrap_or_else(|error| {
-        errors.push(error.to_string());
-        SyncMeta::default()
-    });
-    let days = i64::from(settings.history.days).max(i64::from(settings.history.hours_days));
-    let (window, full_grab) = history_window(days, &meta.history(), now);
-    let mut report = SyncReport {
-        devices: Vec::new(),
-        requests: 0,
-        full_grab,
-        errors,
-        next_run: now,
-    };
-    if !settings.calling_hours.allows(now) {
-        report
-            .errors
-            .push("outside calling hours: nothing fetched".to_owned());
+/// Cancels a run from elsewhere (a signal handler, another task). Cheap to clone; every
+/// clone cancels the same run.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    inner: Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl CancelToken {
+    /// A token not cancelled yet.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
     }
-    let usage_points = match source.usage_points().await {
-        Ok(points) => points,
-        Err(error) => {
-            report.errors.push(format!("usage points: {error}"));
-            Vec::new()
+
+    /// Cancels: the run stops before its next request (a request under way is
+    /// abandoned: its answer was not stored, so nothing is lost).
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Completes when the token is cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
         }
-    };
-    let today = now.date();
-    let run = RunSettings {
-        today,
-        history: settings.history,
-        main: settings.main,
-        secondary: settings.secondary,
-    };
-    let mut devices = Vec::new();
-    let mut stop_fetching = false;
-    for usage_point in &usage_points {
-        let mut device_report = DeviceReport {
-            device: usage_point.to_string(),
-            ..DeviceReport::default()
-        };
-        if settings.calling_hours.allows(now) && !stop_fetching {
-            let (answered, stop) = fetch_missing(
-                source,
-                state,
-                settings,
-                &mut meta,
-                usage_point,
-                now,
-                window,
-                &mut device_report,
-                progress,
-            )
-            .await;
-            report.requests += answered;
-            stop_fetching = stop;
-        }
-        devices.push(device_data(
+    }
+}
+
+/// A sync run, set up with named settings, then [`SyncRun::run`].
+///
+/// The random parts of the schedule (the minute spread of the next run, the days before
+/// a failed full-history grab is tried again) are drawn from the clock when not given,
+/// and fixed when given.
+pub struct SyncRun<'a> {
+    source: &'a dyn ReadingSource,
+    sink: &'a dyn Sink,
+    state: &'a StateDir,
+    clock: &'a dyn Clock,
+    settings: SyncSettings,
+    deadline: Option<DateTime<Utc>>,
+    cancel: CancelToken,
+    spread_minutes: Option<u32>,
+    retry_days: Option<i64>,
+    progress: Option<&'a mut (dyn FnMut(&str) + Send)>,
+}
+
+impl<'a> SyncRun<'a> {
+    /// A run reading from `source`, writing to `sink`, keeping its state in `state`, at
+    /// the time `clock` tells; the default [`SyncSettings`].
+    pub fn new(
+        source: &'a dyn ReadingSource,
+        sink: &'a dyn Sink,
+        state: &'a StateDir,
+        clock: &'a dyn Clock,
+    ) -> SyncRun<'a> {
+        SyncRun {
+            source,
+            sink,
             state,
-            settings,
-            usage_point,
-            today,
-            window.max(days),
-            &mut device_report,
-        ));
-        report.devices.push(device_report);
+            clock,
+            settings: SyncSettings::default(),
+            deadline: None,
+            cancel: CancelToken::new(),
+            spread_minutes: None,
+            retry_days: None,
+            progress: None,
+        }
     }
-    let merged = merged_devices(&devices, &run);
-    for data in &merged {
-        report.devices.push(DeviceReport {
-            device: data.device.clone(),
-            ..DeviceReport::default()
+
+    /// What to sync and how.
+    pub fn settings(mut self, settings: SyncSettings) -> SyncRun<'a> {
+        self.settings = settings;
+        self
+    }
+
+    /// Stop asking the source once the clock passes `deadline`: the run then writes what
+    /// it holds and reports [`StopReason::Deadline`]; the next run goes on from there. A
+    /// request under way finishes (the client's retry policy bounds it).
+    pub fn deadline(mut self, deadline: DateTime<Utc>) -> SyncRun<'a> {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Stop when `token` is cancelled: before the next request (one under way is
+    /// abandoned, its answer not stored) and before the next device is written. Reports
+    /// [`StopReason::Cancelled`].
+    pub fn cancel_token(mut self, token: CancelToken) -> SyncRun<'a> {
+        self.cancel = token;
+        self
+    }
+
+    /// The minute (0-59) after the opening hour at which the next run is set, so that
+    /// users do not all call at 08:00 sharp (default: drawn from the clock).
+    pub fn spread_minutes(mut self, minutes: u32) -> SyncRun<'a> {
+        self.spread_minutes = Some(minutes % 60);
+        self
+    }
+
+    /// In how many days (1-7) a failed full-history grab is tried again (default: drawn
+    /// from the clock).
+    pub fn retry_days(mut self, days: i64) -> SyncRun<'a> {
+        self.retry_days = Some(days.clamp(1, 7));
+        self
+    }
+
+    /// Hears what happens, one line at a time.
+    pub fn progress(mut self, progress: &'a mut (dyn FnMut(&str) + Send)) -> SyncRun<'a> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Runs the sync.
+    pub async fn run(mut self) -> SyncReport {
+        let now = self.clock.local_now(PARIS);
+        let drawn = self.clock.now().timestamp_subsec_nanos() ^ now.and_utc().timestamp() as u32;
+        let spread_minutes = self.spread_minutes.unwrap_or(drawn % 60);
+        let retry_days = self.retry_days.unwrap_or(1 + i64::from(drawn / 60 % 7));
+        let mut errors = Vec::new();
+        let mut meta = self.state.load_meta().unwrap_or_else(|error| {
+            errors.push(error.to_string());
+            SyncMeta::default()
         });
+        let settings = self.settings.clone();
+        let days = i64::from(settings.history.days).max(i64::from(settings.history.hours_days));
+        let (window, full_grab) = history_window(days, &meta.history(), now);
+        let mut report = SyncReport {
+            devices: Vec::new(),
+            requests: 0,
+            full_grab,
+            errors,
+            stopped: None,
+            next_run: now,
+        };
+        if !settings.calling_hours.allows(now) {
+            report
+                .errors
+                .push("outside calling hours: nothing fetched".to_owned());
+        }
+        let usage_points = match self.source.usage_points().await {
+            Ok(points) => points,
+            Err(error) => {
+                report.errors.push(format!("usage points: {error}"));
+                Vec::new()
+            }
+        };
+        let today = now.date();
+        let run = RunSettings {
+            today,
+            history: settings.history,
+            main: settings.main,
+            secondary: settings.secondary,
+        };
+        let mut devices = Vec::new();
+        let mut gates = Vec::new();
+        for usage_point in &usage_points {
+            let mut device_report = DeviceReport {
+                device: usage_point.to_string(),
+                ..DeviceReport::default()
+            };
+            if settings.calling_hours.allows(now) && report.stopped.is_none() {
+                report.stopped = self
+                    .fetch_missing(
+                        &mut meta,
+                        usage_point,
+                        window,
+                        &mut device_report,
+                        &mut report.requests,
+                    )
+                    .await;
+            }
+            let (data, gate) = self.device_data(
+                &meta,
+                usage_point,
+                today,
+                window.max(days),
+                &mut device_report,
+            );
+            devices.push(data);
+            gates.push(gate);
+            report.devices.push(device_report);
+        }
+        for (consumer, producer) in merged_pairs(&devices, &run) {
+            let mut merged = merge_device(&devices[consumer], &devices[producer]);
+            let gate: BTreeSet<NaiveDate> = gates[consumer]
+                .intersection(&gates[producer])
+                .copied()
+                .collect();
+            // The days each side holds but the other does not yet: they wait.
+            let waiting = gates[consumer]
+                .symmetric_difference(&gates[producer])
+                .count();
+            merged.retain_days(|day| gate.contains(&day));
+            report.devices.push(DeviceReport {
+                device: merged.device.clone(),
+                days_waiting: waiting,
+                ..DeviceReport::default()
+            });
+            devices.push(merged);
+        }
+        if !self.cancel.is_cancelled() {
+            self.write_all(&devices, &run, &mut report).await;
+        }
+        if self.cancel.is_cancelled() {
+            report.stopped = Some(StopReason::Cancelled);
+        }
+        let success = report.is_success();
+        if !(full_grab && report.stopped.is_some()) {
+            // A full grab cut short stays due: the next run goes on with it.
+            meta.set_history(history_after_run(
+                &meta.history(),
+                days,
+                full_grab,
+                success,
+                now,
+                retry_days,
+            ));
+        }
+        if let Err(error) = self.state.save_meta(&meta) {
+            report.errors.push(error.to_string());
+        }
+        let outcome = if report.is_success() {
+            RunOutcome::Success
+        } else {
+            RunOutcome::Failure
+        };
+        report.next_run = next_run(now, outcome, settings.calling_hours, spread_minutes);
+        if let Some(StopReason::RetryLater {
+            not_before: Some(not_before),
+        }) = report.stopped
+        {
+            let allowed = settings
+                .calling_hours
+                .first_allowed(not_before, spread_minutes);
+            report.next_run = report.next_run.max(allowed);
+        }
+        report
     }
-    devices.extend(merged);
-    for (data, device_report) in devices.iter().zip(report.devices.iter_mut()) {
-        let rows = device_rows(data, &run);
-        progress(&format!(
-            "{}: writing {} day rows, {} hour rows",
-            rows.device,
-            rows.days.len(),
-            rows.hours.len()
-        ));
-        if let Err(error) = write_rows(sink, &rows, device_report).await {
-            device_report.errors.push(format!("sink: {error}"));
-            if error.is_retryable() || matches!(error, SinkError::Unauthorized { .. }) {
-                // The sink is down or refuses us: the others would fail the same way.
-                report.errors.push(format!("stopped writing: {error}"));
+
+    fn say(&mut self, line: &str) {
+        if let Some(progress) = self.progress.as_mut() {
+            progress(line);
+        }
+    }
+
+    /// Why fetching must stop now, if it must.
+    fn must_stop(&self) -> Option<StopReason> {
+        if self.cancel.is_cancelled() {
+            Some(StopReason::Cancelled)
+        } else if self
+            .deadline
+            .is_some_and(|deadline| self.clock.now() >= deadline)
+        {
+            Some(StopReason::Deadline)
+        } else {
+            None
+        }
+    }
+
+    /// Fetches what the window misses for one usage point, storing each answer before the
+    /// next request, and each permanent "no data" fact as soon as it is learned. Returns
+    /// why the run must stop asking the source, if it must.
+    async fn fetch_missing(
+        &mut self,
+        meta: &mut SyncMeta,
+        usage_point: &UsagePointId,
+        window: i64,
+        device_report: &mut DeviceReport,
+        answered: &mut usize,
+    ) -> Option<StopReason> {
+        let pdl = usage_point.as_str();
+        let now = self.clock.local_now(PARIS);
+        let today = now.date();
+        for (measurement, kind) in measurements(&self.settings) {
+            let no_data_key = format!("{pdl}/{}", kind.as_str());
+            if meta.no_data.contains(&no_data_key) {
+                continue;
+            }
+            let days = if kind == StoredKind::Peaks {
+                window.max(i64::from(self.settings.history.peak_days))
+            } else {
+                window
+            };
+            let (held, warnings) =
+                self.state
+                    .held_days(pdl, kind, today - Duration::days(days), today);
+            device_report
+                .errors
+                .extend(warnings.iter().map(ToString::to_string));
+            let limits = PlanLimits {
+                now,
+                days,
+                activation_date: None,
+            };
+            for request in plan_fetches(measurement, &held, &limits) {
+                if let Some(stop) = self.must_stop() {
+                    self.say(&format!(
+                        "{pdl}: stopped before {}: {stop:?}",
+                        kind.as_str()
+                    ));
+                    return Some(stop);
+                }
+                self.say(&format!(
+                    "{pdl}: {} {}..{}",
+                    kind.as_str(),
+                    request.start,
+                    request.end
+                ));
+                let cancel = self.cancel.clone();
+                let answer = tokio::select! {
+                    answer = self.source.fetch(usage_point, &request) => answer,
+                    () = cancel.cancelled() => return Some(StopReason::Cancelled),
+                };
+                let answer = match answer {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        device_report
+                            .errors
+                            .push(format!("{}: {error}", kind.as_str()));
+                        self.say(&format!("{pdl}: stopped: {error}"));
+                        match error.kind {
+                            SourceErrorKind::Transient => {
+                                let not_before = error.retry_after.and_then(|wait| {
+                                    Some(
+                                        self.clock.local_now(PARIS)
+                                            + Duration::from_std(wait).ok()?,
+                                    )
+                                });
+                                return Some(StopReason::RetryLater { not_before });
+                            }
+                            SourceErrorKind::ConsentLost => return Some(StopReason::ConsentLost),
+                            // A malformed answer, another usage point, an oversized body:
+                            // this measurement waits for the next run, the others go on.
+                            _ => break,
+                        }
+                    }
+                };
+                *answered += 1;
+                let stored = match answer {
+                    SourceData::Curve { readings, report } => {
+                        device_report.anomalies += report.anomalies().len();
+                        let flow = match kind {
+                            StoredKind::Curve(flow) => flow,
+                            StoredKind::Peaks => Flow::Consumption,
+                        };
+                        self.state
+                            .store_curve(pdl, flow, request.start, request.end, &readings)
+                    }
+                    SourceData::Peaks(peaks) => {
+                        self.state
+                            .store_peaks(pdl, request.start, request.end, &peaks)
+                    }
+                    SourceData::DailyEnergy(_) => Ok(()),
+                    SourceData::NoData { permanent: true } => {
+                        meta.no_data.insert(no_data_key.clone());
+                        // Saved at once, as readings are: an interrupted run must not
+                        // ask again.
+                        if let Err(error) = self.state.save_meta(meta) {
+                            device_report.errors.push(error.to_string());
+                        }
+                        self.say(&format!("{pdl}: no {} on this meter", kind.as_str()));
+                        break;
+                    }
+                    // Nothing there yet: those days are fetched (and empty), asked again
+                    // while in the window.
+                    SourceData::NoData { permanent: false } => match kind {
+                        StoredKind::Curve(flow) => {
+                            self.state
+                                .store_curve(pdl, flow, request.start, request.end, &[])
+                        }
+                        StoredKind::Peaks => {
+                            self.state.store_peaks(pdl, request.start, request.end, &[])
+                        }
+                    },
+                };
+                if let Err(error) = stored {
+                    device_report.errors.push(error.to_string());
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    /// The flows a usage point's device shows: consumption, and production when asked
+    /// for; less the directions the meter is known to lack.
+    fn shown_flows(&self, meta: &SyncMeta, pdl: &str) -> Vec<Flow> {
+        let lacks = |kind: StoredKind| meta.no_data.contains(&format!("{pdl}/{}", kind.as_str()));
+        let mut flows = Vec::new();
+        if !lacks(StoredKind::Curve(Flow::Consumption)) {
+            flows.push(Flow::Consumption);
+        }
+        if self.settings.production && !lacks(StoredKind::Curve(Flow::Production)) {
+            flows.push(Flow::Production);
+        }
+        flows
+    }
+
+    /// A usage point's data from the state over the window, kept to the days held for
+    /// every flow it shows (returned: the gate).
+    fn device_data(
+        &self,
+        meta: &SyncMeta,
+        usage_point: &UsagePointId,
+        today: NaiveDate,
+        days: i64,
+        device_report: &mut DeviceReport,
+    ) -> (DeviceData, BTreeSet<NaiveDate>) {
+        let pdl = usage_point.as_str();
+        let from = today - Duration::days(days);
+        let mut data = DeviceData {
+            device: pdl.to_owned(),
+            consumption: None,
+            production: None,
+            peaks: Vec::new(),
+            two_tariffs: self.settings.offpeak.has_two_tariffs(pdl),
+        };
+        let mut gate: Option<BTreeSet<NaiveDate>> = None;
+        let mut any_held = BTreeSet::new();
+        for flow in self.shown_flows(meta, pdl) {
+            let fetched = self
+                .state
+                .fetched_days(pdl, StoredKind::Curve(flow), from, today);
+            any_held.extend(fetched.iter().copied());
+            gate = Some(match gate {
+                None => fetched,
+                Some(gate) => gate.intersection(&fetched).copied().collect(),
+            });
+            let (readings, warnings) = self.state.curve_readings(pdl, flow, from, today);
+            device_report
+                .errors
+                .extend(warnings.iter().map(ToString::to_string));
+            if readings.is_empty() {
+                continue;
+            }
+            let (curve, report) = LoadCurve::builder(PARIS)
+                .expected_period(from, today)
+                .build(&readings);
+            device_report.anomalies += report
+                .anomalies()
+                .iter()
+                .filter(|a| a.kind.drops_reading())
+                .count();
+            let schedule = CompiledSchedule::new(
+                &self.settings.offpeak,
+                pdl,
+                flow,
+                self.settings.holiday_zone,
+            );
+            let split = Some(curve.split(&schedule));
+            match flow {
+                Flow::Consumption => data.consumption = split,
+                Flow::Production => data.production = split,
+            }
+        }
+        let peak_days = i64::from(self.settings.history.peak_days).max(days);
+        let (peaks, warnings) = self
+            .state
+            .peaks(pdl, today - Duration::days(peak_days), today);
+        device_report
+            .errors
+            .extend(warnings.iter().map(ToString::to_string));
+        data.peaks = peaks;
+        let gate = gate.unwrap_or_default();
+        device_report.days_waiting = any_held.difference(&gate).count();
+        data.retain_days(|day| gate.contains(&day));
+        (data, gate)
+    }
+
+    /// Writes every device's rows, stopping at a sink that is down or refuses us, or at a
+    /// cancellation.
+    async fn write_all(
+        &mut self,
+        devices: &[DeviceData],
+        run: &RunSettings,
+        report: &mut SyncReport,
+    ) {
+        for (data, device_report) in devices.iter().zip(report.devices.iter_mut()) {
+            if self.cancel.is_cancelled() {
                 break;
+            }
+            let rows = device_rows(data, run);
+            self.say(&format!(
+                "{}: writing {} day rows, {} hour rows",
+                rows.device,
+                rows.days.len(),
+                rows.hours.len()
+            ));
+            if let Err(error) = write_rows(self.sink, &rows, device_report).await {
+                device_report.errors.push(format!("sink: {error}"));
+                if error.is_retryable() || matches!(error, SinkError::Unauthorized { .. }) {
+                    // The sink is down or refuses us: the others would fail the same way.
+                    report.errors.push(format!("stopped writing: {error}"));
+                    break;
+                }
             }
         }
     }
-    let success = report.is_success();
-    meta.set_history(history_after_run(
-        &meta.history(),
-        days,
-        full_grab,
-        success,
-        now,
-        retry_days,
-    ));
-    if let Err(error) = state.save_meta(&meta) {
-        report.errors.push(error.to_string());
-    }
-    let outcome = if report.is_success() {
-        RunOutcome::Success
-    } else {
-        RunOutcome::Failure
-    };
-    report.next_run = next_run(now, outcome, settings.calling_hours, spread_minutes);
-    report
 }
 
 fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {
@@ -223,143 +673,6 @@ fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {
         ));
     }
     list
-}
-
-/// Fetches what the window misses for one usage point, storing each answer before the
-/// next request. Returns the number of answered requests, and whether to stop asking the
-/// source for anything else in this run (a transient error or quota: spare the quota,
-/// retry at the next run; or consent lost).
-#[allow(clippy::too_many_arguments)]
-async fn fetch_missing(
-    source: &dyn ReadingSource,
-    state: &StateDir,
-    settings: &SyncSettings,
-    meta: &mut SyncMeta,
-    usage_point: &UsagePointId,
-    now: NaiveDateTime,
-    window: i64,
-    device_report: &mut DeviceReport,
-    progress: &mut (dyn FnMut(&str) + Send),
-) -> (usize, bool) {
-    let pdl = usage_point.as_str();
-    let mut answered = 0;
-    for (measurement, kind) in measurements(settings) {
-        let no_data_key = format!("{pdl}/{}", kind.as_str());
-        if meta.no_data.contains(&no_data_key) {
-            continue;
-        }
-        let days = if kind == StoredKind::Peaks {
-            window.max(i64::from(settings.history.peak_days))
-        } else {
-            window
-        };
-        let today = now.date();
-        let (held, warnings) = state.held_days(pdl, kind, today - Duration::days(days), today);
-        device_report
-            .errors
-            .extend(warnings.iter().map(ToString::to_string));
-        let limits = PlanLimits {
-            now,
-            days,
-            activation_date: None,
-        };
-        for request in plan_fetches(measurement, &held, &limits) {
-            progress(&format!(
-                "{pdl}: {} {}..{}",
-                kind.as_str(),
-                request.start,
-                request.end
-            ));
-            let answer = match source.fetch(usage_point, &request).await {
-                Ok(answer) => answer,
-                Err(error) => {
-                    device_report
-                        .errors
-                        .push(format!("{}: {error}", kind.as_str()));
-                    progress(&format!("{pdl}: stopped: {error}"));
-                    if matches!(
-                        error.kind,
-                        SourceErrorKind::ConsentLost | SourceErrorKind::Transient
-                    ) {
-                        return (answered, true);
-                    }
-                    break;
-                }
-            };
-            answered += 1;
-            let stored = match answer {
-                SourceData::Curve { readings, report } => {
-                    device_report.anomalies += report.anomalies().len();
-                    let flow = match kind {
-                        StoredKind::Curve(flow) => flow,
-                        StoredKind::Peaks => Flow::Consumption,
-                    };
-                    state.store_curve(pdl, flow, request.start, request.end, &readings)
-                }
-                SourceData::Peaks(peaks) => {
-                    state.store_peaks(pdl, request.start, request.end, &peaks)
-                }
-                SourceData::DailyEnergy(_) => Ok(()),
-                SourceData::NoData { permanent: true } => {
-                    meta.no_data.insert(no_data_key.clone());
-                    progress(&format!("{pdl}: no {} on this meter", kind.as_str()));
-                    break;
-                }
-                SourceData::NoData { permanent: false } => Ok(()),
-            };
-            if let Err(error) = stored {
-                device_report.errors.push(error.to_string());
-                break;
-            }
-        }
-    }
-    (answered, false)
-}
-
-/// Builds a usage point's data from the state over the window.
-fn device_data(
-    state: &StateDir,
-    settings: &SyncSettings,
-    usage_point: &UsagePointId,
-    today: NaiveDate,
-    days: i64,
-    device_report: &mut DeviceReport,
-) -> DeviceData {
-    let pdl = usage_point.as_str();
-    let from = today - Duration::days(days);
-    let mut split = |flow: Flow| {
-        let (readings, warnings) = state.curve_readings(pdl, flow, from, today);
-        device_report
-            .errors
-            .extend(warnings.iter().map(ToString::to_string));
-        if readings.is_empty() {
-            return None;
-        }
-        let (curve, report) = LoadCurve::builder(PARIS)
-            .expected_period(from, today)
-            .build(&readings);
-        device_report.anomalies += report
-            .anomalies()
-            .iter()
-            .filter(|a| a.kind.drops_reading())
-            .count();
-        let schedule = CompiledSchedule::new(&settings.offpeak, pdl, flow, settings.holiday_zone);
-        Some(curve.split(&schedule))
-    };
-    let consumption = split(Flow::Consumption);
-    let production = split(Flow::Production);
-    let peak_days = i64::from(settings.history.peak_days).max(days);
-    let (peaks, warnings) = state.peaks(pdl, today - Duration::days(peak_days), today);
-    device_report
-        .errors
-        .extend(warnings.iter().map(ToString::to_string));
-    DeviceData {
-        device: pdl.to_owned(),
-        consumption,
-        production,
-        peaks,
-        two_tariffs: settings.offpeak.has_two_tariffs(pdl),
-    }
 }
 
 async fn write_rows(

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use linky_core::{
-    ApparentPower, FetchRequest, Flow, Measurement, PARIS, Power, PowerPeak, QualityReport,
-    Reading, ReadingSource, SourceData, SourceError, SourceErrorKind, UsagePointId,
+    ApparentPower, FetchRequest, Flow, ManualClock, Measurement, PARIS, Power, PowerPeak,
+    QualityReport, Reading, ReadingSource, SourceData, SourceError, SourceErrorKind, UsagePointId,
 };
 use linky_domoticz::{
-    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncSettings, run_sync,
+    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncRun, SyncSettings,
 };
 
 use crate::fake::FakeDomoticz;
@@ -24,7 +24,13 @@ struct FakeSource {
     producers: Vec<&'static str>,
     requests: AtomicUsize,
     fail_at: Mutex<Option<(usize, SourceErrorKind)>>,
+    /// Answers a request in place of the usual data, by request number.
+    hook: Mutex<Option<Hook>>,
+    /// From this request on, never answers (a process killed while waiting).
+    hang_from: Mutex<Option<usize>>,
 }
+
+type Hook = Box<dyn FnMut(usize, &FetchRequest) -> Option<Result<SourceData, SourceError>> + Send>;
 
 impl FakeSource {
     fn new(consumers: Vec<&'static str>, producers: Vec<&'static str>) -> FakeSource {
@@ -33,7 +39,14 @@ impl FakeSource {
             producers,
             requests: AtomicUsize::new(0),
             fail_at: Mutex::new(None),
+            hook: Mutex::new(None),
+            hang_from: Mutex::new(None),
         }
+    }
+
+    fn with_hook(self, hook: Hook) -> FakeSource {
+        *self.hook.lock().unwrap() = Some(hook);
+        self
     }
 }
 
@@ -74,6 +87,19 @@ impl ReadingSource for FakeSource {
         request: &FetchRequest,
     ) -> Result<SourceData, SourceError> {
         let number = self.requests.fetch_add(1, Ordering::SeqCst);
+        if self
+            .hang_from
+            .lock()
+            .unwrap()
+            .is_some_and(|from| number >= from)
+        {
+            std::future::pending::<()>().await;
+        }
+        if let Some(hook) = self.hook.lock().unwrap().as_mut()
+            && let Some(answer) = hook(number, request)
+        {
+            return answer;
+        }
         if let Some((at, kind)) = *self.fail_at.lock().unwrap()
             && number >= at
         {
@@ -141,7 +167,24 @@ async fn sync(
     state: &StateDir,
     at: NaiveDateTime,
 ) -> SyncReport {
-    run_sync(source, sink, state, &settings(), at, (7, 3), &mut |_| {}).await
+    let clock = clock_at(at);
+    SyncRun::new(source, sink, state, &clock)
+        .settings(settings())
+        .spread_minutes(7)
+        .retry_days(3)
+        .run()
+        .await
+}
+
+/// A clock showing local (Paris) time `at`.
+fn clock_at(at: NaiveDateTime) -> ManualClock {
+    ManualClock::new(
+        PARIS
+            .from_local_datetime(&at)
+            .earliest()
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    )
 }
 
 const CONSUMER: &str = "22516914714270";
@@ -209,8 +252,11 @@ async fn a_quota_error_mid_backfill_keeps_what_was_fetched_and_the_next_run_comp
     assert!(!first.is_success());
     assert!(first.devices[0].errors[0].contains("429"), "{first:?}");
     assert_eq!(first.next_run, now() + Duration::hours(1));
-    // The first request (the newest 7 days) was stored and written.
-    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 7);
+    // The first request (the newest 7 days) was stored, but not written: the meter's
+    // production side is not known yet (its request never went out), and a day is
+    // written only when held for every flow the device shows.
+    assert!(sink.device(CONSUMER).is_none());
+    assert_eq!(first.devices[0].days_waiting, 7);
     *source.fail_at.lock().unwrap() = None;
     let requests_before = source.requests.load(Ordering::SeqCst);
     let second = sync(&source, &sink, &state, now() + Duration::hours(1)).await;
@@ -218,6 +264,8 @@ async fn a_quota_error_mid_backfill_keeps_what_was_fetched_and_the_next_run_comp
     // Only what was missing: the peaks, and production (which answers "none, for good");
     // the curve's 7 days were held. The quota error stopped the first run's requests.
     assert_eq!(source.requests.load(Ordering::SeqCst) - requests_before, 2);
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 7);
+    assert_eq!(second.devices[0].days_waiting, 0);
     std::fs::remove_dir_all(root).ok();
 }
 
@@ -420,5 +468,266 @@ async fn days_domoticz_drops_are_found_by_the_read_back_after_a_sync() {
         report.devices[0].errors[0].contains("other totals than written for 2024-06-15"),
         "{report:?}"
     );
+    std::fs::remove_dir_all(root).ok();
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// Settings of three weeks of history: three load-curve requests per flow.
+fn three_weeks() -> SyncSettings {
+    SyncSettings {
+        history: linky_core::HistorySettings::new(0, 21, Default::default(), Default::default()).0,
+        ..settings()
+    }
+}
+
+async fn sync_with(
+    source: &FakeSource,
+    sink: &dyn Sink,
+    state: &StateDir,
+    clock: &ManualClock,
+    settings: SyncSettings,
+) -> SyncReport {
+    SyncRun::new(source, sink, state, clock)
+        .settings(settings)
+        .spread_minutes(7)
+        .retry_days(3)
+        .run()
+        .await
+}
+
+/// Issue 9, item 2: the producer's curve fails mid-backfill (a quota). The merged device
+/// `C / P` is written only for the days both sides hold, never with 0 for the missing
+/// side; the next run completes it, every day exact.
+#[tokio::test]
+async fn a_merged_device_waits_for_its_missing_side() {
+    // Requests: C consumption x3, C peaks, C production (none), P consumption (none),
+    // P peaks (none), P production x3: the second of P's production requests fails.
+    let source = FakeSource::new(vec![CONSUMER], vec![PRODUCER]);
+    *source.fail_at.lock().unwrap() = Some((8, SourceErrorKind::Transient));
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    let first = sync_with(&source, &sink, &state, &clock, three_weeks()).await;
+    assert_eq!(
+        first.stopped,
+        Some(linky_domoticz::StopReason::RetryLater { not_before: None })
+    );
+    let merged_id = format!("{CONSUMER} / {PRODUCER}");
+    let merged = sink.device(&merged_id).unwrap();
+    // The newest week only: P's production holds 7 days, C's consumption 21.
+    assert_eq!(merged.days.len(), 7, "{:?}", merged.days.keys());
+    assert!(merged.days.keys().all(|d| *d >= day("2024-06-13")));
+    for totals in merged.days.values() {
+        assert_eq!(
+            totals.consumption[0].as_wh() + totals.consumption[1].as_wh(),
+            24000.0
+        );
+        assert_eq!(
+            totals.production[0].as_wh() + totals.production[1].as_wh(),
+            9600.0
+        );
+    }
+    let merged_report = first
+        .devices
+        .iter()
+        .find(|d| d.device == merged_id)
+        .unwrap();
+    assert_eq!(merged_report.days_waiting, 14);
+    // The producer's own device shows its 7 days; the consumer all 21.
+    assert_eq!(sink.device(PRODUCER).unwrap().days.len(), 7);
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 21);
+
+    *source.fail_at.lock().unwrap() = None;
+    clock.advance(std::time::Duration::from_secs(3600));
+    let second = sync_with(&source, &sink, &state, &clock, three_weeks()).await;
+    assert!(second.is_success(), "{second:?}");
+    let merged = sink.device(&merged_id).unwrap();
+    assert_eq!(merged.days.len(), 21);
+    for totals in merged.days.values() {
+        assert_eq!(
+            totals.production[0].as_wh() + totals.production[1].as_wh(),
+            9600.0
+        );
+    }
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Issue 9, item 3: a day with a hole and a duplicate has as many readings as a whole
+/// day; it is not complete, and is asked for again.
+#[tokio::test]
+async fn a_day_with_a_hole_and_a_duplicate_is_asked_for_again() {
+    let gappy = day("2024-06-17");
+    let source = FakeSource::new(vec![CONSUMER], vec![]).with_hook(Box::new(move |_, request| {
+        if request.measurement != Measurement::LoadCurve(Flow::Consumption) {
+            return None;
+        }
+        let mut readings = half_hours(request.start, request.end, 1000);
+        if let Some(position) = readings
+            .iter()
+            .position(|r| r.end == gappy.and_hms_opt(10, 0, 0).unwrap())
+        {
+            // 10:00 is missing; 10:30 comes twice: still 48 readings that day.
+            readings[position] = readings[position + 1];
+        }
+        Some(Ok(SourceData::Curve {
+            readings,
+            report: QualityReport::default(),
+        }))
+    }));
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    sync_with(&source, &sink, &state, &clock, settings()).await;
+    let (held, _) = state.held_days(
+        CONSUMER,
+        linky_domoticz::StoredKind::Curve(Flow::Consumption),
+        day("2024-06-13"),
+        day("2024-06-20"),
+    );
+    assert!(!held.contains(&gappy), "{held:?}");
+    assert_eq!(held.len(), 6);
+    let before = source.requests.load(Ordering::SeqCst);
+    clock.advance(std::time::Duration::from_secs(3600));
+    sync_with(&source, &sink, &state, &clock, settings()).await;
+    // One request: the consumption curve of the incomplete day (the peaks were held).
+    assert_eq!(source.requests.load(Ordering::SeqCst) - before, 1);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Issue 9, item 5: a permanent "no data" answer is saved when it arrives: a run killed
+/// right after it does not ask again.
+#[tokio::test]
+async fn a_no_data_fact_survives_a_run_killed_right_after_it() {
+    // Requests: C consumption, C peaks, C production (none, for good), then P: hangs.
+    let source = FakeSource::new(vec![CONSUMER], vec![PRODUCER]);
+    *source.hang_from.lock().unwrap() = Some(3);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    let killed = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        sync_with(&source, &sink, &state, &clock, settings()),
+    )
+    .await;
+    assert!(killed.is_err(), "the run was killed while waiting");
+    assert!(
+        state
+            .load_meta()
+            .unwrap()
+            .no_data
+            .contains(&format!("{CONSUMER}/production"))
+    );
+    *source.hang_from.lock().unwrap() = None;
+    let before = source.requests.load(Ordering::SeqCst);
+    let report = sync_with(&source, &sink, &state, &clock, settings()).await;
+    assert!(report.is_success(), "{report:?}");
+    // P's three requests (its production curve, two "none, for good"); none for C.
+    assert_eq!(source.requests.load(Ordering::SeqCst) - before, 3);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Issue 9, item 4: a quota whose Retry-After is longer than the client waits ends the
+/// run as "retry later"; the next run is not set before the server said.
+#[tokio::test]
+async fn a_long_retry_after_ends_the_run_and_sets_the_next_one_after_it() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]).with_hook(Box::new(|number, _| {
+        (number == 1).then(|| {
+            Err(
+                SourceError::new(SourceErrorKind::Transient, "429 (transient): quota")
+                    .with_retry_after(std::time::Duration::from_secs(3 * 3600)),
+            )
+        })
+    }));
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    let report = sync_with(&source, &sink, &state, &clock, settings()).await;
+    assert_eq!(
+        report.stopped,
+        Some(linky_domoticz::StopReason::RetryLater {
+            not_before: Some(now() + Duration::hours(3))
+        })
+    );
+    assert_eq!(
+        report.next_run,
+        now() + Duration::hours(3) + Duration::minutes(0)
+    );
+    // The first answer is kept: the next run asks only for the rest.
+    assert_eq!(source.requests.load(Ordering::SeqCst), 2);
+    clock.set(linky_core::Clock::now(&clock_at(report.next_run)));
+    let before = source.requests.load(Ordering::SeqCst);
+    let next = sync_with(&source, &sink, &state, &clock, settings()).await;
+    assert!(next.is_success(), "{next:?}");
+    assert_eq!(source.requests.load(Ordering::SeqCst) - before, 2);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Issue 9, item 9: a deadline stops the run between two requests; what was fetched is
+/// kept and written; the next run goes on from there and the backfill ends with exactly
+/// the requests a clean one makes.
+#[tokio::test]
+async fn a_deadline_stops_between_requests_and_the_next_run_goes_on() {
+    // Each request takes a minute of the clock.
+    let clock = std::sync::Arc::new(clock_at(now()));
+    let ticking = clock.clone();
+    let source = FakeSource::new(vec![CONSUMER], vec![]).with_hook(Box::new(move |_, _| {
+        ticking.advance(std::time::Duration::from_secs(60));
+        None
+    }));
+    let consumption_only = SyncSettings {
+        production: false,
+        ..three_weeks()
+    };
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let deadline = linky_core::Clock::now(clock.as_ref()) + Duration::minutes(2);
+    let first = SyncRun::new(&source, &sink, &state, clock.as_ref())
+        .settings(consumption_only.clone())
+        .deadline(deadline)
+        .run()
+        .await;
+    assert_eq!(first.stopped, Some(linky_domoticz::StopReason::Deadline));
+    assert_eq!(source.requests.load(Ordering::SeqCst), 2);
+    // What it holds is written: the two newest weeks.
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 14);
+    let second = sync_with(&source, &sink, &state, &clock, consumption_only).await;
+    assert!(second.is_success(), "{second:?}");
+    // Three curve requests and one for the peaks: what a clean backfill makes.
+    assert_eq!(source.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 21);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Issue 9, item 9: a cancellation stops the run even while a request hangs; nothing
+/// is written, what was stored stays, the next run goes on.
+#[tokio::test]
+async fn a_cancelled_run_stops_while_a_request_hangs() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    *source.hang_from.lock().unwrap() = Some(1);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    let token = linky_domoticz::CancelToken::new();
+    let canceller = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        canceller.cancel();
+    });
+    let report = SyncRun::new(&source, &sink, &state, &clock)
+        .settings(three_weeks())
+        .cancel_token(token)
+        .run()
+        .await;
+    assert_eq!(report.stopped, Some(linky_domoticz::StopReason::Cancelled));
+    assert!(sink.device_ids().is_empty());
+    *source.hang_from.lock().unwrap() = None;
+    let second = sync_with(&source, &sink, &state, &clock, three_weeks()).await;
+    assert!(second.is_success(), "{second:?}");
+    // The first answer was kept: 2 + 1 + 1 after the 2 of the first run.
+    assert_eq!(source.requests.load(Ordering::SeqCst), 2 + 4);
+    assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 21);
     std::fs::remove_dir_all(root).ok();
 }
