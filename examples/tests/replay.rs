@@ -56,3 +56,36 @@ async fn the_replay_prints_the_snapshot() {
         );
     }
 }
+
+/// The main job into a Domoticz that handles connections as 2025.1 does (closed after
+/// each answer unless kept alive, 20 calls a connection): it goes through provisioning
+/// and every write, and Domoticz holds the same day totals as the in-memory run.
+#[tokio::test]
+async fn the_replay_into_a_domoticz_2025_1_holds_every_day() {
+    use linky_domoticz::{DomoticzConfig, DomoticzEmulator};
+    let domoticz = DomoticzEmulator::start("2025.1").await;
+    let state = std::env::temp_dir().join(format!("linky-replay-dz-{}", std::process::id()));
+    let mut out = Vec::new();
+    let report = replay_job(
+        bundled(),
+        Target::Domoticz(DomoticzConfig::new(domoticz.uri())),
+        &state,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    std::fs::remove_dir_all(&state).ok();
+    assert!(report.is_success(), "{report:?}");
+    let (devices, days, unanswered) =
+        domoticz.with_state(|s| (s.devices.len(), s.long_log.len(), s.unanswered));
+    assert_eq!(devices, 3);
+    assert_eq!(days, 3 * 7);
+    assert!(
+        unanswered > 0,
+        "the emulator closed kept-alive connections under the sink"
+    );
+    for device in &report.devices {
+        assert_eq!(device.days_written, 7, "{device:?}");
+        assert!(device.errors.is_empty(), "{device:?}");
+    }
+}

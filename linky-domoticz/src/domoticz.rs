@@ -103,7 +103,11 @@ impl DomoticzConfig {
 #[derive(Debug)]
 pub struct DomoticzSink {
     config: DomoticzConfig,
+    /// Kept-alive connections, for calls that can be sent twice without harm.
     http: reqwest::Client,
+    /// A new connection per call, for calls that create something (`addhardware`,
+    /// `createdevice`): never sent on a connection Domoticz may just have closed.
+    fresh: reqwest::Client,
     authorization: Option<String>,
     /// The dummy hardware's idx, once found or created.
     hardware: Mutex<Option<String>>,
@@ -143,6 +147,27 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// How long a kept-alive connection may wait in the pool: less than the 20 s after which
+/// Domoticz closes an idle one (without saying so).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The largest answer read from Domoticz (a month graph is a few kB).
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Calls that create something: sending one twice would create two.
+fn creates_something(params: &[(&str, String)]) -> bool {
+    params.first().is_some_and(|(name, value)| {
+        *name == "param" && matches!(value.as_str(), "addhardware" | "createdevice")
+    })
+}
+
+/// Whether a request failed on a connection that closed before any byte of the answer
+/// came (a kept-alive connection Domoticz had closed meanwhile): not a refused
+/// connection, not a timeout.
+fn closed_before_answer(error: &reqwest::Error) -> bool {
+    error.is_request() && !error.is_connect() && !error.is_timeout()
 }
 
 /// The options that make a P1 meter take dated history (spec/domoticz.md).
@@ -185,15 +210,21 @@ impl DomoticzSink {
             DomoticzAuth::Bearer { token } => Some(format!("Bearer {}", token.expose())),
             DomoticzAuth::Session { .. } => None,
         };
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|error| SinkError::Config {
-                detail: format!("cannot build the http client: {error}"),
-            })?;
+        let client = |max_idle: usize| {
+            reqwest::Client::builder()
+                .timeout(config.timeout)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .pool_max_idle_per_host(max_idle)
+                .build()
+                .map_err(|error| SinkError::Config {
+                    detail: format!("cannot build the http client: {error}"),
+                })
+        };
+        let (http, fresh) = (client(1)?, client(0)?);
         Ok(DomoticzSink {
             config,
             http,
+            fresh,
             authorization,
             hardware: Mutex::new(None),
             version: Mutex::new(None),
@@ -241,9 +272,7 @@ impl DomoticzSink {
             detail: format!("logincheck for {user:?}: {detail}"),
         };
         let response = self
-            .http
-            .get(&url)
-            .send()
+            .send(&url, &[], true)
             .await
             .map_err(|_| SinkError::Unavailable {
                 sink: SINK,
@@ -258,7 +287,7 @@ impl DomoticzSink {
             .find(|pair| pair.contains('=') && !pair.ends_with('='))
             .map(str::to_owned);
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap_or_default();
+        let bytes = read_answer(response).await.unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status != 200 || body.get("status").and_then(Value::as_str) != Some("OK") {
             return Err(refused("refused"));
@@ -283,15 +312,15 @@ impl DomoticzSink {
             self.config.base_url.trim_end_matches('/')
         );
         let what = params.first().map_or(String::new(), |(_, v)| v.clone());
-        let mut request = self.http.get(&url);
+        let mut headers = Vec::new();
         if let Some(authorization) = &self.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+            headers.push((reqwest::header::AUTHORIZATION, authorization.as_str()));
         }
         if let Some(cookie) = cookie {
-            request = request.header(reqwest::header::COOKIE, cookie);
+            headers.push((reqwest::header::COOKIE, cookie));
         }
-        let response = request
-            .send()
+        let response = self
+            .send(&url, &headers, !creates_something(params))
             .await
             .map_err(|error| SinkError::Unavailable {
                 sink: SINK,
@@ -307,9 +336,15 @@ impl DomoticzSink {
                 ),
             })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|_| SinkError::Unavailable {
-            sink: SINK,
-            detail: format!("{what}: the answer was cut off"),
+        let body = read_answer(response).await.map_err(|error| match error {
+            AnswerError::TooLarge => SinkError::Unexpected {
+                sink: SINK,
+                detail: format!("{what}: an answer over {MAX_ANSWER_BYTES} bytes"),
+            },
+            AnswerError::CutOff => SinkError::Unavailable {
+                sink: SINK,
+                detail: format!("{what}: the answer was cut off"),
+            },
         })?;
         match status {
             200 => {}
@@ -350,6 +385,35 @@ impl DomoticzSink {
             });
         }
         Ok(value)
+    }
+
+    /// Sends a GET with `Connection: keep-alive` (without it Domoticz closes the
+    /// connection after each answer, and a pooled connection fails on the next call).
+    /// An `idempotent` call goes on a kept-alive connection and is sent once more when
+    /// that connection turns out closed before any byte of the answer; any other call
+    /// goes on a new connection and is never sent twice.
+    async fn send(
+        &self,
+        url: &str,
+        headers: &[(reqwest::header::HeaderName, &str)],
+        idempotent: bool,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let client = if idempotent { &self.http } else { &self.fresh };
+        let request = || {
+            headers.iter().fold(
+                client
+                    .get(url)
+                    .header(reqwest::header::CONNECTION, "keep-alive"),
+                |request, (name, value)| request.header(name, *value),
+            )
+        };
+        match request().send().await {
+            Err(error) if idempotent && closed_before_answer(&error) => {
+                tracing::debug!("domoticz closed a kept-alive connection: sending again");
+                request().send().await
+            }
+            other => other,
+        }
     }
 
     /// Checks the version once: 2023.2 stable is broken for dated history, and versions
@@ -497,6 +561,29 @@ impl DomoticzSink {
             })
             .collect())
     }
+}
+
+enum AnswerError {
+    TooLarge,
+    CutOff,
+}
+
+/// Reads an answer's body, up to [`MAX_ANSWER_BYTES`].
+async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, AnswerError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(AnswerError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| AnswerError::CutOff)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(AnswerError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn parse_version(version: &str) -> Option<(u32, u32)> {

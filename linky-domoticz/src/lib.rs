@@ -8,11 +8,15 @@
 //! - [`DomoticzSink`]: a Domoticz P1 meter over the JSON API: version check, device
 //!   provisioning, dated writes in whole Wh with dates checked before sending,
 //!   authentication, and a read-back to verify what was stored;
+//! - [`DomoticzEmulator`]: a Domoticz 2025.1 stand-in on 127.0.0.1 for tests, with its
+//!   pitfalls (writes answered OK then dropped, connections closed after each answer
+//!   unless kept alive);
 //! - [`hour_svalue`], [`day_svalue`], [`dashboard_svalue`], [`validate_svalue`]: the
 //!   sValue strings.
 #![deny(missing_docs)]
 
 mod domoticz;
+mod emulator;
 mod error;
 mod memory;
 mod sink;
@@ -21,6 +25,7 @@ mod svalue;
 mod sync;
 
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password};
+pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::SinkError;
 pub use memory::{MemoryDevice, MemorySink};
 pub use sink::{DeviceHandle, Sink, StoredDayMismatch};

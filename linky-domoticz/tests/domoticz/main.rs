@@ -1,7 +1,6 @@
 //! linky-domoticz through its public API: the sink against a local server that answers as
 //! Domoticz 2025.1 does.
 
-mod fake;
 mod sync;
 
 #[path = "../../../testdata/examples/pipeline_loader.rs"]
@@ -10,8 +9,8 @@ mod pipeline_loader;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use fake::FakeDomoticz;
 use linky_core::{DayRow, Energy, HourRow, MeterEnergies};
+use linky_domoticz::DomoticzEmulator;
 use linky_domoticz::{
     DomoticzAuth, DomoticzConfig, DomoticzSink, MemorySink, Password, Sink, SinkError,
 };
@@ -36,7 +35,8 @@ fn date(text: &str) -> NaiveDate {
 async fn the_original_worked_examples_through_the_sink_give_its_svalues_to_the_wh() {
     let mut compared = 0;
     for (index, example) in pipeline_loader::examples().iter().enumerate() {
-        let (server, fake) = FakeDomoticz::start("2025.1").await;
+        let server = DomoticzEmulator::start("2025.1").await;
+        let fake = &server;
         let sink = sink(server.uri());
         let expected = example["expected"].as_object().unwrap();
         for rows in pipeline_loader::run(example) {
@@ -120,7 +120,8 @@ fn assert_recorded_queries_sent(calls: &[String], whats: &[&str]) {
 
 #[tokio::test]
 async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again() {
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     let sink = sink(server.uri());
     let first = sink.ensure_device("12345678901234").await.unwrap();
     assert_eq!(first.key, "1");
@@ -151,7 +152,8 @@ async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again()
 
 #[tokio::test]
 async fn dated_writes_match_the_recorded_exchange() {
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     let sink = sink(server.uri());
     let device = sink.ensure_device("12345678901234").await.unwrap();
     let day = DayRow {
@@ -184,7 +186,8 @@ async fn dated_writes_match_the_recorded_exchange() {
 
 #[tokio::test]
 async fn a_day_dropped_by_domoticz_is_reported_by_the_read_back() {
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     fake.state
         .lock()
         .unwrap()
@@ -224,7 +227,7 @@ async fn broken_and_old_versions_are_refused_clearly() {
             "unsupported domoticz: Domoticz 2022.1 is older than 2023.2",
         ),
     ] {
-        let (server, _) = FakeDomoticz::start(version).await;
+        let server = DomoticzEmulator::start(version).await;
         let error = sink(server.uri())
             .ensure_device("12345678901234")
             .await
@@ -236,8 +239,11 @@ async fn broken_and_old_versions_are_refused_clearly() {
 
 #[tokio::test]
 async fn authentication_errors_and_outages_are_told_apart() {
-    let (server, _) =
-        FakeDomoticz::start_with_auth("2025.1", Some("Basic YWRtaW46ZG9tb3RpY3o=")).await;
+    let server = DomoticzEmulator::builder("2025.1")
+        .required_authorization("Basic YWRtaW46ZG9tb3RpY3o=")
+        .start()
+        .await
+        .unwrap();
     let error = sink(server.uri()).ensure_device("1").await.unwrap_err();
     assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
     assert!(!error.is_retryable());
@@ -283,7 +289,8 @@ async fn authentication_errors_and_outages_are_told_apart() {
 
 #[tokio::test]
 async fn a_time_in_the_spring_forward_gap_is_never_sent() {
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     let sink = sink(server.uri());
     let device = sink.ensure_device("1").await.unwrap();
     let row = HourRow {
@@ -338,7 +345,12 @@ fn svalues_are_validated_as_domoticz_reads_them() {
 
 #[tokio::test]
 async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
-    let (server, fake) = FakeDomoticz::start_with_session("2025.1", "admin", "domoticz").await;
+    let server = DomoticzEmulator::builder("2025.1")
+        .session_user("admin", "domoticz")
+        .start()
+        .await
+        .unwrap();
+    let fake = &server;
     let config = DomoticzConfig {
         auth: DomoticzAuth::Session {
             user: "admin".to_owned(),
@@ -372,4 +384,63 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
     let error = wrong.ensure_device("1").await.unwrap_err();
     assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
     assert!(!error.to_string().contains("nope"));
+}
+
+/// Domoticz 2025.1 closes a connection after each answer unless the request says
+/// `Connection: keep-alive`, without a `Connection: close` header: a pooling client's
+/// second call fails (what `replay --domoticz` met in the field). The sink says
+/// keep-alive, and sends a call again when Domoticz closed a kept-alive connection under
+/// it (after 20 calls, or idle): a long sync goes through, on few connections.
+#[tokio::test]
+async fn connections_closed_as_domoticz_2025_1_does_do_not_fail_the_sink() {
+    let server = DomoticzEmulator::start("2025.1").await;
+    // An ordinary pooling client, without the header: its second call fails.
+    let plain = reqwest::Client::new();
+    let version = format!("{}/json.htm?type=command&param=getversion", server.uri());
+    assert!(plain.get(&version).send().await.is_ok());
+    let second = plain.get(&version).send().await;
+    assert!(second.is_err(), "{second:?}");
+
+    let sink = sink(server.uri());
+    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let rows: Vec<DayRow> = (1..=28)
+        .map(|day| DayRow {
+            date: chrono::NaiveDate::from_ymd_opt(2024, 2, day).unwrap(),
+            totals: MeterEnergies {
+                consumption: [Energy::from_wh(1000 + i64::from(day)), Energy::from_wh(500)],
+                production: [Energy::ZERO; 2],
+            },
+            hours_with_data: 24,
+        })
+        .collect();
+    for _ in 0..3 {
+        sink.write_days(&device, &rows).await.unwrap();
+    }
+    assert!(sink.verify_days(&device, &rows).await.unwrap().is_empty());
+    let (connections, unanswered, calls) =
+        server.with_state(|s| (s.connections, s.unanswered, s.calls.len()));
+    // The plain client's one answered call; the sink's six provisioning calls, 84
+    // writes and one read-back, 20 calls a connection.
+    assert_eq!(calls, 1 + 6 + 84 + 1);
+    // The plain client's two, one per 20 calls, and one for each call that creates
+    // something (never sent on a kept-alive connection).
+    assert!(
+        connections <= 2 + calls.div_ceil(20) + 2,
+        "{connections} connections"
+    );
+    // The plain client's second call, and each 21st call of a connection (sent again).
+    assert!(unanswered >= 4, "{unanswered} unanswered");
+
+    // Idle longer than Domoticz keeps a connection: the next call still goes through.
+    let idle = DomoticzEmulator::builder("2025.1")
+        .idle_timeout(std::time::Duration::from_millis(100))
+        .close_delay(std::time::Duration::from_secs(5))
+        .start()
+        .await
+        .unwrap();
+    let sink = self::sink(idle.uri());
+    let device = sink.ensure_device("12345678901234").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sink.write_days(&device, &rows[..1]).await.unwrap();
+    assert_eq!(idle.with_state(|s| s.long_log.len()), 1);
 }

@@ -15,7 +15,7 @@ use linky_domoticz::{
     DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncRun, SyncSettings,
 };
 
-use crate::fake::FakeDomoticz;
+use linky_domoticz::DomoticzEmulator;
 
 /// A source with whole days of PT30M readings: `consumers` consume, `producers` produce
 /// (the other direction answers "no data, for good"). It can fail at a given request.
@@ -290,7 +290,8 @@ async fn domoticz_down_mid_sync_then_back_gets_everything_without_refetching() {
     let fetched = source.requests.load(Ordering::SeqCst);
     assert!(fetched > 0);
 
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     let up = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
     let second = sync(&source, &up, &state, now() + Duration::hours(1)).await;
     assert!(second.is_success(), "{second:?}");
@@ -309,7 +310,11 @@ async fn domoticz_down_mid_sync_then_back_gets_everything_without_refetching() {
 async fn domoticz_refusing_credentials_is_reported() {
     let source = FakeSource::new(vec![CONSUMER], vec![]);
     let (state, root) = state();
-    let (server, _) = FakeDomoticz::start_with_auth("2025.1", Some("Bearer right")).await;
+    let server = DomoticzEmulator::builder("2025.1")
+        .required_authorization("Bearer right")
+        .start()
+        .await
+        .unwrap();
     let sink = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
     let report = sync(&source, &sink, &state, now()).await;
     assert!(
@@ -455,7 +460,8 @@ async fn a_direction_the_meter_lacks_is_remembered() {
 async fn days_domoticz_drops_are_found_by_the_read_back_after_a_sync() {
     let source = FakeSource::new(vec![CONSUMER], vec![]);
     let (state, root) = state();
-    let (server, fake) = FakeDomoticz::start("2025.1").await;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let fake = &server;
     fake.state
         .lock()
         .unwrap()
