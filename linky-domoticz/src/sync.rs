@@ -44,7 +44,7 @@ use linky_core::{
     next_run, plan_fetches,
 };
 
-use crate::state::{StateDir, StoredKind, SyncMeta};
+use crate::state::{StateDir, StateError, StoredKind, SyncMeta};
 use crate::{Sink, SinkError};
 
 /// What a sync is told to do.
@@ -98,6 +98,9 @@ pub struct DeviceReport {
     pub days_waiting: usize,
     /// What went wrong.
     pub errors: Vec<String>,
+    /// What went wrong and was mended in this run (a corrupt state file whose days were
+    /// fetched again): worth telling, not a failure.
+    pub notes: Vec<String>,
 }
 
 /// Why a run stopped asking the source before it was done.
@@ -203,6 +206,8 @@ pub struct SyncRun<'a> {
     spread_minutes: Option<u32>,
     retry_days: Option<i64>,
     progress: Option<&'a mut (dyn FnMut(&str) + Send)>,
+    /// Whether a corrupt state file was met (its days must be fetched again).
+    corrupt_seen: AtomicBool,
 }
 
 impl<'a> SyncRun<'a> {
@@ -225,6 +230,7 @@ impl<'a> SyncRun<'a> {
             spread_minutes: None,
             retry_days: None,
             progress: None,
+            corrupt_seen: AtomicBool::new(false),
         }
     }
 
@@ -376,6 +382,11 @@ impl<'a> SyncRun<'a> {
                 retry_days,
             ));
         }
+        if self.corrupt_seen.load(Ordering::SeqCst) {
+            // Days of a corrupt file may lie outside the short window: the next run is a
+            // full grab, which asks for every day not held.
+            meta.next_full_grab = Some(now);
+        }
         if let Err(error) = self.state.save_meta(&meta) {
             report.errors.push(error.to_string());
         }
@@ -395,6 +406,19 @@ impl<'a> SyncRun<'a> {
             report.next_run = report.next_run.max(allowed);
         }
         report
+    }
+
+    /// Reports state warnings, noting corrupt files.
+    fn warn(&self, device_report: &mut DeviceReport, warnings: &[StateError]) {
+        if warnings
+            .iter()
+            .any(|warning| matches!(warning, StateError::Corrupt { .. }))
+        {
+            self.corrupt_seen.store(true, Ordering::SeqCst);
+        }
+        device_report
+            .errors
+            .extend(warnings.iter().map(ToString::to_string));
     }
 
     fn say(&mut self, line: &str) {
@@ -444,9 +468,12 @@ impl<'a> SyncRun<'a> {
             let (held, warnings) =
                 self.state
                     .held_days(pdl, kind, today - Duration::days(days), today);
-            device_report
-                .errors
-                .extend(warnings.iter().map(ToString::to_string));
+            // A corrupt file's days are not held: they are asked for again now. Whether
+            // that mended it shows when the rows are built (still corrupt: an error).
+            for warning in &warnings {
+                self.say(&format!("{pdl}: {warning}"));
+                device_report.notes.push(warning.to_string());
+            }
             let limits = PlanLimits {
                 now,
                 days,
@@ -587,9 +614,7 @@ impl<'a> SyncRun<'a> {
                 Some(gate) => gate.intersection(&fetched).copied().collect(),
             });
             let (readings, warnings) = self.state.curve_readings(pdl, flow, from, today);
-            device_report
-                .errors
-                .extend(warnings.iter().map(ToString::to_string));
+            self.warn(device_report, &warnings);
             if readings.is_empty() {
                 continue;
             }
@@ -617,9 +642,7 @@ impl<'a> SyncRun<'a> {
         let (peaks, warnings) = self
             .state
             .peaks(pdl, today - Duration::days(peak_days), today);
-        device_report
-            .errors
-            .extend(warnings.iter().map(ToString::to_string));
+        self.warn(device_report, &warnings);
         data.peaks = peaks;
         let gate = gate.unwrap_or_default();
         device_report.days_waiting = any_held.difference(&gate).count();
