@@ -290,9 +290,23 @@ impl StateDir {
         from: NaiveDate,
         to: NaiveDate,
     ) -> (Vec<Reading>, Vec<StateError>) {
+        let (_, readings, warnings) = self.stored_curve(pdl, flow, from, to);
+        (readings, warnings)
+    }
+
+    /// What is stored of a load curve over `[from, to)`, read once: the days fetched
+    /// (see [`StateDir::fetched_days`]), their readings in time order, and the warnings
+    /// of corrupt files.
+    pub fn stored_curve(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (BTreeSet<NaiveDate>, Vec<Reading>, Vec<StateError>) {
         let (days, warnings) = self.stored_days(pdl, StoredKind::Curve(flow), from, to);
         let readings = days.values().flatten().filter_map(stored_reading).collect();
-        (readings, warnings)
+        (days.into_keys().collect(), readings, warnings)
     }
 
     /// The stored peaks over `[from, to)`.

@@ -605,16 +605,13 @@ impl<'a> SyncRun<'a> {
         let mut gate: Option<BTreeSet<NaiveDate>> = None;
         let mut any_held = BTreeSet::new();
         for flow in self.shown_flows(meta, pdl) {
-            let fetched = self
-                .state
-                .fetched_days(pdl, StoredKind::Curve(flow), from, today);
+            let (fetched, readings, warnings) = self.state.stored_curve(pdl, flow, from, today);
+            self.warn(device_report, &warnings);
             any_held.extend(fetched.iter().copied());
             gate = Some(match gate {
                 None => fetched,
                 Some(gate) => gate.intersection(&fetched).copied().collect(),
             });
-            let (readings, warnings) = self.state.curve_readings(pdl, flow, from, today);
-            self.warn(device_report, &warnings);
             if readings.is_empty() {
                 continue;
             }
