@@ -15,6 +15,7 @@
 //!   sValue strings.
 #![deny(missing_docs)]
 
+#[cfg(feature = "domoticz-client")]
 mod domoticz;
 mod emulator;
 mod error;
@@ -24,6 +25,7 @@ mod state;
 mod svalue;
 mod sync;
 
+#[cfg(feature = "domoticz-client")]
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::SinkError;
