@@ -59,7 +59,7 @@ fn whole_path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings
     }
     let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
     let data = DeviceData {
-        device: DEVICE.to_owned(),
+        device: DEVICE.parse().expect("a valid device"),
         consumption: Some(curve.split(schedule)),
         production: None,
         peaks: Vec::new(),

@@ -178,8 +178,8 @@ pub async fn replay_job(
         }
     };
     // Progress goes out as it happens.
-    let mut progress = |line: &str| {
-        writeln!(out, "  {line}").ok();
+    let mut progress = |event: &linky_domoticz::SyncEvent| {
+        writeln!(out, "  {event}").ok();
         out.flush().ok();
     };
     let report = SyncRun::new(&client, sink, &state, clock.as_ref())
@@ -215,7 +215,15 @@ pub async fn replay_job(
             if device.errors.is_empty() {
                 String::new()
             } else {
-                format!(", errors: {}", device.errors.join("; "))
+                format!(
+                    ", errors: {}",
+                    device
+                        .errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
             }
         )
         .ok();

@@ -224,7 +224,7 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
         }
     };
     // The real clock, the same one the client asks; the sync draws its spread from it.
-    let mut progress = |line: &str| println!("  {line}");
+    let mut progress = |event: &linky_domoticz::SyncEvent| println!("  {event}");
     let report = SyncRun::new(&client, sink, &state, &linky_enedis::SystemClock)
         .settings(settings)
         .progress(&mut progress)
@@ -242,7 +242,15 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
             if device.errors.is_empty() {
                 String::new()
             } else {
-                format!(", errors: {}", device.errors.join("; "))
+                format!(
+                    ", errors: {}",
+                    device
+                        .errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
             }
         );
     }

@@ -65,6 +65,105 @@ impl fmt::Debug for UsagePointId {
     }
 }
 
+/// A device: one meter, named by its usage point, or a merged device that shows the
+/// consumption of one meter and the production of another (`consumer / producer`).
+///
+/// It prints as the original plugin named devices (`22516914714270`,
+/// `22516914714270 / 10284856584123`); [`DeviceId::slug`] is the same with only digits and
+/// an underscore, safe for an MQTT topic, a Home Assistant entity id or a file name.
+///
+/// ```
+/// use linky_core::{DeviceId, Flow};
+/// let merged: DeviceId = "22516914714270 / 10284856584123".parse().unwrap();
+/// assert_eq!(merged.slug(), "22516914714270_10284856584123");
+/// assert_eq!(merged.usage_point(Flow::Production).as_str(), "10284856584123");
+/// assert_eq!(merged.to_string(), "22516914714270 / 10284856584123");
+/// assert_eq!("22516914714270_10284856584123".parse::<DeviceId>().unwrap(), merged);
+/// let meter = DeviceId::meter("22516914714270".parse().unwrap());
+/// assert_eq!((meter.slug(), meter.is_merged()), ("22516914714270".to_owned(), false));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeviceId {
+    /// One meter.
+    Meter(UsagePointId),
+    /// The consumption of `consumer` with the production of `producer`.
+    Merged {
+        /// The meter whose consumption the device shows.
+        consumer: UsagePointId,
+        /// The meter whose production the device shows.
+        producer: UsagePointId,
+    },
+}
+
+impl DeviceId {
+    /// The device of one meter.
+    pub fn meter(usage_point: UsagePointId) -> DeviceId {
+        DeviceId::Meter(usage_point)
+    }
+
+    /// The merged device of `consumer`'s consumption and `producer`'s production.
+    pub fn merged(consumer: UsagePointId, producer: UsagePointId) -> DeviceId {
+        DeviceId::Merged { consumer, producer }
+    }
+
+    /// Whether it is a merged device.
+    pub fn is_merged(&self) -> bool {
+        matches!(self, DeviceId::Merged { .. })
+    }
+
+    /// The usage point whose `flow` the device shows.
+    pub fn usage_point(&self, flow: Flow) -> &UsagePointId {
+        match (self, flow) {
+            (DeviceId::Meter(id), _) => id,
+            (DeviceId::Merged { consumer, .. }, Flow::Consumption) => consumer,
+            (DeviceId::Merged { producer, .. }, Flow::Production) => producer,
+        }
+    }
+
+    /// Digits and an underscore only: a name safe for topics, entity ids and files.
+    pub fn slug(&self) -> String {
+        match self {
+            DeviceId::Meter(id) => id.to_string(),
+            DeviceId::Merged { consumer, producer } => format!("{consumer}_{producer}"),
+        }
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceId::Meter(id) => write!(f, "{id}"),
+            DeviceId::Merged { consumer, producer } => {
+                write!(f, "{consumer}{}{producer}", crate::MERGED_DEVICE_SEPARATOR)
+            }
+        }
+    }
+}
+
+impl FromStr for DeviceId {
+    type Err = Error;
+
+    /// A usage point, or two joined by ` / ` (as printed) or `_` (as a slug).
+    fn from_str(text: &str) -> Result<DeviceId, Error> {
+        let pair = text
+            .split_once(crate::MERGED_DEVICE_SEPARATOR)
+            .or_else(|| text.split_once('_'));
+        Ok(match pair {
+            Some((consumer, producer)) => DeviceId::Merged {
+                consumer: consumer.parse()?,
+                producer: producer.parse()?,
+            },
+            None => DeviceId::Meter(text.parse()?),
+        })
+    }
+}
+
+impl From<UsagePointId> for DeviceId {
+    fn from(usage_point: UsagePointId) -> DeviceId {
+        DeviceId::Meter(usage_point)
+    }
+}
+
 /// The direction of energy through the meter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Flow {

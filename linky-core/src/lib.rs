@@ -38,14 +38,14 @@ pub use curve::{
 };
 pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
-pub use ids::{Flow, Tariff, UsagePointId};
+pub use ids::{DeviceId, Flow, Tariff, UsagePointId};
 pub use offpeak::{
     CompiledSchedule, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
     ScheduleError, ScheduleErrorKind, Section, TimeRange, Timetable, pdl_for_flow,
 };
 pub use pipeline::{
-    DashboardRow, DayRow, DeviceData, DeviceHour, DeviceRows, HistorySettings, HourRow,
-    MIN_HOURS_FOR_A_DAY, MainDisplay, MeterEnergies, Period, PowerPeak, RunSettings,
+    DashboardRow, DayRow, DeviceData, DeviceDataBuilder, DeviceHour, DeviceRows, HistorySettings,
+    HourRow, MIN_HOURS_FOR_A_DAY, MainDisplay, MeterEnergies, Period, PowerPeak, RunSettings,
     SecondaryDisplay, SettingWarning, Statistic, device_rows, merge_device, merged_devices,
     merged_pairs, period_bounds, year_totals,
 };
@@ -54,9 +54,10 @@ pub use plan::{
     RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run, history_window, next_run,
     plan_fetches,
 };
-pub use source::{ReadingSource, SourceData, SourceError, SourceErrorKind};
+pub use source::{ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent};
 pub use split::{
-    SingleTariff, SplitCurve, SplitHour, SplitInterval, TariffClassifier, tariff_class,
+    SingleTariff, SplitCurve, SplitDay, SplitHour, SplitInterval, SplitMonth, TariffClassifier,
+    tariff_class,
 };
 pub use units::{ApparentPower, Energy, Power};
 

@@ -2,6 +2,8 @@
 //! ties a source to a sink depends on a trait, not on a client (linky-enedis implements
 //! it for its client). A trait is not I/O: linky-core still performs none.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
@@ -52,7 +54,7 @@ pub enum SourceErrorKind {
 /// assert_eq!(error.retry_after, Some(Duration::from_secs(3600)));
 /// assert_eq!(error.to_string(), "429: quota");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 #[non_exhaustive]
 pub struct SourceError {
@@ -62,7 +64,21 @@ pub struct SourceError {
     pub message: String,
     /// How long the server asked to wait before asking again (`Retry-After`), if it said.
     pub retry_after: Option<std::time::Duration>,
+    /// The source's own error, kept for [`std::error::Error::source`] (a caller may
+    /// downcast it, to `linky_enedis::Error` for instance).
+    #[source]
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl PartialEq for SourceError {
+    /// Equal when the kind, the message and the wait are (the cause is not compared).
+    fn eq(&self, other: &SourceError) -> bool {
+        (self.kind, &self.message, self.retry_after)
+            == (other.kind, &other.message, other.retry_after)
+    }
+}
+
+impl Eq for SourceError {}
 
 impl SourceError {
     /// An error of `kind` saying `message`.
@@ -71,6 +87,7 @@ impl SourceError {
             kind,
             message: message.into(),
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -79,6 +96,34 @@ impl SourceError {
         self.retry_after = Some(wait);
         self
     }
+
+    /// The same error, keeping the source's own error as its cause.
+    pub fn with_cause(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> SourceError {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+}
+
+/// What a source tells while it answers a request, for a caller to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceEvent {
+    /// A transient error (a quota, an outage): the request is sent again after `wait`.
+    Retrying {
+        /// The attempt that failed (1 for the first).
+        attempt: u32,
+        /// How long the source waits before the next attempt.
+        wait: std::time::Duration,
+        /// What failed, safe to show.
+        reason: String,
+        /// Whether a quota was hit.
+        rate_limited: bool,
+    },
+    /// The access token was refused or about to expire: a new one was obtained.
+    TokenRenewed,
 }
 
 /// A source of Linky data, as a sync sees it.
@@ -93,4 +138,16 @@ pub trait ReadingSource: Send + Sync {
         usage_point: &UsagePointId,
         request: &FetchRequest,
     ) -> Result<SourceData, SourceError>;
+
+    /// Answers one planned request, telling `observer` what happens meanwhile (retries
+    /// and their waits). The default tells nothing and calls [`ReadingSource::fetch`].
+    async fn fetch_observed(
+        &self,
+        usage_point: &UsagePointId,
+        request: &FetchRequest,
+        observer: &(dyn Fn(SourceEvent) + Send + Sync),
+    ) -> Result<SourceData, SourceError> {
+        let _ = observer;
+        self.fetch(usage_point, request).await
+    }
 }

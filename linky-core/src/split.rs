@@ -13,7 +13,7 @@
 //! minutes like 02h26) is prorated by minute; the classes' energies add up to the
 //! interval's energy exactly. No allocation per interval beyond the output itself.
 
-use chrono::{DateTime, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 use crate::curve::local_midnight_minute;
@@ -369,6 +369,84 @@ impl<const N: usize> SplitCurve<N> {
         totals
     }
 
+    /// The local days that hold at least one piece, in time order, with their energy per
+    /// class: DST-exact (a day runs from local midnight to local midnight, 23, 24 or 25
+    /// hours; the hour ending at midnight belongs to the day before).
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{IntervalLength, LoadCurve, Power, Reading, SingleTariff, Tariff, PARIS};
+    /// let day = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap(); // 25 hours
+    /// let start = PARIS.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap()).unwrap();
+    /// # use chrono::TimeZone;
+    /// let readings: Vec<Reading> = (1..=50)
+    ///     .map(|half_hour| {
+    ///         let end = (start + chrono::Duration::minutes(30 * half_hour)).naive_local();
+    ///         Reading::new(end, IntervalLength::PT30M, Power::from_watts(1000))
+    ///     })
+    ///     .collect();
+    /// let split = LoadCurve::builder(PARIS).build(&readings).0.split(&SingleTariff);
+    /// let days = split.days();
+    /// assert_eq!((days.len(), days[0].hours_in_day, days[0].minutes), (1, 25, 25 * 60));
+    /// assert_eq!(days[0].energy_in(Tariff::Peak).as_wh(), 25_000.0);
+    /// assert_eq!(split.months()[0].total().as_wh(), 25_000.0);
+    /// ```
+    pub fn days(&self) -> Vec<SplitDay<N>> {
+        let time_zone = self.time_zone;
+        let mut days: Vec<SplitDay<N>> = Vec::new();
+        // The current day's [start, end) in Unix minutes.
+        let mut bounds = (i64::MAX, i64::MIN);
+        for piece in &self.intervals {
+            let minute = piece.end_minute - 1;
+            if !(bounds.0 <= minute && minute < bounds.1) {
+                let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
+                let start = local_midnight_minute(time_zone, date).unwrap_or(minute);
+                let end = date
+                    .succ_opt()
+                    .and_then(|next| local_midnight_minute(time_zone, next))
+                    .unwrap_or(minute + 1);
+                bounds = (start, end);
+                days.push(SplitDay {
+                    date,
+                    hours_in_day: ((end - start) / 60) as u32,
+                    minutes: 0,
+                    energy: [Energy::ZERO; N],
+                });
+            }
+            if let Some(day) = days.last_mut() {
+                day.minutes += u32::from(piece.minutes);
+                for (total, energy) in day.energy.iter_mut().zip(piece.energy) {
+                    *total += energy;
+                }
+            }
+        }
+        days
+    }
+
+    /// The local months that hold at least one piece, in time order, with their energy
+    /// per class (the sum of their [`SplitCurve::days`]).
+    pub fn months(&self) -> Vec<SplitMonth<N>> {
+        let mut months: Vec<SplitMonth<N>> = Vec::new();
+        for day in self.days() {
+            let (year, month) = (day.date.year(), day.date.month());
+            match months.last_mut() {
+                Some(last) if (last.year, last.month) == (year, month) => {
+                    last.minutes += day.minutes;
+                    for (total, energy) in last.energy.iter_mut().zip(day.energy) {
+                        *total += energy;
+                    }
+                }
+                _ => months.push(SplitMonth {
+                    year,
+                    month,
+                    minutes: day.minutes,
+                    energy: day.energy,
+                }),
+            }
+        }
+        months
+    }
+
     /// Keeps the pieces of the local days for which `keep` says yes (a piece belongs to the
     /// day of its last minute: the hour ending at midnight is the day before's).
     ///
@@ -433,6 +511,72 @@ impl<const N: usize> SplitCurve<N> {
     }
 }
 
+impl SplitCurve<2> {
+    /// The whole curve's energy in `tariff`.
+    pub fn total_in(&self, tariff: Tariff) -> Energy {
+        self.totals()[usize::from(tariff_class(tariff))]
+    }
+}
+
+/// One local day of a split curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitDay<const N: usize> {
+    /// The local date.
+    pub date: NaiveDate,
+    /// How many hours the day has: 23, 24 or 25.
+    pub hours_in_day: u32,
+    /// Minutes of the day with data.
+    pub minutes: u32,
+    /// Energy per class.
+    pub energy: [Energy; N],
+}
+
+impl<const N: usize> SplitDay<N> {
+    /// The day's whole energy.
+    pub fn total(&self) -> Energy {
+        self.energy.iter().sum()
+    }
+
+    /// Whether every minute of the day has data.
+    pub fn is_complete(&self) -> bool {
+        self.minutes == self.hours_in_day * 60
+    }
+}
+
+impl SplitDay<2> {
+    /// The day's energy in `tariff`.
+    pub fn energy_in(&self, tariff: Tariff) -> Energy {
+        self.energy[usize::from(tariff_class(tariff))]
+    }
+}
+
+/// One local month of a split curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitMonth<const N: usize> {
+    /// The year.
+    pub year: i32,
+    /// The month, 1 to 12.
+    pub month: u32,
+    /// Minutes of the month with data.
+    pub minutes: u32,
+    /// Energy per class.
+    pub energy: [Energy; N],
+}
+
+impl<const N: usize> SplitMonth<N> {
+    /// The month's whole energy.
+    pub fn total(&self) -> Energy {
+        self.energy.iter().sum()
+    }
+}
+
+impl SplitMonth<2> {
+    /// The month's energy in `tariff`.
+    pub fn energy_in(&self, tariff: Tariff) -> Energy {
+        self.energy[usize::from(tariff_class(tariff))]
+    }
+}
+
 /// One clock hour of a split curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitHour<const N: usize> {
@@ -450,8 +594,23 @@ impl<const N: usize> SplitHour<N> {
         utc_minute(self.end_minute).with_timezone(&time_zone)
     }
 
+    /// The local day the hour belongs to: the day of its last minute (the hour ending at
+    /// midnight is the day before's, not the day its end's date says).
+    pub fn local_day(&self, time_zone: Tz) -> NaiveDate {
+        utc_minute(self.end_minute - 1)
+            .with_timezone(&time_zone)
+            .date_naive()
+    }
+
     /// The hour's whole energy.
     pub fn total(&self) -> Energy {
         self.energy.iter().sum()
+    }
+}
+
+impl SplitHour<2> {
+    /// The hour's energy in `tariff`.
+    pub fn energy_in(&self, tariff: Tariff) -> Energy {
+        self.energy[usize::from(tariff_class(tariff))]
     }
 }

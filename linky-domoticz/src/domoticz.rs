@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use linky_core::{DashboardRow, DayRow, HourRow, PARIS};
+use linky_core::{DashboardRow, DayRow, DeviceId, HourRow, PARIS};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -613,7 +613,7 @@ fn describe(params: &[(&str, String)]) -> String {
 
 #[async_trait]
 impl Sink for DomoticzSink {
-    async fn ensure_device(&self, device_id: &str) -> Result<DeviceHandle, SinkError> {
+    async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
         self.check_version().await?;
         let hardware = self.hardware_idx().await?;
         let name = format!("{}{device_id}", self.config.device_name_prefix);
@@ -662,7 +662,7 @@ impl Sink for DomoticzSink {
             }
         };
         Ok(DeviceHandle {
-            device_id: device_id.to_owned(),
+            device_id: device_id.clone(),
             key: idx,
         })
     }
@@ -671,8 +671,8 @@ impl Sink for DomoticzSink {
         // Domoticz keys rows by their date string: on the fall-back day two hours share a
         // label; the later (cumulative, so complete) one is the one to keep.
         let mut by_label: BTreeMap<String, String> = BTreeMap::new();
-        for row in rows {
-            let svalue = hour_svalue(row, self.config.time_zone)?;
+        for (row, cumulative) in rows.iter().zip(HourRow::running_totals(rows)) {
+            let svalue = hour_svalue(row, &cumulative, self.config.time_zone)?;
             by_label.insert(row.end.format("%Y-%m-%d %H:%M:%S").to_string(), svalue);
         }
         for svalue in by_label.into_values() {

@@ -31,6 +31,10 @@ pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::SinkError;
 pub use memory::{MemoryDevice, MemorySink};
 pub use sink::{DeviceHandle, Sink, StoredDayMismatch};
-pub use state::{StateDir, StateError, StoredKind, SyncMeta};
+pub use state::{
+    MemoryState, StateDir, StateError, StateStore, StoredDays, StoredKind, StoredValue, SyncMeta,
+};
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
-pub use sync::{CancelToken, DeviceReport, StopReason, SyncReport, SyncRun, SyncSettings};
+pub use sync::{
+    CancelToken, DeviceReport, StopReason, SyncError, SyncEvent, SyncReport, SyncRun, SyncSettings,
+};

@@ -6,16 +6,17 @@ use std::fmt;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{NaiveDate, NaiveDateTime};
-use linky_core::{DashboardRow, DayRow, HourRow, MeterEnergies};
+use chrono::{DateTime, NaiveDate, Utc};
+use linky_core::{DashboardRow, DayRow, DeviceId, HourRow, MeterEnergies};
 
 use crate::{DeviceHandle, Sink, SinkError};
 
 /// What one device received.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemoryDevice {
-    /// Hour rows by their local end (the last write of a date wins).
-    pub hours: BTreeMap<NaiveDateTime, MeterEnergies>,
+    /// Each hour's energies by the instant it ends (the fall-back day's two hours
+    /// labelled 02:00-03:00 are two entries; a rewrite replaces).
+    pub hours: BTreeMap<DateTime<Utc>, MeterEnergies>,
     /// Day rows by date.
     pub days: BTreeMap<NaiveDate, MeterEnergies>,
     /// The last dashboard row.
@@ -61,7 +62,7 @@ impl MemorySink {
             detail: "poisoned lock".to_owned(),
         })?;
         let entry = devices
-            .get_mut(&device.device_id)
+            .get_mut(&device.key)
             .ok_or_else(|| SinkError::Rejected {
                 sink: "memory",
                 what: format!("a write to unknown device {}", device.device_id),
@@ -72,20 +73,21 @@ impl MemorySink {
 
 #[async_trait]
 impl Sink for MemorySink {
-    async fn ensure_device(&self, device_id: &str) -> Result<DeviceHandle, SinkError> {
+    async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
+        let key = device_id.to_string();
         if let Ok(mut devices) = self.devices.lock() {
-            devices.entry(device_id.to_owned()).or_default();
+            devices.entry(key.clone()).or_default();
         }
         Ok(DeviceHandle {
-            device_id: device_id.to_owned(),
-            key: device_id.to_owned(),
+            device_id: device_id.clone(),
+            key,
         })
     }
 
     async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
         self.with_device(device, |entry| {
             for row in rows {
-                entry.hours.insert(row.end, row.cumulative);
+                entry.hours.insert(row.end_utc, row.energies);
                 entry.writes += 1;
             }
         })
@@ -139,10 +141,10 @@ impl fmt::Display for MemorySink {
                 Some(row) => writeln!(
                     f,
                     "  dashboard: U1 {:.3} kWh, U2 {:.3} kWh, R1 {:.3} kWh, R2 {:.3} kWh, peak {} VA",
-                    row.u1_wh / 1000.0,
-                    row.u2_wh / 1000.0,
-                    row.r1_wh / 1000.0,
-                    row.r2_wh / 1000.0,
+                    row.u1.as_kwh(),
+                    row.u2.as_kwh(),
+                    row.r1.as_kwh(),
+                    row.r2.as_kwh(),
                     row.cons_va
                 )?,
                 None => writeln!(f, "  dashboard: not written (missing data for the period)")?,

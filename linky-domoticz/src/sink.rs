@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use linky_core::{DashboardRow, DayRow, HourRow};
+use linky_core::{DashboardRow, DayRow, DeviceId, HourRow};
 
 use crate::SinkError;
 
@@ -10,8 +10,8 @@ use crate::SinkError;
 /// Domoticz idx).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeviceHandle {
-    /// The device id: a PDL, or a merged `C / P`.
-    pub device_id: String,
+    /// The device: a PDL, or a merged `C / P`.
+    pub device_id: DeviceId,
     /// The sink's key for the device.
     pub key: String,
 }
@@ -35,9 +35,10 @@ pub struct StoredDayMismatch {
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Finds or creates the device for `device_id`.
-    async fn ensure_device(&self, device_id: &str) -> Result<DeviceHandle, SinkError>;
+    async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError>;
 
-    /// Writes hour rows (cumulative since the run's first hour row), in time order.
+    /// Writes hour rows (each hour's own energies, in time order; a sink whose log holds
+    /// counters takes [`HourRow::running_totals`]).
     async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError>;
 
     /// Writes day rows (each day's totals).

@@ -1,5 +1,6 @@
-//! Durable state between sync runs: a folder of small JSON files, each written atomically
-//! (temporary file, fsync, rename) and sealed with a checksum.
+//! State between sync runs: the [`StateStore`] trait, and its two stores, [`StateDir`] (a
+//! folder of small JSON files, each written atomically and sealed with a checksum) and
+//! [`MemoryState`] (for one-off runs).
 //!
 //! Why files and not an embedded database: the state is small (two years of half-hours
 //! is a few megabytes per usage point), written a month at a time, and readable by a
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use linky_core::{
@@ -82,16 +84,202 @@ impl SyncMeta {
     }
 }
 
-/// One stored reading: local end, minutes, milliwatts.
-type StoredReading = (String, i64, i64);
+/// One stored value: a load-curve reading (its local end, its minutes, its milliwatts) or
+/// a daily peak (its local time, 0, its VA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredValue {
+    /// The local time: a reading's end, a peak's time.
+    pub at: NaiveDateTime,
+    /// A reading's length in minutes (0 for a peak).
+    pub minutes: i64,
+    /// A reading's milliwatts, a peak's VA.
+    pub value: i64,
+}
 
-/// Stored days, by day.
-type StoredDays = BTreeMap<NaiveDate, Vec<StoredReading>>;
+/// Stored days, by local day: a day fetched with nothing in it is an empty list.
+pub type StoredDays = BTreeMap<NaiveDate, Vec<StoredValue>>;
+
+/// Where a sync keeps what it fetched and what it learned, between runs (and between two
+/// requests of one run: every answer is stored before the next request).
+///
+/// Four primitives to implement ([`StateDir`] keeps them in files, [`MemoryState`] in
+/// memory); the rest is provided on top of them.
+pub trait StateStore: Send + Sync {
+    /// The sync's memory; nothing stored yet is a first run.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`]; the caller may start afresh.
+    fn load_meta(&self) -> Result<SyncMeta, StateError>;
+
+    /// Saves the sync's memory.
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`]: what was saved before stays.
+    fn save_meta(&self, meta: &SyncMeta) -> Result<(), StateError>;
+
+    /// The stored days of `kind` for `pdl` in `[from, to)`, with the warnings of parts
+    /// that cannot be read (their days are left out, to be fetched again).
+    fn read_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (StoredDays, Vec<StateError>);
+
+    /// Replaces each of `days` (the other days stay).
+    ///
+    /// # Errors
+    ///
+    /// A [`StateError`]: what was stored before stays.
+    fn write_days(&self, pdl: &str, kind: StoredKind, days: StoredDays) -> Result<(), StateError>;
+
+    /// Stores what a request for the local days `[start, end)` brought: each of those days
+    /// is replaced by the readings whose interval ends in it (a day without reading is
+    /// stored empty: fetched, nothing there).
+    ///
+    /// # Errors
+    ///
+    /// As [`StateStore::write_days`].
+    fn store_curve(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        start: NaiveDate,
+        end: NaiveDate,
+        readings: &[Reading],
+    ) -> Result<(), StateError> {
+        let mut by_day = empty_days(start, end);
+        for reading in readings {
+            let day = (reading.end - Duration::minutes(1)).date();
+            if let Some(list) = by_day.get_mut(&day) {
+                list.push(StoredValue {
+                    at: reading.end,
+                    minutes: reading.length_minutes,
+                    value: reading.power.milliwatts(),
+                });
+            }
+        }
+        self.write_days(pdl, StoredKind::Curve(flow), by_day)
+    }
+
+    /// Stores daily peaks for the local days `[start, end)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`StateStore::write_days`].
+    fn store_peaks(
+        &self,
+        pdl: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        peaks: &[PowerPeak],
+    ) -> Result<(), StateError> {
+        let mut by_day = empty_days(start, end);
+        for peak in peaks {
+            if let Some(list) = by_day.get_mut(&peak.at.date()) {
+                list.push(StoredValue {
+                    at: peak.at,
+                    minutes: 0,
+                    value: peak.power.va(),
+                });
+            }
+        }
+        self.write_days(pdl, StoredKind::Peaks, by_day)
+    }
+
+    /// The stored readings of a load curve over `[from, to)`, in time order.
+    fn curve_readings(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<Reading>, Vec<StateError>) {
+        let (_, readings, warnings) = self.stored_curve(pdl, flow, from, to);
+        (readings, warnings)
+    }
+
+    /// What is stored of a load curve over `[from, to)`, read once: the days fetched
+    /// (see [`StateStore::fetched_days`]), their readings in time order, and warnings.
+    fn stored_curve(
+        &self,
+        pdl: &str,
+        flow: Flow,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (BTreeSet<NaiveDate>, Vec<Reading>, Vec<StateError>) {
+        let (days, warnings) = self.read_days(pdl, StoredKind::Curve(flow), from, to);
+        let readings = days.values().flatten().map(stored_reading).collect();
+        (days.into_keys().collect(), readings, warnings)
+    }
+
+    /// The stored peaks over `[from, to)`.
+    fn peaks(
+        &self,
+        pdl: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<PowerPeak>, Vec<StateError>) {
+        let (days, warnings) = self.read_days(pdl, StoredKind::Peaks, from, to);
+        let peaks = days
+            .values()
+            .flatten()
+            .map(|value| PowerPeak {
+                at: value.at,
+                power: ApparentPower::from_va(value.value),
+            })
+            .collect();
+        (peaks, warnings)
+    }
+
+    /// The days of `[from, to)` already held: for a load curve, the days whose distinct
+    /// intervals cover all of the day (a duplicate reading does not count twice, so a day
+    /// with a hole and a duplicate is not complete); for peaks, the days with a peak. Days
+    /// fetched but incomplete are not held, so they are asked for again while in the
+    /// window. Unreadable parts come back as warnings: their days are not held.
+    fn held_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (BTreeSet<NaiveDate>, Vec<StateError>) {
+        let (days, warnings) = self.read_days(pdl, kind, from, to);
+        let held = days
+            .into_iter()
+            .filter(|(day, stored)| match kind {
+                StoredKind::Peaks => !stored.is_empty(),
+                StoredKind::Curve(_) => is_complete_day(*day, stored),
+            })
+            .map(|(day, _)| day)
+            .collect();
+        (held, warnings)
+    }
+
+    /// The days of `[from, to)` fetched for `kind`, complete or not (a day an answer
+    /// covered, even with no reading in it). A sync writes a device's rows only from days
+    /// fetched for every flow the device shows.
+    fn fetched_days(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BTreeSet<NaiveDate> {
+        self.read_days(pdl, kind, from, to).0.into_keys().collect()
+    }
+}
+
+/// One stored value in a month file: local time, minutes, value.
+type FileValue = (String, i64, i64);
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct MonthFile {
     /// Day -> its readings (load curves) or its peak (`[(time, 0, va)]`).
-    days: BTreeMap<NaiveDate, Vec<StoredReading>>,
+    days: BTreeMap<NaiveDate, Vec<FileValue>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -130,7 +318,8 @@ impl StoredKind {
     }
 }
 
-/// The state folder.
+/// The state in a folder of small JSON files, each written atomically and sealed with a
+/// checksum (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
@@ -155,24 +344,6 @@ impl StateDir {
         &self.root
     }
 
-    /// The sync's memory; a missing file is a first run.
-    ///
-    /// # Errors
-    ///
-    /// [`StateError::Corrupt`] or [`StateError::Io`]; the caller may start afresh.
-    pub fn load_meta(&self) -> Result<SyncMeta, StateError> {
-        Ok(read_sealed(&self.root.join("sync.json"))?.unwrap_or_default())
-    }
-
-    /// Saves the sync's memory.
-    ///
-    /// # Errors
-    ///
-    /// [`StateError::Io`].
-    pub fn save_meta(&self, meta: &SyncMeta) -> Result<(), StateError> {
-        write_sealed(&self.root.join("sync.json"), meta)
-    }
-
     fn month_path(&self, pdl: &str, kind: StoredKind, year: i32, month: u32) -> PathBuf {
         self.root
             .join("readings")
@@ -180,69 +351,29 @@ impl StateDir {
             .join(kind.as_str())
             .join(format!("{year:04}-{month:02}.json"))
     }
+}
 
-    /// Stores what a request for the local days `[start, end)` brought: each of those days
-    /// is replaced by the readings whose interval ends in it (a day without reading is
-    /// stored empty: fetched, nothing there).
-    ///
-    /// # Errors
-    ///
-    /// [`StateError::Io`]; what was stored before stays.
-    pub fn store_curve(
-        &self,
-        pdl: &str,
-        flow: Flow,
-        start: NaiveDate,
-        end: NaiveDate,
-        readings: &[Reading],
-    ) -> Result<(), StateError> {
-        let mut by_day = empty_days(start, end);
-        for reading in readings {
-            let day = (reading.end - Duration::minutes(1)).date();
-            if let Some(list) = by_day.get_mut(&day) {
-                list.push((
-                    reading.end.format(DATE_TIME).to_string(),
-                    reading.length_minutes,
-                    reading.power.milliwatts(),
-                ));
-            }
-        }
-        self.store_days(pdl, StoredKind::Curve(flow), by_day)
+impl StateStore for StateDir {
+    fn load_meta(&self) -> Result<SyncMeta, StateError> {
+        Ok(read_sealed(&self.root.join("sync.json"))?.unwrap_or_default())
     }
 
-    /// Stores daily peaks for the local days `[start, end)`.
-    ///
-    /// # Errors
-    ///
-    /// [`StateError::Io`].
-    pub fn store_peaks(
-        &self,
-        pdl: &str,
-        start: NaiveDate,
-        end: NaiveDate,
-        peaks: &[PowerPeak],
-    ) -> Result<(), StateError> {
-        let mut by_day = empty_days(start, end);
-        for peak in peaks {
-            if let Some(list) = by_day.get_mut(&peak.at.date()) {
-                list.push((peak.at.format(DATE_TIME).to_string(), 0, peak.power.va()));
-            }
-        }
-        self.store_days(pdl, StoredKind::Peaks, by_day)
+    fn save_meta(&self, meta: &SyncMeta) -> Result<(), StateError> {
+        write_sealed(&self.root.join("sync.json"), meta)
     }
 
-    fn store_days(
-        &self,
-        pdl: &str,
-        kind: StoredKind,
-        days: BTreeMap<NaiveDate, Vec<StoredReading>>,
-    ) -> Result<(), StateError> {
-        let mut by_month: BTreeMap<(i32, u32), StoredDays> = BTreeMap::new();
-        for (day, readings) in days {
+    fn write_days(&self, pdl: &str, kind: StoredKind, days: StoredDays) -> Result<(), StateError> {
+        let mut by_month: BTreeMap<(i32, u32), BTreeMap<NaiveDate, Vec<FileValue>>> =
+            BTreeMap::new();
+        for (day, values) in days {
+            let values = values
+                .into_iter()
+                .map(|v| (v.at.format(DATE_TIME).to_string(), v.minutes, v.value))
+                .collect();
             by_month
                 .entry((day.year(), day.month()))
                 .or_default()
-                .insert(day, readings);
+                .insert(day, values);
         }
         for ((year, month), days) in by_month {
             let path = self.month_path(pdl, kind, year, month);
@@ -254,24 +385,38 @@ impl StateDir {
         Ok(())
     }
 
-    /// The stored days of `kind` in `[from, to)`, with the warnings of corrupt files (whose
-    /// days are left out, to be fetched again).
-    fn stored_days(
+    /// Corrupt files come back as warnings; their days are left out, to be fetched again.
+    fn read_days(
         &self,
         pdl: &str,
         kind: StoredKind,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> (BTreeMap<NaiveDate, Vec<StoredReading>>, Vec<StateError>) {
+    ) -> (StoredDays, Vec<StateError>) {
         let mut days = BTreeMap::new();
         let mut warnings = Vec::new();
         let mut month = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).unwrap_or(from);
         while month < to {
             match read_sealed::<MonthFile>(&self.month_path(pdl, kind, month.year(), month.month()))
             {
-                Ok(Some(file)) => {
-                    days.extend(file.days.into_iter().filter(|(d, _)| from <= *d && *d < to))
-                }
+                Ok(Some(file)) => days.extend(
+                    file.days
+                        .into_iter()
+                        .filter(|(d, _)| from <= *d && *d < to)
+                        .map(|(day, values)| {
+                            let values = values
+                                .into_iter()
+                                .filter_map(|(at, minutes, value)| {
+                                    Some(StoredValue {
+                                        at: NaiveDateTime::parse_from_str(&at, DATE_TIME).ok()?,
+                                        minutes,
+                                        value,
+                                    })
+                                })
+                                .collect();
+                            (day, values)
+                        }),
+                ),
                 Ok(None) => {}
                 Err(error) => warnings.push(error),
             }
@@ -281,101 +426,67 @@ impl StateDir {
         }
         (days, warnings)
     }
+}
 
-    /// The stored readings of a load curve over `[from, to)`, in time order.
-    pub fn curve_readings(
-        &self,
-        pdl: &str,
-        flow: Flow,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> (Vec<Reading>, Vec<StateError>) {
-        let (_, readings, warnings) = self.stored_curve(pdl, flow, from, to);
-        (readings, warnings)
+/// The state in memory: for one-off runs (a replay, a test) that need not remember
+/// anything once done.
+#[derive(Debug, Default)]
+pub struct MemoryState {
+    meta: Mutex<SyncMeta>,
+    days: Mutex<BTreeMap<(String, StoredKind), StoredDays>>,
+}
+
+impl MemoryState {
+    /// An empty state.
+    pub fn new() -> MemoryState {
+        MemoryState::default()
+    }
+}
+
+impl StateStore for MemoryState {
+    fn load_meta(&self) -> Result<SyncMeta, StateError> {
+        Ok(self.meta.lock().map(|m| m.clone()).unwrap_or_default())
     }
 
-    /// What is stored of a load curve over `[from, to)`, read once: the days fetched
-    /// (see [`StateDir::fetched_days`]), their readings in time order, and the warnings
-    /// of corrupt files.
-    pub fn stored_curve(
-        &self,
-        pdl: &str,
-        flow: Flow,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> (BTreeSet<NaiveDate>, Vec<Reading>, Vec<StateError>) {
-        let (days, warnings) = self.stored_days(pdl, StoredKind::Curve(flow), from, to);
-        let readings = days.values().flatten().filter_map(stored_reading).collect();
-        (days.into_keys().collect(), readings, warnings)
+    fn save_meta(&self, meta: &SyncMeta) -> Result<(), StateError> {
+        if let Ok(mut stored) = self.meta.lock() {
+            *stored = meta.clone();
+        }
+        Ok(())
     }
 
-    /// The stored peaks over `[from, to)`.
-    pub fn peaks(
-        &self,
-        pdl: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> (Vec<PowerPeak>, Vec<StateError>) {
-        let (days, warnings) = self.stored_days(pdl, StoredKind::Peaks, from, to);
-        let peaks = days
-            .into_values()
-            .flatten()
-            .filter_map(|(at, _, va)| {
-                Some(PowerPeak {
-                    at: NaiveDateTime::parse_from_str(&at, DATE_TIME).ok()?,
-                    power: ApparentPower::from_va(va),
-                })
-            })
-            .collect();
-        (peaks, warnings)
-    }
-
-    /// The days of `[from, to)` already held: for a load curve, the days whose distinct
-    /// intervals cover all of the day (a duplicate reading does not count twice, so a day
-    /// with a hole and a duplicate is not complete); for peaks, the days with a peak. Days
-    /// fetched but incomplete are not held, so they are asked for again while in the
-    /// window. Corrupt files come back as warnings: their days are not held.
-    pub fn held_days(
+    fn read_days(
         &self,
         pdl: &str,
         kind: StoredKind,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> (BTreeSet<NaiveDate>, Vec<StateError>) {
-        let (days, warnings) = self.stored_days(pdl, kind, from, to);
-        let held = days
-            .into_iter()
-            .filter(|(day, stored)| match kind {
-                StoredKind::Peaks => !stored.is_empty(),
-                StoredKind::Curve(_) => is_complete_day(*day, stored),
+    ) -> (StoredDays, Vec<StateError>) {
+        let days = self
+            .days
+            .lock()
+            .ok()
+            .and_then(|all| {
+                all.get(&(pdl.to_owned(), kind))
+                    .map(|days| days.range(from..to).map(|(d, v)| (*d, v.clone())).collect())
             })
-            .map(|(day, _)| day)
-            .collect();
-        (held, warnings)
+            .unwrap_or_default();
+        (days, Vec::new())
     }
 
-    /// The days of `[from, to)` fetched for `kind`, complete or not (a day an answer
-    /// covered, even with no reading in it). A sync writes a device's rows only from days
-    /// fetched for every flow the device shows.
-    pub fn fetched_days(
-        &self,
-        pdl: &str,
-        kind: StoredKind,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> BTreeSet<NaiveDate> {
-        self.stored_days(pdl, kind, from, to)
-            .0
-            .into_keys()
-            .collect()
+    fn write_days(&self, pdl: &str, kind: StoredKind, days: StoredDays) -> Result<(), StateError> {
+        if let Ok(mut all) = self.days.lock() {
+            all.entry((pdl.to_owned(), kind)).or_default().extend(days);
+        }
+        Ok(())
     }
 }
 
 /// Whether the stored readings of `day` cover all of it with distinct intervals: they are
 /// placed on the time line (DST days included), duplicates and overlaps left out, and the
 /// minutes of the day's intervals counted.
-fn is_complete_day(day: NaiveDate, stored: &[StoredReading]) -> bool {
-    let readings: Vec<Reading> = stored.iter().filter_map(stored_reading).collect();
+fn is_complete_day(day: NaiveDate, stored: &[StoredValue]) -> bool {
+    let readings: Vec<Reading> = stored.iter().map(stored_reading).collect();
     let Some(next) = day.succ_opt() else {
         return false;
     };
@@ -389,12 +500,12 @@ fn is_complete_day(day: NaiveDate, stored: &[StoredReading]) -> bool {
         .is_some_and(DayBucket::is_complete)
 }
 
-fn stored_reading((end, minutes, milliwatts): &StoredReading) -> Option<Reading> {
-    Some(Reading {
-        end: NaiveDateTime::parse_from_str(end, DATE_TIME).ok()?,
-        length_minutes: *minutes,
-        power: Power::from_milliwatts(*milliwatts),
-    })
+fn stored_reading(value: &StoredValue) -> Reading {
+    Reading {
+        end: value.at,
+        length_minutes: value.minutes,
+        power: Power::from_milliwatts(value.value),
+    }
 }
 
 /// The local days `[start, end)`, each with no reading yet.

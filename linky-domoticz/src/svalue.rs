@@ -13,15 +13,21 @@ fn whole_wh(energies: &MeterEnergies) -> [i64; 4] {
     energies.in_order().map(|energy| energy.round_wh().max(0))
 }
 
-/// `U1;U2;R1;R2;0;0;YYYY-MM-DD HH:MM:SS` for an hour row.
+/// `U1;U2;R1;R2;0;0;YYYY-MM-DD HH:MM:SS` for an hour row, with `cumulative`, the row's
+/// running total (a P1 meter's short log holds counters: see
+/// [`HourRow::running_totals`]).
 ///
 /// # Errors
 ///
 /// [`SinkError::InvalidRow`] for a time that does not exist in `time_zone` (the
 /// spring-forward gap): Domoticz would answer OK and drop it.
-pub fn hour_svalue(row: &HourRow, time_zone: Tz) -> Result<String, SinkError> {
+pub fn hour_svalue(
+    row: &HourRow,
+    cumulative: &MeterEnergies,
+    time_zone: Tz,
+) -> Result<String, SinkError> {
     check_local_time(row.end, time_zone)?;
-    let [u1, u2, r1, r2] = whole_wh(&row.cumulative);
+    let [u1, u2, r1, r2] = whole_wh(cumulative);
     Ok(format!(
         "{u1};{u2};{r1};{r2};0;0;{}",
         row.end.format("%Y-%m-%d %H:%M:%S")
@@ -36,19 +42,13 @@ pub fn day_svalue(row: &DayRow) -> String {
 
 /// `U1;U2;R1;R2;CONS;PROD` for the dashboard row, whole units.
 pub fn dashboard_svalue(row: &DashboardRow) -> String {
-    let whole = |wh: f64| {
-        if wh.is_finite() {
-            wh.round().max(0.0) as i64
-        } else {
-            0
-        }
-    };
+    let whole = |energy: linky_core::Energy| energy.round_wh().max(0);
     format!(
         "{};{};{};{};{};{}",
-        whole(row.u1_wh),
-        whole(row.u2_wh),
-        whole(row.r1_wh),
-        whole(row.r2_wh),
+        whole(row.u1),
+        whole(row.u2),
+        whole(row.r1),
+        whole(row.r2),
         row.cons_va.max(0),
         row.prod_va.max(0)
     )

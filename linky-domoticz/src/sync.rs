@@ -6,14 +6,19 @@
 //!
 //! ```no_run
 //! # async fn example(source: &dyn linky_core::ReadingSource, clock: &dyn linky_core::Clock) {
-//! use linky_domoticz::{MemorySink, StateDir, SyncRun, SyncSettings};
+//! use linky_domoticz::{MemorySink, StateDir, SyncEvent, SyncRun, SyncSettings};
 //! let sink = MemorySink::new();
 //! let state = StateDir::open("/var/lib/linky").unwrap();
+//! let mut show = |event: &SyncEvent| println!("{event}");
 //! let report = SyncRun::new(source, &sink, &state, clock)
 //!     .settings(SyncSettings::default())
 //!     .deadline(clock.now() + chrono::Duration::minutes(10))
+//!     .progress(&mut show)
 //!     .run()
 //!     .await;
+//! for error in report.errors() {
+//!     eprintln!("{error}");
+//! }
 //! println!("next run at {}", report.next_run);
 //! # }
 //! ```
@@ -32,19 +37,20 @@
 //!   policy ends the run as "retry later", and the next run time honours it.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use linky_core::{
-    CallingHours, Clock, CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings,
-    HolidayZone, LoadCurve, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits,
-    ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceErrorKind,
-    UsagePointId, device_rows, history_after_run, history_window, merge_device, merged_pairs,
-    next_run, plan_fetches,
+    CallingHours, Clock, DeviceData, DeviceId, DeviceRows, FetchRequest, Flow, HistorySettings,
+    HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, Reading,
+    ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
+    SourceErrorKind, SourceEvent, UsagePointId, device_rows, history_after_run, history_window,
+    merge_device, merged_pairs, next_run, plan_fetches,
 };
 
-use crate::state::{StateDir, StateError, StoredKind, SyncMeta};
+use crate::state::{StateError, StateStore, StoredKind, SyncMeta};
 use crate::{Sink, SinkError};
 
 /// What a sync is told to do.
@@ -81,10 +87,10 @@ impl Default for SyncSettings {
 }
 
 /// What happened to one device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceReport {
-    /// The device id.
-    pub device: String,
+    /// The device.
+    pub device: DeviceId,
     /// Day rows written.
     pub days_written: usize,
     /// Hour rows written.
@@ -97,10 +103,85 @@ pub struct DeviceReport {
     /// the others are fetched.
     pub days_waiting: usize,
     /// What went wrong.
-    pub errors: Vec<String>,
+    pub errors: Vec<SyncError>,
     /// What went wrong and was mended in this run (a corrupt state file whose days were
     /// fetched again): worth telling, not a failure.
-    pub notes: Vec<String>,
+    pub notes: Vec<SyncError>,
+}
+
+impl DeviceReport {
+    fn new(device: DeviceId) -> DeviceReport {
+        DeviceReport {
+            device,
+            days_written: 0,
+            hours_written: 0,
+            dashboard_written: false,
+            anomalies: 0,
+            days_waiting: 0,
+            errors: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// What went wrong in a run, typed, with its cause: [`std::error::Error::source`] leads
+/// to the source's or the sink's own error (a `linky_enedis::Error`, a [`SinkError`]...).
+/// Its `Display` is a line for a person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The source could not list the usage points.
+    #[error("usage points: {0}")]
+    UsagePoints(#[source] SourceError),
+    /// The source could not answer a request.
+    #[error("{}: {error}", .kind.as_str())]
+    Fetch {
+        /// What was asked for.
+        kind: StoredKind,
+        /// The request.
+        request: FetchRequest,
+        /// Why.
+        #[source]
+        error: SourceError,
+    },
+    /// The state store could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The sink failed.
+    #[error("sink: {0}")]
+    Sink(#[from] SinkError),
+    /// The sink answered OK but holds other totals than written (Domoticz drops some
+    /// dated writes silently): they are written again at the next run.
+    #[error(
+        "the sink holds other totals than written for {}: they will be written again next run",
+        dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NotStored {
+        /// The days.
+        dates: Vec<NaiveDate>,
+    },
+    /// The sink is down or refuses the credentials: the devices after this one were not
+    /// written.
+    #[error("stopped writing: {0}")]
+    StoppedWriting(#[source] SinkError),
+    /// The run's time is outside the calling hours: nothing was fetched.
+    #[error("outside calling hours: nothing fetched")]
+    OutsideCallingHours,
+}
+
+impl SyncError {
+    /// Whether trying again later may work: a transient source error, a sink that is
+    /// down, a state file that could not be written.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::UsagePoints(error) | SyncError::Fetch { error, .. } => {
+                error.kind == SourceErrorKind::Transient
+            }
+            SyncError::Sink(error) | SyncError::StoppedWriting(error) => error.is_retryable(),
+            SyncError::State(StateError::Io { .. }) | SyncError::NotStored { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// Why a run stopped asking the source before it was done.
@@ -121,6 +202,191 @@ pub enum StopReason {
     Cancelled,
 }
 
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::RetryLater {
+                not_before: Some(at),
+            } => write!(f, "retry later, not before {at}"),
+            StopReason::RetryLater { not_before: None } => f.write_str("retry later"),
+            StopReason::ConsentLost => f.write_str("consent lost: consent again"),
+            StopReason::Deadline => f.write_str("the deadline passed"),
+            StopReason::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+/// What happens during a run, for a caller to show (its `Display` is a line for a
+/// person).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncEvent {
+    /// A request goes to the source.
+    RequestSent {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What is asked for.
+        kind: StoredKind,
+        /// The request.
+        request: FetchRequest,
+    },
+    /// The source answered with data, now stored.
+    RequestAnswered {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What was asked for.
+        kind: StoredKind,
+        /// The request.
+        request: FetchRequest,
+        /// How many values came (readings or days).
+        values: usize,
+        /// How many of them the source could not read (reported, left out).
+        anomalies: usize,
+    },
+    /// The source answered that there is no such data.
+    NoData {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What was asked for.
+        kind: StoredKind,
+        /// Whether it never will have (the meter lacks that direction).
+        permanent: bool,
+    },
+    /// A transient error (a quota, an outage): the source asks again after `wait`.
+    Retrying {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What is asked for.
+        kind: StoredKind,
+        /// The attempt that failed (1 for the first).
+        attempt: u32,
+        /// How long the source waits.
+        wait: std::time::Duration,
+        /// What failed.
+        reason: String,
+        /// Whether a quota was hit.
+        rate_limited: bool,
+    },
+    /// The source renewed its access token.
+    TokenRenewed {
+        /// The usage point being fetched.
+        usage_point: UsagePointId,
+    },
+    /// The run stops asking the source.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+    },
+    /// A problem with the state, met and handled (a corrupt file fetched again).
+    StateWarning {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What.
+        warning: String,
+    },
+    /// A device's rows are about to be written.
+    Writing {
+        /// The device.
+        device: DeviceId,
+        /// Day rows.
+        days: usize,
+        /// Hour rows.
+        hours: usize,
+    },
+    /// A device is done: written, or not for the reasons its report gives.
+    DeviceDone {
+        /// What happened to it.
+        report: Box<DeviceReport>,
+    },
+}
+
+impl fmt::Display for SyncEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncEvent::RequestSent {
+                usage_point,
+                kind,
+                request,
+            } => write!(
+                f,
+                "{usage_point}: {} {}..{}",
+                kind.as_str(),
+                request.start,
+                request.end
+            ),
+            SyncEvent::RequestAnswered {
+                usage_point,
+                kind,
+                values,
+                anomalies,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{usage_point}: {} answered, {values} values",
+                    kind.as_str()
+                )?;
+                if *anomalies > 0 {
+                    write!(f, ", {anomalies} unreadable")?;
+                }
+                Ok(())
+            }
+            SyncEvent::NoData {
+                usage_point,
+                kind,
+                permanent: true,
+            } => write!(f, "{usage_point}: no {} on this meter", kind.as_str()),
+            SyncEvent::NoData {
+                usage_point, kind, ..
+            } => write!(f, "{usage_point}: no {} there yet", kind.as_str()),
+            SyncEvent::Retrying {
+                usage_point,
+                kind,
+                attempt,
+                wait,
+                reason,
+                ..
+            } => write!(
+                f,
+                "{usage_point}: {} attempt {attempt} failed ({reason}): waiting {:.1} s",
+                kind.as_str(),
+                wait.as_secs_f64()
+            ),
+            SyncEvent::TokenRenewed { usage_point } => {
+                write!(f, "{usage_point}: access token renewed")
+            }
+            SyncEvent::Stopped { reason } => write!(f, "stopped: {reason}"),
+            SyncEvent::StateWarning {
+                usage_point,
+                warning,
+            } => write!(f, "{usage_point}: {warning}"),
+            SyncEvent::Writing {
+                device,
+                days,
+                hours,
+            } => write!(f, "{device}: writing {days} day rows, {hours} hour rows"),
+            SyncEvent::DeviceDone { report } => {
+                write!(
+                    f,
+                    "{}: {} day rows, {} hour rows, dashboard {}",
+                    report.device,
+                    report.days_written,
+                    report.hours_written,
+                    if report.dashboard_written {
+                        "written"
+                    } else {
+                        "not written"
+                    }
+                )?;
+                if report.days_waiting > 0 {
+                    write!(f, ", {} days waiting for a flow", report.days_waiting)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncReport {
@@ -131,7 +397,7 @@ pub struct SyncReport {
     /// Whether the run was a full-history grab.
     pub full_grab: bool,
     /// Errors not tied to one device.
-    pub errors: Vec<String>,
+    pub errors: Vec<SyncError>,
     /// Why the run stopped asking the source early, if it did.
     pub stopped: Option<StopReason>,
     /// When to run next (local time).
@@ -144,6 +410,13 @@ impl SyncReport {
         self.stopped.is_none()
             && self.errors.is_empty()
             && self.devices.iter().all(|d| d.errors.is_empty())
+    }
+
+    /// Every error: the run's, then each device's.
+    pub fn errors(&self) -> impl Iterator<Item = &SyncError> {
+        self.errors
+            .iter()
+            .chain(self.devices.iter().flat_map(|d| &d.errors))
     }
 }
 
@@ -190,6 +463,9 @@ impl CancelToken {
     }
 }
 
+/// Hears the events of a run.
+type Progress<'a> = dyn FnMut(&SyncEvent) + Send + 'a;
+
 /// A sync run, set up with named settings, then [`SyncRun::run`].
 ///
 /// The random parts of the schedule (the minute spread of the next run, the days before
@@ -198,14 +474,14 @@ impl CancelToken {
 pub struct SyncRun<'a> {
     source: &'a dyn ReadingSource,
     sink: &'a dyn Sink,
-    state: &'a StateDir,
+    state: &'a dyn StateStore,
     clock: &'a dyn Clock,
     settings: SyncSettings,
     deadline: Option<DateTime<Utc>>,
     cancel: CancelToken,
     spread_minutes: Option<u32>,
     retry_days: Option<i64>,
-    progress: Option<&'a mut (dyn FnMut(&str) + Send)>,
+    progress: Mutex<Option<&'a mut Progress<'a>>>,
     /// Whether a corrupt state file was met (its days must be fetched again).
     corrupt_seen: AtomicBool,
 }
@@ -216,7 +492,7 @@ impl<'a> SyncRun<'a> {
     pub fn new(
         source: &'a dyn ReadingSource,
         sink: &'a dyn Sink,
-        state: &'a StateDir,
+        state: &'a dyn StateStore,
         clock: &'a dyn Clock,
     ) -> SyncRun<'a> {
         SyncRun {
@@ -229,7 +505,7 @@ impl<'a> SyncRun<'a> {
             cancel: CancelToken::new(),
             spread_minutes: None,
             retry_days: None,
-            progress: None,
+            progress: Mutex::new(None),
             corrupt_seen: AtomicBool::new(false),
         }
     }
@@ -270,21 +546,23 @@ impl<'a> SyncRun<'a> {
         self
     }
 
-    /// Hears what happens, one line at a time.
-    pub fn progress(mut self, progress: &'a mut (dyn FnMut(&str) + Send)) -> SyncRun<'a> {
-        self.progress = Some(progress);
+    /// Hears every [`SyncEvent`] as it happens.
+    pub fn progress(self, progress: &'a mut Progress<'a>) -> SyncRun<'a> {
+        if let Ok(mut slot) = self.progress.lock() {
+            *slot = Some(progress);
+        }
         self
     }
 
     /// Runs the sync.
-    pub async fn run(mut self) -> SyncReport {
+    pub async fn run(self) -> SyncReport {
         let now = self.clock.local_now(PARIS);
         let drawn = self.clock.now().timestamp_subsec_nanos() ^ now.and_utc().timestamp() as u32;
         let spread_minutes = self.spread_minutes.unwrap_or(drawn % 60);
         let retry_days = self.retry_days.unwrap_or(1 + i64::from(drawn / 60 % 7));
         let mut errors = Vec::new();
         let mut meta = self.state.load_meta().unwrap_or_else(|error| {
-            errors.push(error.to_string());
+            errors.push(SyncError::State(error));
             SyncMeta::default()
         });
         let settings = self.settings.clone();
@@ -299,14 +577,12 @@ impl<'a> SyncRun<'a> {
             next_run: now,
         };
         if !settings.calling_hours.allows(now) {
-            report
-                .errors
-                .push("outside calling hours: nothing fetched".to_owned());
+            report.errors.push(SyncError::OutsideCallingHours);
         }
         let usage_points = match self.source.usage_points().await {
             Ok(points) => points,
             Err(error) => {
-                report.errors.push(format!("usage points: {error}"));
+                report.errors.push(SyncError::UsagePoints(error));
                 Vec::new()
             }
         };
@@ -320,10 +596,7 @@ impl<'a> SyncRun<'a> {
         let mut devices = Vec::new();
         let mut gates = Vec::new();
         for usage_point in &usage_points {
-            let mut device_report = DeviceReport {
-                device: usage_point.to_string(),
-                ..DeviceReport::default()
-            };
+            let mut device_report = DeviceReport::new(DeviceId::meter(usage_point.clone()));
             if settings.calling_hours.allows(now) && report.stopped.is_none() {
                 report.stopped = self
                     .fetch_missing(
@@ -334,6 +607,9 @@ impl<'a> SyncRun<'a> {
                         &mut report.requests,
                     )
                     .await;
+                if let Some(reason) = report.stopped {
+                    self.say(SyncEvent::Stopped { reason });
+                }
             }
             let (data, gate) = self.device_data(
                 &meta,
@@ -357,18 +633,19 @@ impl<'a> SyncRun<'a> {
                 .symmetric_difference(&gates[producer])
                 .count();
             merged.retain_days(|day| gate.contains(&day));
-            report.devices.push(DeviceReport {
-                device: merged.device.clone(),
-                days_waiting: waiting,
-                ..DeviceReport::default()
-            });
+            let mut device_report = DeviceReport::new(merged.device.clone());
+            device_report.days_waiting = waiting;
+            report.devices.push(device_report);
             devices.push(merged);
         }
         if !self.cancel.is_cancelled() {
             self.write_all(&devices, &run, &mut report).await;
         }
-        if self.cancel.is_cancelled() {
+        if self.cancel.is_cancelled() && report.stopped != Some(StopReason::Cancelled) {
             report.stopped = Some(StopReason::Cancelled);
+            self.say(SyncEvent::Stopped {
+                reason: StopReason::Cancelled,
+            });
         }
         let success = report.is_success();
         if !(full_grab && report.stopped.is_some()) {
@@ -388,7 +665,7 @@ impl<'a> SyncRun<'a> {
             meta.next_full_grab = Some(now);
         }
         if let Err(error) = self.state.save_meta(&meta) {
-            report.errors.push(error.to_string());
+            report.errors.push(SyncError::State(error));
         }
         let outcome = if report.is_success() {
             RunOutcome::Success
@@ -408,8 +685,17 @@ impl<'a> SyncRun<'a> {
         report
     }
 
-    /// Reports state warnings, noting corrupt files.
-    fn warn(&self, device_report: &mut DeviceReport, warnings: &[StateError]) {
+    /// Tells the caller.
+    fn say(&self, event: SyncEvent) {
+        if let Ok(mut progress) = self.progress.lock()
+            && let Some(progress) = progress.as_mut()
+        {
+            progress(&event);
+        }
+    }
+
+    /// Records state warnings as errors, noting corrupt files.
+    fn warn(&self, device_report: &mut DeviceReport, warnings: Vec<StateError>) {
         if warnings
             .iter()
             .any(|warning| matches!(warning, StateError::Corrupt { .. }))
@@ -418,13 +704,7 @@ impl<'a> SyncRun<'a> {
         }
         device_report
             .errors
-            .extend(warnings.iter().map(ToString::to_string));
-    }
-
-    fn say(&mut self, line: &str) {
-        if let Some(progress) = self.progress.as_mut() {
-            progress(line);
-        }
+            .extend(warnings.into_iter().map(SyncError::State));
     }
 
     /// Why fetching must stop now, if it must.
@@ -445,7 +725,7 @@ impl<'a> SyncRun<'a> {
     /// next request, and each permanent "no data" fact as soon as it is learned. Returns
     /// why the run must stop asking the source, if it must.
     async fn fetch_missing(
-        &mut self,
+        &self,
         meta: &mut SyncMeta,
         usage_point: &UsagePointId,
         window: i64,
@@ -470,9 +750,12 @@ impl<'a> SyncRun<'a> {
                     .held_days(pdl, kind, today - Duration::days(days), today);
             // A corrupt file's days are not held: they are asked for again now. Whether
             // that mended it shows when the rows are built (still corrupt: an error).
-            for warning in &warnings {
-                self.say(&format!("{pdl}: {warning}"));
-                device_report.notes.push(warning.to_string());
+            for warning in warnings {
+                self.say(SyncEvent::StateWarning {
+                    usage_point: usage_point.clone(),
+                    warning: warning.to_string(),
+                });
+                device_report.notes.push(SyncError::State(warning));
             }
             let limits = PlanLimits {
                 now,
@@ -481,33 +764,51 @@ impl<'a> SyncRun<'a> {
             };
             for request in plan_fetches(measurement, &held, &limits) {
                 if let Some(stop) = self.must_stop() {
-                    self.say(&format!(
-                        "{pdl}: stopped before {}: {stop:?}",
-                        kind.as_str()
-                    ));
                     return Some(stop);
                 }
-                self.say(&format!(
-                    "{pdl}: {} {}..{}",
-                    kind.as_str(),
-                    request.start,
-                    request.end
-                ));
+                self.say(SyncEvent::RequestSent {
+                    usage_point: usage_point.clone(),
+                    kind,
+                    request,
+                });
+                let observer = |event: SourceEvent| {
+                    self.say(match event {
+                        SourceEvent::Retrying {
+                            attempt,
+                            wait,
+                            reason,
+                            rate_limited,
+                        } => SyncEvent::Retrying {
+                            usage_point: usage_point.clone(),
+                            kind,
+                            attempt,
+                            wait,
+                            reason,
+                            rate_limited,
+                        },
+                        _ => SyncEvent::TokenRenewed {
+                            usage_point: usage_point.clone(),
+                        },
+                    });
+                };
                 let cancel = self.cancel.clone();
                 let answer = tokio::select! {
-                    answer = self.source.fetch(usage_point, &request) => answer,
+                    answer = self.source.fetch_observed(usage_point, &request, &observer) => answer,
                     () = cancel.cancelled() => return Some(StopReason::Cancelled),
                 };
                 let answer = match answer {
                     Ok(answer) => answer,
                     Err(error) => {
-                        device_report
-                            .errors
-                            .push(format!("{}: {error}", kind.as_str()));
-                        self.say(&format!("{pdl}: stopped: {error}"));
-                        match error.kind {
+                        let kind_of_error = error.kind;
+                        let retry_after = error.retry_after;
+                        device_report.errors.push(SyncError::Fetch {
+                            kind,
+                            request,
+                            error,
+                        });
+                        match kind_of_error {
                             SourceErrorKind::Transient => {
-                                let not_before = error.retry_after.and_then(|wait| {
+                                let not_before = retry_after.and_then(|wait| {
                                     Some(
                                         self.clock.local_now(PARIS)
                                             + Duration::from_std(wait).ok()?,
@@ -523,45 +824,67 @@ impl<'a> SyncRun<'a> {
                     }
                 };
                 *answered += 1;
+                let (start, end) = (request.start, request.end);
+                let answered_event = |values: usize, anomalies: usize| SyncEvent::RequestAnswered {
+                    usage_point: usage_point.clone(),
+                    kind,
+                    request,
+                    values,
+                    anomalies,
+                };
                 let stored = match answer {
                     SourceData::Curve { readings, report } => {
-                        device_report.anomalies += report.anomalies().len();
+                        let anomalies = report.anomalies().len();
+                        device_report.anomalies += anomalies;
                         let flow = match kind {
                             StoredKind::Curve(flow) => flow,
                             StoredKind::Peaks => Flow::Consumption,
                         };
-                        self.state
-                            .store_curve(pdl, flow, request.start, request.end, &readings)
+                        let stored = self.state.store_curve(pdl, flow, start, end, &readings);
+                        self.say(answered_event(readings.len(), anomalies));
+                        stored
                     }
                     SourceData::Peaks(peaks) => {
-                        self.state
-                            .store_peaks(pdl, request.start, request.end, &peaks)
+                        let stored = self.state.store_peaks(pdl, start, end, &peaks);
+                        self.say(answered_event(peaks.len(), 0));
+                        stored
                     }
-                    SourceData::DailyEnergy(_) => Ok(()),
+                    SourceData::DailyEnergy(values) => {
+                        self.say(answered_event(values.len(), 0));
+                        Ok(())
+                    }
                     SourceData::NoData { permanent: true } => {
                         meta.no_data.insert(no_data_key.clone());
                         // Saved at once, as readings are: an interrupted run must not
                         // ask again.
                         if let Err(error) = self.state.save_meta(meta) {
-                            device_report.errors.push(error.to_string());
+                            device_report.errors.push(SyncError::State(error));
                         }
-                        self.say(&format!("{pdl}: no {} on this meter", kind.as_str()));
+                        self.say(SyncEvent::NoData {
+                            usage_point: usage_point.clone(),
+                            kind,
+                            permanent: true,
+                        });
                         break;
                     }
                     // Nothing there yet: those days are fetched (and empty), asked again
                     // while in the window.
-                    SourceData::NoData { permanent: false } => match kind {
-                        StoredKind::Curve(flow) => {
-                            self.state
-                                .store_curve(pdl, flow, request.start, request.end, &[])
+                    SourceData::NoData { permanent: false } => {
+                        self.say(SyncEvent::NoData {
+                            usage_point: usage_point.clone(),
+                            kind,
+                            permanent: false,
+                        });
+                        match kind {
+                            StoredKind::Curve(flow) => {
+                                self.state.store_curve(pdl, flow, start, end, &[])
+                            }
+                            StoredKind::Peaks => self.state.store_peaks(pdl, start, end, &[]),
                         }
-                        StoredKind::Peaks => {
-                            self.state.store_peaks(pdl, request.start, request.end, &[])
-                        }
-                    },
+                    }
                 };
                 if let Err(error) = stored {
-                    device_report.errors.push(error.to_string());
+                    device_report.errors.push(SyncError::State(error));
                     break;
                 }
             }
@@ -595,52 +918,40 @@ impl<'a> SyncRun<'a> {
     ) -> (DeviceData, BTreeSet<NaiveDate>) {
         let pdl = usage_point.as_str();
         let from = today - Duration::days(days);
-        let mut data = DeviceData {
-            device: pdl.to_owned(),
-            consumption: None,
-            production: None,
-            peaks: Vec::new(),
-            two_tariffs: self.settings.offpeak.has_two_tariffs(pdl),
-        };
         let mut gate: Option<BTreeSet<NaiveDate>> = None;
         let mut any_held = BTreeSet::new();
+        let mut readings: [Vec<Reading>; 2] = [Vec::new(), Vec::new()];
         for flow in self.shown_flows(meta, pdl) {
-            let (fetched, readings, warnings) = self.state.stored_curve(pdl, flow, from, today);
-            self.warn(device_report, &warnings);
+            let (fetched, flow_readings, warnings) =
+                self.state.stored_curve(pdl, flow, from, today);
+            self.warn(device_report, warnings);
             any_held.extend(fetched.iter().copied());
             gate = Some(match gate {
                 None => fetched,
                 Some(gate) => gate.intersection(&fetched).copied().collect(),
             });
-            if readings.is_empty() {
-                continue;
-            }
-            let (curve, report) = LoadCurve::builder(PARIS)
-                .expected_period(from, today)
-                .build(&readings);
-            device_report.anomalies += report
-                .anomalies()
-                .iter()
-                .filter(|a| a.kind.drops_reading())
-                .count();
-            let schedule = CompiledSchedule::new(
-                &self.settings.offpeak,
-                pdl,
-                flow,
-                self.settings.holiday_zone,
-            );
-            let split = Some(curve.split(&schedule));
-            match flow {
-                Flow::Consumption => data.consumption = split,
-                Flow::Production => data.production = split,
-            }
+            readings[usize::from(flow == Flow::Production)] = flow_readings;
         }
         let peak_days = i64::from(self.settings.history.peak_days).max(days);
         let (peaks, warnings) = self
             .state
             .peaks(pdl, today - Duration::days(peak_days), today);
-        self.warn(device_report, &warnings);
-        data.peaks = peaks;
+        self.warn(device_report, warnings);
+        let (mut data, report) = DeviceData::builder(
+            DeviceId::meter(usage_point.clone()),
+            &self.settings.offpeak,
+            self.settings.holiday_zone,
+        )
+        .period(from, today)
+        .consumption(&readings[0])
+        .production(&readings[1])
+        .peaks(peaks)
+        .build();
+        device_report.anomalies += report
+            .anomalies()
+            .iter()
+            .filter(|a| a.kind.drops_reading())
+            .count();
         let gate = gate.unwrap_or_default();
         device_report.days_waiting = any_held.difference(&gate).count();
         data.retain_days(|day| gate.contains(&day));
@@ -649,30 +960,36 @@ impl<'a> SyncRun<'a> {
 
     /// Writes every device's rows, stopping at a sink that is down or refuses us, or at a
     /// cancellation.
-    async fn write_all(
-        &mut self,
-        devices: &[DeviceData],
-        run: &RunSettings,
-        report: &mut SyncReport,
-    ) {
+    async fn write_all(&self, devices: &[DeviceData], run: &RunSettings, report: &mut SyncReport) {
         for (data, device_report) in devices.iter().zip(report.devices.iter_mut()) {
             if self.cancel.is_cancelled() {
                 break;
             }
             let rows = device_rows(data, run);
-            self.say(&format!(
-                "{}: writing {} day rows, {} hour rows",
-                rows.device,
-                rows.days.len(),
-                rows.hours.len()
-            ));
-            if let Err(error) = write_rows(self.sink, &rows, device_report).await {
-                device_report.errors.push(format!("sink: {error}"));
-                if error.is_retryable() || matches!(error, SinkError::Unauthorized { .. }) {
+            self.say(SyncEvent::Writing {
+                device: rows.device.clone(),
+                days: rows.days.len(),
+                hours: rows.hours.len(),
+            });
+            let written = write_rows(self.sink, &rows, device_report).await;
+            let stop = match written {
+                Ok(()) => false,
+                Err(error) => {
                     // The sink is down or refuses us: the others would fail the same way.
-                    report.errors.push(format!("stopped writing: {error}"));
-                    break;
+                    let stop =
+                        error.is_retryable() || matches!(error, SinkError::Unauthorized { .. });
+                    if stop {
+                        report.errors.push(SyncError::StoppedWriting(error.clone()));
+                    }
+                    device_report.errors.push(SyncError::Sink(error));
+                    stop
                 }
+            };
+            self.say(SyncEvent::DeviceDone {
+                report: Box::new(device_report.clone()),
+            });
+            if stop {
+                break;
             }
         }
     }
@@ -714,11 +1031,9 @@ async fn write_rows(
     }
     let mismatches = sink.verify_days(&device, &rows.days).await?;
     if !mismatches.is_empty() {
-        let dates: Vec<String> = mismatches.iter().map(|m| m.date.to_string()).collect();
-        report.errors.push(format!(
-            "the sink holds other totals than written for {}: they will be written again next run",
-            dates.join(", ")
-        ));
+        report.errors.push(SyncError::NotStored {
+            dates: mismatches.iter().map(|m| m.date).collect(),
+        });
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ pub fn run(example: &Value) -> Vec<DeviceRows> {
             })
         };
         devices.push(DeviceData {
-            device: pdl.clone(),
+            device: pdl.parse().unwrap(),
             consumption: split(Flow::Consumption, "consumption"),
             production: split(Flow::Production, "production"),
             peaks: point.get("peaks").map(peaks).unwrap_or_default(),

@@ -272,14 +272,14 @@ impl World {
         };
         let peak_days = i64::from(settings.history.peak_days).max(i64::from(settings.history.days));
         let consumer = DeviceData {
-            device: CONSUMER.to_owned(),
+            device: CONSUMER.parse().unwrap(),
             consumption: Some(split(CONSUMER, Flow::Consumption)),
             production: None,
             peaks: truth::peaks(today - chrono::Duration::days(peak_days), today),
             two_tariffs: true,
         };
         let producer = DeviceData {
-            device: PRODUCER.to_owned(),
+            device: PRODUCER.parse().unwrap(),
             consumption: None,
             production: Some(split(PRODUCER, Flow::Production)),
             peaks: Vec::new(),
@@ -300,7 +300,7 @@ impl World {
             match &self.target {
                 Target::Memory(sink) => {
                     let device = sink
-                        .device(&expected.device)
+                        .device(&expected.device.to_string())
                         .unwrap_or_else(|| panic!("{} was never written", expected.device));
                     for row in &expected.days {
                         assert_eq!(
@@ -320,8 +320,8 @@ impl World {
                     assert!(extra.is_empty(), "{}: rows for {extra:?}", expected.device);
                     for row in &expected.hours {
                         assert_eq!(
-                            device.hours.get(&row.end),
-                            Some(&row.cumulative),
+                            device.hours.get(&row.end_utc),
+                            Some(&row.energies),
                             "{} at {}",
                             expected.device,
                             row.end
@@ -735,7 +735,7 @@ struct StuckSink<'a> {
 impl Sink for StuckSink<'_> {
     async fn ensure_device(
         &self,
-        id: &str,
+        id: &linky_core::DeviceId,
     ) -> Result<linky_domoticz::DeviceHandle, linky_domoticz::SinkError> {
         self.inner.ensure_device(id).await
     }
@@ -816,7 +816,7 @@ async fn corrupt_state() -> Row {
         second.devices[0]
             .errors
             .iter()
-            .any(|e| e.contains("is corrupt")),
+            .any(|e| e.to_string().contains("is corrupt")),
         "{second:?}"
     );
     world.set_now(second.next_run);
@@ -838,7 +838,10 @@ async fn domoticz(name: &'static str, down_after_calls: Option<usize>, runs: usi
     if down_after_calls.is_some() {
         assert!(!first.is_success());
         assert!(
-            first.errors.iter().any(|e| e.contains("stopped writing")),
+            first
+                .errors
+                .iter()
+                .any(|e| e.to_string().contains("stopped writing")),
             "{first:?}"
         );
         if let Target::Domoticz(domoticz) = &world.target {

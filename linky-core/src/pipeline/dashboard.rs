@@ -7,20 +7,20 @@ use super::rows::{DeviceData, DeviceHour, RunSettings};
 use super::settings::{Period, Statistic};
 use crate::Energy;
 
-/// The live value of a P1 meter: `U1;U2;R1;R2;CONS;PROD`.
+/// The figures of a device's dashboard (a P1 meter's live value: `U1;U2;R1;R2;CONS;PROD`).
 ///
 /// The energies are figures for display, not counters: a sum or a maximum is exact, a
-/// mean is a float; all are in Wh.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// mean is rounded to the milliwatt-minute (the unit of [`Energy`], 1/60 000 Wh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DashboardRow {
-    /// Consumption, peak (or all consumption with a single tariff), in Wh.
-    pub u1_wh: f64,
-    /// Consumption, off-peak, in Wh.
-    pub u2_wh: f64,
-    /// Production, peak (or all production with a single tariff), in Wh.
-    pub r1_wh: f64,
-    /// Production, off-peak, in Wh.
-    pub r2_wh: f64,
+    /// Consumption, peak (or all consumption with a single tariff).
+    pub u1: Energy,
+    /// Consumption, off-peak.
+    pub u2: Energy,
+    /// Production, peak (or all production with a single tariff).
+    pub r1: Energy,
+    /// Production, off-peak.
+    pub r2: Energy,
     /// The main display: the largest daily maximum power of the period, in VA.
     pub cons_va: i64,
     /// Always 0: there is no production peak.
@@ -61,18 +61,23 @@ fn in_period(bounds: (Option<NaiveDateTime>, Option<NaiveDateTime>), t: NaiveDat
     bounds.0.is_none_or(|after| t > after) && bounds.1.is_none_or(|until| t <= until)
 }
 
-/// A statistic of one series of samples, in Wh.
-fn statistic(statistic: Statistic, samples: &[Energy]) -> f64 {
+/// A statistic of one series of samples.
+fn statistic(statistic: Statistic, samples: &[Energy]) -> Energy {
     match statistic {
-        Statistic::Value => samples.iter().sum::<Energy>().as_wh(),
+        Statistic::Value => samples.iter().sum::<Energy>(),
         Statistic::Max => samples
             .iter()
             .max()
             .copied()
             .unwrap_or_default()
-            .max(Energy::ZERO)
-            .as_wh(),
-        Statistic::Mean => samples.iter().sum::<Energy>().as_wh() / samples.len().max(1) as f64,
+            .max(Energy::ZERO),
+        Statistic::Mean => {
+            // Rounded half away from zero to the milliwatt-minute.
+            let sum = i128::from(samples.iter().sum::<Energy>().milliwatt_minutes());
+            let count = samples.len().max(1) as i128;
+            let mean = (2 * sum + sum.signum() * count) / (2 * count);
+            Energy::from_milliwatt_minutes(mean as i64)
+        }
     }
 }
 
@@ -94,7 +99,7 @@ pub(crate) fn dashboard_row(
     if samples.is_empty() {
         return None;
     }
-    let series = |pick: &dyn Fn(&DeviceHour) -> Energy| -> f64 {
+    let series = |pick: &dyn Fn(&DeviceHour) -> Energy| -> Energy {
         let values: Vec<Energy> = samples.iter().map(|h| pick(h)).collect();
         statistic(settings.secondary.statistic, &values)
     };
@@ -108,9 +113,9 @@ pub(crate) fn dashboard_row(
     } else {
         (
             series(&|h| h.energies.consumption[0] + h.energies.consumption[1]),
-            0.0,
+            Energy::ZERO,
             series(&|h| h.energies.production[0] + h.energies.production[1]),
-            0.0,
+            Energy::ZERO,
         )
     };
     let main_bounds = period_bounds(settings.main.period, settings.today);
@@ -122,16 +127,16 @@ pub(crate) fn dashboard_row(
         .max()
         .unwrap_or(0);
     if !has_consumption {
-        (u1, u2, cons_va) = (0.0, 0.0, 0);
+        (u1, u2, cons_va) = (Energy::ZERO, Energy::ZERO, 0);
     }
     if !has_production {
-        (r1, r2) = (0.0, 0.0);
+        (r1, r2) = (Energy::ZERO, Energy::ZERO);
     }
     Some(DashboardRow {
-        u1_wh: u1,
-        u2_wh: u2,
-        r1_wh: r1,
-        r2_wh: r2,
+        u1,
+        u2,
+        r1,
+        r2,
         cons_va,
         prod_va: 0,
     })

@@ -4,7 +4,7 @@
 use super::dashboard::period_bounds;
 use super::rows::{DeviceData, MeterEnergies, RunSettings};
 use super::settings::Period;
-use crate::MERGED_DEVICE_SEPARATOR;
+use crate::{DeviceId, Flow};
 
 /// A device's energies over the current year (after 1 January of yesterday's year).
 pub fn year_totals(data: &DeviceData, settings: &RunSettings) -> MeterEnergies {
@@ -53,9 +53,9 @@ pub fn merged_pairs(devices: &[DeviceData], settings: &RunSettings) -> Vec<(usiz
 /// The device `C / P`: `consumer`'s consumption and peaks, `producer`'s production.
 pub fn merge_device(consumer: &DeviceData, producer: &DeviceData) -> DeviceData {
     DeviceData {
-        device: format!(
-            "{}{MERGED_DEVICE_SEPARATOR}{}",
-            consumer.device, producer.device
+        device: DeviceId::merged(
+            consumer.device.usage_point(Flow::Consumption).clone(),
+            producer.device.usage_point(Flow::Production).clone(),
         ),
         consumption: consumer.consumption.clone(),
         production: producer.production.clone(),

@@ -4,12 +4,15 @@
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use super::dashboard::{DashboardRow, dashboard_row};
 use super::settings::{HistorySettings, MainDisplay, SecondaryDisplay};
-use crate::{ApparentPower, Energy, SplitCurve, Tariff};
+use crate::{
+    ApparentPower, CompiledSchedule, DeviceId, Energy, Flow, HolidayZone, LoadCurve, OffPeakConfig,
+    PARIS, QualityReport, Reading, SplitCurve, Tariff,
+};
 
 /// The four energy series of a P1 meter: consumption (U1, U2) and production (R1, R2),
 /// each split into peak (tariff 1) and off-peak (tariff 2).
@@ -60,10 +63,13 @@ impl AddAssign for MeterEnergies {
     }
 }
 
-/// One clock hour of a device: both flows, and how many minutes of each have data.
+/// One clock hour of a device: both flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceHour {
-    /// The local time the hour ends (its label).
+    /// When the hour ends.
+    pub end_utc: DateTime<Utc>,
+    /// The local time the hour ends (its label; the fall-back day has two hours ending
+    /// at local 03:00... and two at 02:00: the instant tells them apart).
     pub end: NaiveDateTime,
     /// The hour's energies.
     pub energies: MeterEnergies,
@@ -79,10 +85,13 @@ pub struct PowerPeak {
 }
 
 /// What one device (a PDL, or a merged `C / P`) has to show.
+///
+/// Build it from readings with [`DeviceData::builder`], which places each flow's readings
+/// on the time line and splits them by the device's schedule.
 #[derive(Debug, Clone)]
 pub struct DeviceData {
-    /// The device id: a PDL, or `C / P`.
-    pub device: String,
+    /// The device.
+    pub device: DeviceId,
     /// The consumption curve split by the consumption schedule, if the device has one.
     pub consumption: Option<SplitCurve<2>>,
     /// The production curve split by the production schedule, if any.
@@ -115,12 +124,13 @@ impl DeviceData {
         }
         by_end
             .into_iter()
-            .map(|(end_minute, (time_zone, energies))| DeviceHour {
-                end: chrono::DateTime::from_timestamp(end_minute * 60, 0)
-                    .unwrap_or_default()
-                    .with_timezone(&time_zone)
-                    .naive_local(),
-                energies,
+            .map(|(end_minute, (time_zone, energies))| {
+                let end_utc = DateTime::from_timestamp(end_minute * 60, 0).unwrap_or_default();
+                DeviceHour {
+                    end_utc,
+                    end: end_utc.with_timezone(&time_zone).naive_local(),
+                    energies,
+                }
             })
             .collect()
     }
@@ -153,14 +163,157 @@ impl DeviceData {
     }
 }
 
-/// An hour row: the cumulative sums of the hours written so far in this run, dated by the
-/// hour's local end.
+/// Builds a [`DeviceData`] from readings as received (see [`DeviceData::builder`]).
+#[derive(Debug, Clone)]
+pub struct DeviceDataBuilder<'a> {
+    device: DeviceId,
+    schedule: &'a OffPeakConfig,
+    holiday_zone: HolidayZone,
+    time_zone: Tz,
+    period: Option<(NaiveDate, NaiveDate)>,
+    consumption: Option<&'a [Reading]>,
+    production: Option<&'a [Reading]>,
+    peaks: Vec<PowerPeak>,
+}
+
+impl DeviceData {
+    /// A builder of `device`'s data, split by `schedule` with `holiday_zone`'s holidays,
+    /// in Paris time. Whether the device has two tariffs comes from the same schedule.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{DeviceData, DeviceId, HolidayZone, IntervalLength, OffPeakConfig, Power, Reading, Tariff};
+    /// let day = NaiveDate::from_ymd_opt(2024, 6, 3).unwrap();
+    /// let readings: Vec<Reading> = (1..=48)
+    ///     .map(|half_hour| {
+    ///         let end = day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * half_hour);
+    ///         Reading::new(end, IntervalLength::PT30M, Power::from_watts(1000))
+    ///     })
+    ///     .collect();
+    /// let schedule: OffPeakConfig = "22h00-6h00".parse().unwrap();
+    /// let device: DeviceId = "22516914714270".parse().unwrap();
+    /// let (data, report) = DeviceData::builder(device, &schedule, HolidayZone::Metropole)
+    ///     .period(day, day.succ_opt().unwrap())
+    ///     .consumption(&readings)
+    ///     .build();
+    /// assert!(report.is_clean());
+    /// let split = data.consumption.as_ref().unwrap();
+    /// assert_eq!(split.total_in(Tariff::OffPeak).as_wh(), 8000.0);
+    /// assert!(data.two_tariffs);
+    /// ```
+    pub fn builder(
+        device: DeviceId,
+        schedule: &OffPeakConfig,
+        holiday_zone: HolidayZone,
+    ) -> DeviceDataBuilder<'_> {
+        DeviceDataBuilder {
+            device,
+            schedule,
+            holiday_zone,
+            time_zone: PARIS,
+            period: None,
+            consumption: None,
+            production: None,
+            peaks: Vec::new(),
+        }
+    }
+}
+
+impl<'a> DeviceDataBuilder<'a> {
+    /// The local days `[start, end)` the readings cover: holes at the edges are reported.
+    pub fn period(mut self, start: NaiveDate, end: NaiveDate) -> DeviceDataBuilder<'a> {
+        self.period = Some((start, end));
+        self
+    }
+
+    /// The time zone of the readings' local times (default Europe/Paris).
+    pub fn time_zone(mut self, time_zone: Tz) -> DeviceDataBuilder<'a> {
+        self.time_zone = time_zone;
+        self
+    }
+
+    /// The consumption readings, as received (of the consumer, for a merged device).
+    pub fn consumption(mut self, readings: &'a [Reading]) -> DeviceDataBuilder<'a> {
+        self.consumption = Some(readings);
+        self
+    }
+
+    /// The production readings, as received (of the producer, for a merged device).
+    pub fn production(mut self, readings: &'a [Reading]) -> DeviceDataBuilder<'a> {
+        self.production = Some(readings);
+        self
+    }
+
+    /// The daily maximum powers (consumption).
+    pub fn peaks(mut self, peaks: Vec<PowerPeak>) -> DeviceDataBuilder<'a> {
+        self.peaks = peaks;
+        self
+    }
+
+    /// The device's data, and what the readings' placement reported (holes, duplicates,
+    /// readings left out...), both flows together. A flow without readings is absent.
+    pub fn build(self) -> (DeviceData, QualityReport) {
+        let name = self.device.to_string();
+        let mut report = QualityReport::default();
+        let mut split = |flow: Flow, readings: Option<&[Reading]>| {
+            let readings = readings.filter(|r| !r.is_empty())?;
+            let mut builder = LoadCurve::builder(self.time_zone);
+            if let Some((start, end)) = self.period {
+                builder = builder.expected_period(start, end);
+            }
+            let (curve, curve_report) = builder.build(readings);
+            report.merge(curve_report);
+            let schedule = CompiledSchedule::new(self.schedule, &name, flow, self.holiday_zone);
+            Some(curve.split(&schedule))
+        };
+        let consumption = split(Flow::Consumption, self.consumption);
+        let production = split(Flow::Production, self.production);
+        let data = DeviceData {
+            two_tariffs: self.schedule.has_two_tariffs(&name),
+            device: self.device,
+            consumption,
+            production,
+            peaks: self.peaks,
+        };
+        (data, report)
+    }
+}
+
+/// An hour row: one clock hour of a device and its own energies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourRow {
-    /// The local time the hour ends.
+    /// When the hour ends: on the fall-back day, the two hours labelled 02:00-03:00 are
+    /// two rows with two instants.
+    pub end_utc: DateTime<Utc>,
+    /// The local time the hour ends (its label).
     pub end: NaiveDateTime,
-    /// Cumulative energies since the run's first hour row.
-    pub cumulative: MeterEnergies,
+    /// The hour's energies.
+    pub energies: MeterEnergies,
+}
+
+impl HourRow {
+    /// The running totals of `rows`, in their order: what a meter whose hourly log
+    /// holds counters takes (a Domoticz P1 meter's short log), starting from 0 before
+    /// the first row.
+    ///
+    /// ```
+    /// use linky_core::{Energy, HourRow, MeterEnergies};
+    /// let hour = |wh| HourRow {
+    ///     end_utc: Default::default(),
+    ///     end: Default::default(),
+    ///     energies: MeterEnergies { consumption: [Energy::from_wh(wh), Energy::ZERO], production: [Energy::ZERO; 2] },
+    /// };
+    /// let totals = HourRow::running_totals(&[hour(100), hour(250)]);
+    /// assert_eq!(totals[1].consumption[0], Energy::from_wh(350));
+    /// ```
+    pub fn running_totals(rows: &[HourRow]) -> Vec<MeterEnergies> {
+        rows.iter()
+            .scan(MeterEnergies::default(), |total, row| {
+                *total += row.energies;
+                Some(*total)
+            })
+            .collect()
+    }
 }
 
 /// A day row: that day's totals.
@@ -177,8 +330,8 @@ pub struct DayRow {
 /// Everything one device receives in one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceRows {
-    /// The device id.
-    pub device: String,
+    /// The device.
+    pub device: DeviceId,
     /// Hour rows, in time order.
     pub hours: Vec<HourRow>,
     /// Day rows, in date order.
@@ -213,17 +366,15 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     let mut hour_rows = Vec::new();
     if settings.history.hours_days > 0 {
         let from = today_start - Duration::days(i64::from(settings.history.hours_days));
-        let mut cumulative = MeterEnergies::default();
-        for hour in hours
+        hour_rows = hours
             .iter()
             .filter(|h| from <= h.end && h.end < today_start)
-        {
-            cumulative += hour.energies;
-            hour_rows.push(HourRow {
+            .map(|hour| HourRow {
+                end_utc: hour.end_utc,
                 end: hour.end,
-                cumulative,
-            });
-        }
+                energies: hour.energies,
+            })
+            .collect();
     }
 
     // Day D holds the hours ending in (D 00:00, D+1 00:00].

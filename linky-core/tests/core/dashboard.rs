@@ -99,7 +99,7 @@ fn device(two_tariffs: bool, production: bool) -> DeviceData {
         .0
         .split(&schedule);
     DeviceData {
-        device: "1".to_owned(),
+        device: "11111111111111".parse().unwrap(),
         consumption: (!production).then(|| curve.clone()),
         production: production.then_some(curve),
         peaks: [
@@ -128,10 +128,10 @@ fn dashboard(data: &DeviceData, main: &str, secondary: &str) -> Option<[f64; 6]>
     };
     device_rows(data, &settings).dashboard.map(|row| {
         [
-            row.u1_wh,
-            row.u2_wh,
-            row.r1_wh,
-            row.r2_wh,
+            row.u1.as_wh(),
+            row.u2.as_wh(),
+            row.r1.as_wh(),
+            row.r2.as_wh(),
             row.cons_va as f64,
             row.prod_va as f64,
         ]

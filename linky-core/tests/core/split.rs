@@ -104,7 +104,7 @@ fn dst_days_split_every_real_minute_by_its_local_time() {
             // Run two days later, so that the hour ending at the day's last midnight is
             // inside the hour rows' window too.
             let rows = device_rows(
-                &device("1", Some(split), None),
+                &device("11111111111111", Some(split), None),
                 &settings(date(day) + Duration::days(2), 7, 7),
             );
             assert_eq!(rows.days.len(), 1);
@@ -112,7 +112,10 @@ fn dst_days_split_every_real_minute_by_its_local_time() {
             assert_eq!(rows.days[0].totals.consumption, [peak, off_peak]);
             assert_eq!(rows.hours.len(), hours);
             assert_eq!(
-                rows.hours.last().unwrap().cumulative.consumption,
+                linky_core::HourRow::running_totals(&rows.hours)
+                    .last()
+                    .unwrap()
+                    .consumption,
                 [peak, off_peak]
             );
         }
@@ -125,7 +128,7 @@ fn device(
     production: Option<SplitCurve<2>>,
 ) -> DeviceData {
     DeviceData {
-        device: id.to_owned(),
+        device: id.parse().unwrap(),
         consumption,
         production,
         peaks: Vec::new(),
@@ -150,7 +153,7 @@ fn a_missing_whole_day_leaves_the_other_days_alone() {
     readings.extend(full_day(date("2024-06-03"), IntervalLength::PT30M, 200));
     let split = curve(&readings).split(&schedule("", "1", Flow::Consumption));
     let rows = device_rows(
-        &device("1", Some(split), None),
+        &device("11111111111111", Some(split), None),
         &settings(date("2024-06-04"), 0, 7),
     );
     let days: Vec<(NaiveDate, f64)> = rows
@@ -184,7 +187,10 @@ fn merged_devices_keep_production_days_and_split_each_flow_by_its_own_schedule()
     let run = settings(date("2024-06-04"), 0, 7);
     let merged = merged_devices(&[consumer, producer], &run);
     assert_eq!(merged.len(), 1);
-    assert_eq!(merged[0].device, "12345678901234 / 88888888888888");
+    assert_eq!(
+        merged[0].device.to_string(),
+        "12345678901234 / 88888888888888"
+    );
     let rows = device_rows(&merged[0], &run);
     let days: Vec<(NaiveDate, [f64; 4])> = rows
         .days
@@ -262,7 +268,7 @@ proptest! {
         prop_assert_eq!(plain, split_hours);
         // Days: the day rows sum to the curve's energy.
         let run = settings(date("2024-12-31"), 7, 730);
-        let rows = device_rows(&device("1", Some(split), None), &run);
+        let rows = device_rows(&device("11111111111111", Some(split), None), &run);
         let all_days = rows.days.iter().fold(Energy::ZERO, |total, d| total + d.totals.consumption[0] + d.totals.consumption[1]);
         let kept_hours: u32 = rows.days.iter().map(|d| d.hours_with_data).sum();
         if kept_hours as usize == curve.hours().len() {

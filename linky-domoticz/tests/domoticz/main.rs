@@ -48,7 +48,7 @@ async fn the_original_worked_examples_through_the_sink_give_its_svalues_to_the_w
             }
             let context = format!("example {index}, device {}", rows.device);
             let ours = fake.svalues(&device.key);
-            let theirs: Vec<&str> = expected[&rows.device]
+            let theirs: Vec<&str> = expected[&rows.device.to_string()]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -123,9 +123,15 @@ async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again()
     let server = DomoticzEmulator::start("2025.1").await;
     let fake = &server;
     let sink = sink(server.uri());
-    let first = sink.ensure_device("12345678901234").await.unwrap();
+    let first = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     assert_eq!(first.key, "1");
-    let again = sink.ensure_device("12345678901234").await.unwrap();
+    let again = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     assert_eq!(again, first);
     let calls = fake.calls();
     assert_recorded_queries_sent(
@@ -150,27 +156,49 @@ async fn provisioning_matches_the_recorded_exchange_and_finds_the_device_again()
     );
 }
 
+fn device_id(text: &str) -> linky_core::DeviceId {
+    text.parse().unwrap()
+}
+
+/// An hour row ending at local `end` (Paris, the first such instant).
+fn hour_row(end: chrono::NaiveDateTime, energies: MeterEnergies) -> HourRow {
+    use chrono::TimeZone;
+    HourRow {
+        end_utc: linky_core::PARIS
+            .from_local_datetime(&end)
+            .earliest()
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        end,
+        energies,
+    }
+}
+
 #[tokio::test]
 async fn dated_writes_match_the_recorded_exchange() {
     let server = DomoticzEmulator::start("2025.1").await;
     let fake = &server;
     let sink = sink(server.uri());
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     let day = DayRow {
         date: date("2024-01-14"),
         totals: energies(5230, 3100),
         hours_with_data: 24,
     };
     sink.write_days(&device, &[day]).await.unwrap();
+    // Each hour's own energies: the sink sends their running totals (10400, 7900 at 02:00).
     let hours = [
-        HourRow {
-            end: date("2024-01-16").and_hms_opt(1, 0, 0).unwrap(),
-            cumulative: energies(10000, 7000),
-        },
-        HourRow {
-            end: date("2024-01-16").and_hms_opt(2, 0, 0).unwrap(),
-            cumulative: energies(10400, 7900),
-        },
+        hour_row(
+            date("2024-01-16").and_hms_opt(1, 0, 0).unwrap(),
+            energies(10000, 7000),
+        ),
+        hour_row(
+            date("2024-01-16").and_hms_opt(2, 0, 0).unwrap(),
+            energies(400, 900),
+        ),
     ];
     sink.write_hours(&device, &hours).await.unwrap();
     let calls = fake.calls();
@@ -194,7 +222,10 @@ async fn a_day_dropped_by_domoticz_is_reported_by_the_read_back() {
         .drop_days
         .insert(date("2024-01-15"));
     let sink = sink(server.uri());
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     let rows = [
         DayRow {
             date: date("2024-01-14"),
@@ -229,7 +260,7 @@ async fn broken_and_old_versions_are_refused_clearly() {
     ] {
         let server = DomoticzEmulator::start(version).await;
         let error = sink(server.uri())
-            .ensure_device("12345678901234")
+            .ensure_device(&device_id("12345678901234"))
             .await
             .unwrap_err();
         assert!(error.to_string().starts_with(message), "{error}");
@@ -244,7 +275,10 @@ async fn authentication_errors_and_outages_are_told_apart() {
         .start()
         .await
         .unwrap();
-    let error = sink(server.uri()).ensure_device("1").await.unwrap_err();
+    let error = sink(server.uri())
+        .ensure_device(&device_id("11111111111111"))
+        .await
+        .unwrap_err();
     assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
     assert!(!error.is_retryable());
     // Basic over plain http only when the user says Domoticz allows it.
@@ -269,7 +303,10 @@ async fn authentication_errors_and_outages_are_told_apart() {
         ..DomoticzConfig::new(server.uri())
     })
     .unwrap();
-    allowed.ensure_device("1").await.unwrap();
+    allowed
+        .ensure_device(&device_id("11111111111111"))
+        .await
+        .unwrap();
     assert!(
         !format!("{allowed:?}").contains("domoticz\""),
         "the password never prints"
@@ -281,7 +318,7 @@ async fn authentication_errors_and_outages_are_told_apart() {
         .unwrap()
         .port();
     let error = sink(format!("http://127.0.0.1:{port}"))
-        .ensure_device("1")
+        .ensure_device(&device_id("11111111111111"))
         .await
         .unwrap_err();
     assert!(error.is_retryable(), "{error}");
@@ -292,10 +329,14 @@ async fn a_time_in_the_spring_forward_gap_is_never_sent() {
     let server = DomoticzEmulator::start("2025.1").await;
     let fake = &server;
     let sink = sink(server.uri());
-    let device = sink.ensure_device("1").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("11111111111111"))
+        .await
+        .unwrap();
     let row = HourRow {
+        end_utc: chrono::DateTime::from_timestamp(1_711_848_600, 0).unwrap(),
         end: date("2024-03-31").and_hms_opt(2, 30, 0).unwrap(),
-        cumulative: energies(1, 1),
+        energies: energies(1, 1),
     };
     let error = sink.write_hours(&device, &[row]).await.unwrap_err();
     assert_eq!(
@@ -308,7 +349,10 @@ async fn a_time_in_the_spring_forward_gap_is_never_sent() {
 #[tokio::test]
 async fn the_memory_sink_keeps_one_row_per_date_and_prints_tables() {
     let sink = MemorySink::new();
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     let row = DayRow {
         date: date("2024-01-14"),
         totals: energies(5230, 3100),
@@ -359,7 +403,10 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
         ..DomoticzConfig::new(server.uri())
     };
     let sink = DomoticzSink::new(config).unwrap();
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     assert_eq!(fake.state.lock().unwrap().logins, 1);
     // Domoticz restarts and forgets its sessions: one new login, then the write goes on.
     fake.state.lock().unwrap().session = None;
@@ -381,7 +428,10 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
         ..DomoticzConfig::new(server.uri())
     })
     .unwrap();
-    let error = wrong.ensure_device("1").await.unwrap_err();
+    let error = wrong
+        .ensure_device(&device_id("11111111111111"))
+        .await
+        .unwrap_err();
     assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
     assert!(!error.to_string().contains("nope"));
 }
@@ -402,7 +452,10 @@ async fn connections_closed_as_domoticz_2025_1_does_do_not_fail_the_sink() {
     assert!(second.is_err(), "{second:?}");
 
     let sink = sink(server.uri());
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     let rows: Vec<DayRow> = (1..=28)
         .map(|day| DayRow {
             date: chrono::NaiveDate::from_ymd_opt(2024, 2, day).unwrap(),
@@ -439,7 +492,10 @@ async fn connections_closed_as_domoticz_2025_1_does_do_not_fail_the_sink() {
         .await
         .unwrap();
     let sink = self::sink(idle.uri());
-    let device = sink.ensure_device("12345678901234").await.unwrap();
+    let device = sink
+        .ensure_device(&device_id("12345678901234"))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     sink.write_days(&device, &rows[..1]).await.unwrap();
     assert_eq!(idle.with_state(|s| s.long_log.len()), 1);

@@ -12,7 +12,8 @@ use linky_core::{
     QualityReport, Reading, ReadingSource, SourceData, SourceError, SourceErrorKind, UsagePointId,
 };
 use linky_domoticz::{
-    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, SyncReport, SyncRun, SyncSettings,
+    DomoticzConfig, DomoticzSink, MemorySink, Sink, StateDir, StateStore, SyncReport, SyncRun,
+    SyncSettings,
 };
 
 use linky_domoticz::DomoticzEmulator;
@@ -250,7 +251,10 @@ async fn a_quota_error_mid_backfill_keeps_what_was_fetched_and_the_next_run_comp
     let sink = MemorySink::new();
     let first = sync(&source, &sink, &state, now()).await;
     assert!(!first.is_success());
-    assert!(first.devices[0].errors[0].contains("429"), "{first:?}");
+    assert!(
+        first.devices[0].errors[0].to_string().contains("429"),
+        "{first:?}"
+    );
     assert_eq!(first.next_run, now() + Duration::hours(1));
     // The first request (the newest 7 days) was stored, but not written: the meter's
     // production side is not known yet (its request never went out), and a day is
@@ -281,10 +285,9 @@ async fn domoticz_down_mid_sync_then_back_gets_everything_without_refetching() {
     let down = DomoticzSink::new(DomoticzConfig::new(format!("http://127.0.0.1:{port}"))).unwrap();
     let first = sync(&source, &down, &state, now()).await;
     assert!(
-        first
-            .errors
-            .iter()
-            .any(|e| e.contains("stopped writing: domoticz unavailable")),
+        first.errors.iter().any(|e| e
+            .to_string()
+            .contains("stopped writing: domoticz unavailable")),
         "{first:?}"
     );
     let fetched = source.requests.load(Ordering::SeqCst);
@@ -321,7 +324,7 @@ async fn domoticz_refusing_credentials_is_reported() {
         report
             .errors
             .iter()
-            .any(|e| e.contains("refused the credentials")),
+            .any(|e| e.to_string().contains("refused the credentials")),
         "{report:?}"
     );
     std::fs::remove_dir_all(root).ok();
@@ -337,7 +340,7 @@ struct CrashingSink {
 impl Sink for CrashingSink {
     async fn ensure_device(
         &self,
-        id: &str,
+        id: &linky_core::DeviceId,
     ) -> Result<linky_domoticz::DeviceHandle, linky_domoticz::SinkError> {
         self.inner.ensure_device(id).await
     }
@@ -426,7 +429,7 @@ async fn a_corrupt_state_file_is_reported_and_its_days_fetched_again() {
         report.devices[0]
             .notes
             .iter()
-            .any(|e| e.contains("is corrupt (checksum mismatch)")),
+            .any(|e| e.to_string().contains("is corrupt (checksum mismatch)")),
         "{report:?}"
     );
     assert!(report.is_success(), "{report:?}");
@@ -474,7 +477,9 @@ async fn days_domoticz_drops_are_found_by_the_read_back_after_a_sync() {
     let report = sync(&source, &sink, &state, now()).await;
     assert!(!report.is_success());
     assert!(
-        report.devices[0].errors[0].contains("other totals than written for 2024-06-15"),
+        report.devices[0].errors[0]
+            .to_string()
+            .contains("other totals than written for 2024-06-15"),
         "{report:?}"
     );
     std::fs::remove_dir_all(root).ok();
@@ -542,7 +547,7 @@ async fn a_merged_device_waits_for_its_missing_side() {
     let merged_report = first
         .devices
         .iter()
-        .find(|d| d.device == merged_id)
+        .find(|d| d.device.to_string() == merged_id)
         .unwrap();
     assert_eq!(merged_report.days_waiting, 14);
     // The producer's own device shows its 7 days; the consumer all 21.

@@ -8,7 +8,7 @@ mod source;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use linky_core::{Clock, Measurement, RetryPolicy};
+use linky_core::{Clock, Measurement, RetryPolicy, SourceEvent};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::Instrument;
@@ -27,6 +27,9 @@ use limiter::RateLimiter;
 /// 0.2 MB and a year of daily values about 40 kB; anything far larger is not a
 /// measurement, and reading it would only cost memory. See [`ClientBuilder::max_body_bytes`].
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Hears what happens while a request is answered.
+pub(crate) type Observer<'a> = dyn Fn(SourceEvent) + Send + Sync + 'a;
 
 /// The User-Agent sent by default (the proxy checks `Name/x.y.z`).
 pub const DEFAULT_USER_AGENT: &str = concat!("linky-rs/", env!("CARGO_PKG_VERSION"));
@@ -269,8 +272,8 @@ impl Client {
         &self,
         measurement: Measurement,
         usage_point: &str,
-        start: chrono::NaiveDate,
-        end: chrono::NaiveDate,
+        (start, end): (chrono::NaiveDate, chrono::NaiveDate),
+        observer: Option<&Observer<'_>>,
     ) -> Result<Vec<u8>, Error> {
         let backend = self.backend();
         let path = backend.data_path(measurement, usage_point, start, end);
@@ -283,10 +286,19 @@ impl Client {
             %start,
             %end,
         );
-        self.get_with_retries(&url).instrument(span).await
+        self.get_with_retries(&url, observer).instrument(span).await
     }
 
-    async fn get_with_retries(&self, url: &str) -> Result<Vec<u8>, Error> {
+    async fn get_with_retries(
+        &self,
+        url: &str,
+        observer: Option<&Observer<'_>>,
+    ) -> Result<Vec<u8>, Error> {
+        let tell = |event: SourceEvent| {
+            if let Some(observer) = observer {
+                observer(event);
+            }
+        };
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
@@ -301,6 +313,7 @@ impl Client {
                 refreshed = true;
                 tracing::info!("access token refused: renewing it once");
                 self.renew_token().await?;
+                tell(SourceEvent::TokenRenewed);
                 continue;
             }
             let policy = &self.inner.settings.retry;
@@ -315,6 +328,12 @@ impl Client {
                 && let Some(delay) = policy.delay(attempt, error.retry_after(), self.next_jitter())
             {
                 tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "transient error: retrying");
+                tell(SourceEvent::Retrying {
+                    attempt,
+                    wait: delay,
+                    reason: error.to_string(),
+                    rate_limited: error.is_rate_limited(),
+                });
                 self.clock().sleep(delay).await;
                 continue;
             }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use linky_core::{Flow, Measurement, UsagePointId};
 
-use super::Client;
+use super::{Client, Observer};
 use crate::wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
     parse_daily_max_power, parse_load_curve,
@@ -106,6 +106,7 @@ impl Client {
         usage_point: &UsagePointId,
         (start, end): (NaiveDate, NaiveDate),
         parse: impl FnOnce(&[u8], UsagePointCheck<'_>) -> Result<T, Error>,
+        observer: Option<&Observer<'_>>,
     ) -> Result<Fetched<T>, Error> {
         if start >= end {
             return Err(Error::Config {
@@ -113,7 +114,7 @@ impl Client {
             });
         }
         let parsed = match self
-            .fetch_body(measurement, usage_point.as_str(), start, end)
+            .fetch_body(measurement, usage_point.as_str(), (start, end), observer)
             .await
         {
             Ok(body) => parse(&body, UsagePointCheck::Expect(usage_point)),
@@ -166,6 +167,7 @@ impl MeterSource for Client {
             usage_point,
             (start, end),
             parse,
+            None,
         )
         .await
     }
@@ -183,6 +185,7 @@ impl MeterSource for Client {
             usage_point,
             (start, end),
             parse,
+            None,
         )
         .await
     }
@@ -198,12 +201,15 @@ impl MeterSource for Client {
             usage_point,
             (start, end),
             parse_daily_max_power,
+            None,
         )
         .await
     }
 }
 
-/// The client as linky-core's [`linky_core::ReadingSource`], for a sync run.
+/// The client as linky-core's [`linky_core::ReadingSource`], for a sync run: retries and
+/// token renewals are told to the observer; errors keep this crate's [`Error`] as their
+/// cause.
 #[async_trait]
 impl linky_core::ReadingSource for Client {
     async fn usage_points(&self) -> Result<Vec<UsagePointId>, linky_core::SourceError> {
@@ -215,35 +221,74 @@ impl linky_core::ReadingSource for Client {
         usage_point: &UsagePointId,
         request: &linky_core::FetchRequest,
     ) -> Result<linky_core::SourceData, linky_core::SourceError> {
+        self.source_data(usage_point, request, None).await
+    }
+
+    async fn fetch_observed(
+        &self,
+        usage_point: &UsagePointId,
+        request: &linky_core::FetchRequest,
+        observer: &(dyn Fn(linky_core::SourceEvent) + Send + Sync),
+    ) -> Result<linky_core::SourceData, linky_core::SourceError> {
+        self.source_data(usage_point, request, Some(observer)).await
+    }
+}
+
+impl Client {
+    async fn source_data(
+        &self,
+        usage_point: &UsagePointId,
+        request: &linky_core::FetchRequest,
+        observer: Option<&Observer<'_>>,
+    ) -> Result<linky_core::SourceData, linky_core::SourceError> {
         use linky_core::SourceData;
-        let (start, end) = (request.start, request.end);
-        let no_data = |permanent| SourceData::NoData { permanent };
-        let answer = match request.measurement {
-            Measurement::LoadCurve(flow) => {
-                match self.load_curve(usage_point, flow, start, end).await {
-                    Ok(Fetched::Data(payload)) => Ok(SourceData::Curve {
+        let range = (request.start, request.end);
+        let measurement = request.measurement;
+        let answer = match measurement {
+            Measurement::LoadCurve(flow) => self
+                .fetch_parsed(
+                    measurement,
+                    usage_point,
+                    range,
+                    |body: &[u8], check: UsagePointCheck<'_>| parse_load_curve(body, flow, check),
+                    observer,
+                )
+                .await
+                .map(|fetched| match fetched {
+                    Fetched::Data(payload) => SourceData::Curve {
                         readings: payload.readings,
                         report: payload.report,
-                    }),
-                    Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
-                    Err(error) => Err(error),
-                }
-            }
-            Measurement::DailyEnergy(flow) => {
-                match self.daily_energy(usage_point, flow, start, end).await {
-                    Ok(Fetched::Data(series)) => Ok(SourceData::DailyEnergy(
+                    },
+                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
+                }),
+            Measurement::DailyEnergy(flow) => self
+                .fetch_parsed(
+                    measurement,
+                    usage_point,
+                    range,
+                    |body: &[u8], check: UsagePointCheck<'_>| parse_daily_energy(body, flow, check),
+                    observer,
+                )
+                .await
+                .map(|fetched| match fetched {
+                    Fetched::Data(series) => SourceData::DailyEnergy(
                         series.values.iter().map(|v| (v.date, v.energy)).collect(),
-                    )),
-                    Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
-                    Err(error) => Err(error),
-                }
-            }
-            Measurement::DailyMaxPower => match self.daily_max_power(usage_point, start, end).await
-            {
-                Ok(Fetched::Data(series)) => Ok(SourceData::Peaks(series.values)),
-                Ok(Fetched::NoData { permanent, .. }) => Ok(no_data(permanent)),
-                Err(error) => Err(error),
-            },
+                    ),
+                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
+                }),
+            Measurement::DailyMaxPower => self
+                .fetch_parsed(
+                    measurement,
+                    usage_point,
+                    range,
+                    parse_daily_max_power,
+                    observer,
+                )
+                .await
+                .map(|fetched| match fetched {
+                    Fetched::Data(series) => SourceData::Peaks(series.values),
+                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
+                }),
         };
         answer.map_err(source_error)
     }
@@ -258,8 +303,9 @@ fn source_error(error: Error) -> linky_core::SourceError {
         | ErrorCategory::AuthorizationPending => SourceErrorKind::ConsentLost,
         _ => SourceErrorKind::Unexpected,
     };
-    let source_error = linky_core::SourceError::new(kind, error.to_string());
-    match error.retry_after() {
+    let retry_after = error.retry_after();
+    let source_error = linky_core::SourceError::new(kind, error.to_string()).with_cause(error);
+    match retry_after {
         Some(wait) => source_error.with_retry_after(wait),
         None => source_error,
     }
