@@ -54,8 +54,7 @@ pub enum SourceErrorKind {
 /// assert_eq!(error.retry_after, Some(Duration::from_secs(3600)));
 /// assert_eq!(error.to_string(), "429: quota");
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SourceError {
     /// What to do about it.
@@ -66,8 +65,22 @@ pub struct SourceError {
     pub retry_after: Option<std::time::Duration>,
     /// The source's own error, kept for [`std::error::Error::source`] (a caller may
     /// downcast it, to `linky_enedis::Error` for instance).
-    #[source]
     pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SourceError {
+    /// The source's own error itself (not its `Arc`), so that it downcasts.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl PartialEq for SourceError {

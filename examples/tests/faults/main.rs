@@ -560,15 +560,7 @@ async fn the_fault_suite() {
         )
         .await,
     );
-    rows.push(
-        simple(
-            "oversized body (2 MiB, limit 1 MiB)",
-            vec![nth(90, Fault::Oversized(2 << 20))],
-            2,
-            1,
-        )
-        .await,
-    );
+    rows.push(oversized().await);
     rows.push(
         simple(
             "token expired mid-backfill",
@@ -651,6 +643,35 @@ async fn the_fault_suite() {
     rows.push(domoticz("Domoticz down mid-sync, then back", Some(700), 2).await);
     print(&rows);
     assert!(rows.len() >= 20);
+}
+
+/// An answer over the client's limit: refused with a typed error, whose cause (through
+/// the sync's error and the source's) is the client's own `BodyTooLarge`; the next run
+/// asks again.
+async fn oversized() -> Row {
+    let mut world = World::new(vec![nth(90, Fault::Oversized(2 << 20))]).await;
+    let first = world.run().await;
+    let error = first.errors().next().expect("an error");
+    let source = std::error::Error::source(error).expect("the source's error");
+    let cause = std::error::Error::source(source).expect("the client's error");
+    assert!(
+        matches!(
+            cause.downcast_ref::<linky_enedis::Error>(),
+            Some(linky_enedis::Error::BodyTooLarge {
+                limit: 1_048_576,
+                ..
+            })
+        ),
+        "{cause:?}"
+    );
+    assert!(!error.is_retryable());
+    world.set_now(first.next_run);
+    let runs = 1 + world.until_success(3).await;
+    let row = world
+        .finish("oversized body (2 MiB, limit 1 MiB)", runs)
+        .await;
+    expect(&row, 2, 1);
+    row
 }
 
 /// The consent is revoked mid-backfill: the renewal is refused, the tokens cleared, the

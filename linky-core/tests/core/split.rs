@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use linky_core::{
     CompiledSchedule, DeviceData, Energy, Flow, HistorySettings, HolidayZone, IntervalLength,
     LoadCurve, MainDisplay, OffPeakConfig, PARIS, Power, Reading, RunSettings, SecondaryDisplay,
-    SplitCurve, device_rows, merged_devices,
+    SplitCurve, Tariff, device_rows, merged_devices,
 };
 use proptest::prelude::*;
 
@@ -209,6 +209,50 @@ fn merged_devices_keep_production_days_and_split_each_flow_by_its_own_schedule()
     );
 }
 
+/// A merged device built from readings: each flow split by its own PDL's schedule, the
+/// device's two tariffs from the same schedule, a slug safe for a file name.
+#[test]
+fn a_merged_device_from_readings() {
+    let consumer: linky_core::UsagePointId = "12345678901234".parse().unwrap();
+    let producer: linky_core::UsagePointId = "88888888888888".parse().unwrap();
+    let device = linky_core::DeviceId::merged(consumer, producer);
+    let config: OffPeakConfig = "22h-6h P 0h-24h".parse().unwrap();
+    let consumption = full_day(date("2024-06-03"), IntervalLength::PT30M, 1000);
+    let production = full_day(date("2024-06-03"), IntervalLength::PT60M, 500);
+    let (data, report) = DeviceData::builder(device.clone(), &config, HolidayZone::Metropole)
+        .period(date("2024-06-03"), date("2024-06-04"))
+        .consumption(&consumption)
+        .production(&production)
+        .build();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(data.device.slug(), "12345678901234_88888888888888");
+    let consumed = data.consumption.as_ref().unwrap();
+    assert_eq!(
+        wh([
+            consumed.total_in(Tariff::Peak),
+            consumed.total_in(Tariff::OffPeak)
+        ]),
+        [16000.0, 8000.0]
+    );
+    // Production is all off-peak by its own section.
+    let produced = data.production.as_ref().unwrap();
+    assert_eq!(
+        wh([
+            produced.total_in(Tariff::Peak),
+            produced.total_in(Tariff::OffPeak)
+        ]),
+        [0.0, 12000.0]
+    );
+    assert!(data.two_tariffs);
+    assert_eq!(
+        "12345678901234 / 888"
+            .parse::<linky_core::DeviceId>()
+            .unwrap_err()
+            .to_string(),
+        "invalid usage point \"888\": expected exactly 14 digits, found 3 characters"
+    );
+}
+
 /// Random curves around the 2024 DST days, with holes and mixed lengths.
 fn readings_near_dst() -> impl Strategy<Value = Vec<Reading>> {
     let start = prop_oneof![
@@ -273,6 +317,38 @@ proptest! {
         let kept_hours: u32 = rows.days.iter().map(|d| d.hours_with_data).sum();
         if kept_hours as usize == curve.hours().len() {
             prop_assert_eq!(all_days, curve.total_energy());
+        }
+    }
+
+    /// Days and months of a split: DST-exact local days, their sums equal to the hours',
+    /// the whole curve's, per class and per tariff.
+    #[test]
+    fn days_and_months_sum_exactly(readings in readings_near_dst(), which in 0..SCHEDULES.len()) {
+        let config: OffPeakConfig = SCHEDULES[which].parse().unwrap();
+        let compiled = CompiledSchedule::new(&config, "1", Flow::Consumption, HolidayZone::Metropole);
+        let split = LoadCurve::builder(PARIS).build(&readings).0.split(&compiled);
+        let days = split.days();
+        let by_days = days.iter().fold([Energy::ZERO; 2], |mut total, day| {
+            total[0] += day.energy_in(Tariff::Peak);
+            total[1] += day.energy_in(Tariff::OffPeak);
+            total
+        });
+        prop_assert_eq!(by_days, split.totals());
+        let by_months: Energy = split.months().iter().map(|m| m.total()).sum();
+        prop_assert_eq!(by_months, split.total_in(Tariff::Peak) + split.total_in(Tariff::OffPeak));
+        for day in &days {
+            prop_assert_eq!(day.hours_in_day, linky_core::hours_in_day(day.date, PARIS));
+            prop_assert!(day.minutes <= day.hours_in_day * 60);
+        }
+        // Each hour belongs to the day its local_day says, and the hours sum to the days.
+        for day in &days {
+            let hours: Energy = split
+                .hours()
+                .iter()
+                .filter(|h| h.local_day(PARIS) == day.date)
+                .map(|h| h.total())
+                .sum();
+            prop_assert_eq!(hours, day.total());
         }
     }
 

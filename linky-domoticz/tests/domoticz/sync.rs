@@ -29,6 +29,8 @@ struct FakeSource {
     hook: Mutex<Option<Hook>>,
     /// From this request on, never answers (a process killed while waiting).
     hang_from: Mutex<Option<usize>>,
+    /// Tells the observer of a retry (a quota, 30 s) before answering the first request.
+    retry_told: bool,
 }
 
 type Hook = Box<dyn FnMut(usize, &FetchRequest) -> Option<Result<SourceData, SourceError>> + Send>;
@@ -42,7 +44,13 @@ impl FakeSource {
             fail_at: Mutex::new(None),
             hook: Mutex::new(None),
             hang_from: Mutex::new(None),
+            retry_told: false,
         }
+    }
+
+    fn with_retry_told(mut self) -> FakeSource {
+        self.retry_told = true;
+        self
     }
 
     fn with_hook(self, hook: Hook) -> FakeSource {
@@ -73,6 +81,23 @@ fn half_hours(start: NaiveDate, end: NaiveDate, watts: i64) -> Vec<Reading> {
 
 #[async_trait]
 impl ReadingSource for FakeSource {
+    async fn fetch_observed(
+        &self,
+        usage_point: &UsagePointId,
+        request: &FetchRequest,
+        observer: &(dyn Fn(linky_core::SourceEvent) + Send + Sync),
+    ) -> Result<SourceData, SourceError> {
+        if self.retry_told && self.requests.load(Ordering::SeqCst) == 0 {
+            observer(linky_core::SourceEvent::Retrying {
+                attempt: 1,
+                wait: std::time::Duration::from_secs(30),
+                reason: "enedis answered 429 (transient)".to_owned(),
+                rate_limited: true,
+            });
+        }
+        self.fetch(usage_point, request).await
+    }
+
     async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError> {
         Ok(self
             .consumers
@@ -744,4 +769,106 @@ async fn a_cancelled_run_stops_while_a_request_hangs() {
     assert_eq!(source.requests.load(Ordering::SeqCst), 2 + 4);
     assert_eq!(sink.device(CONSUMER).unwrap().days.len(), 21);
     std::fs::remove_dir_all(root).ok();
+}
+
+/// A UI hears typed events: each request sent and answered, the quota's wait, the
+/// direction a meter lacks, each device written and done. The state here lives in
+/// memory (a one-off run), and the errors are typed with their cause.
+#[tokio::test]
+async fn a_run_tells_typed_events_and_keeps_typed_errors() {
+    use linky_domoticz::{MemoryState, StopReason, SyncError, SyncEvent};
+    let source = FakeSource::new(vec![CONSUMER], vec![PRODUCER]).with_retry_told();
+    let state = MemoryState::new();
+    let sink = MemorySink::new();
+    let clock = clock_at(now());
+    let mut events = Vec::new();
+    let mut hear = |event: &SyncEvent| events.push(event.clone());
+    let report = SyncRun::new(&source, &sink, &state, &clock)
+        .settings(settings())
+        .progress(&mut hear)
+        .run()
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    let sent = events
+        .iter()
+        .filter(|e| matches!(e, SyncEvent::RequestSent { .. }))
+        .count();
+    assert_eq!(sent, source.requests.load(Ordering::SeqCst));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SyncEvent::Retrying { wait, rate_limited: true, .. } if wait.as_secs() == 30
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::RequestAnswered { values: 336, .. }))
+    );
+    let lacking = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                SyncEvent::NoData {
+                    permanent: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(lacking, 3, "{events:?}");
+    let done: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            SyncEvent::DeviceDone { report } => Some(report.device.slug()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        done,
+        [
+            CONSUMER.to_owned(),
+            PRODUCER.to_owned(),
+            format!("{CONSUMER}_{PRODUCER}")
+        ]
+    );
+    // Friendly lines.
+    assert!(
+        events
+            .iter()
+            .any(|e| e.to_string() == format!("{CONSUMER}: no production on this meter"))
+    );
+    // The memory state remembers within the process: a second run fetches nothing.
+    let before = source.requests.load(Ordering::SeqCst);
+    assert!(sync_in(&source, &sink, &state, &clock).await.is_success());
+    assert_eq!(source.requests.load(Ordering::SeqCst), before);
+
+    // A typed error keeps its cause and says whether to retry.
+    let failing = FakeSource::new(vec![CONSUMER], vec![]);
+    *failing.fail_at.lock().unwrap() = Some((0, SourceErrorKind::Transient));
+    let report = sync_in(&failing, &sink, &MemoryState::new(), &clock).await;
+    assert_eq!(
+        report.stopped,
+        Some(StopReason::RetryLater { not_before: None })
+    );
+    let error = report.errors().next().unwrap();
+    assert!(matches!(error, SyncError::Fetch { .. }));
+    assert!(error.is_retryable());
+    let cause = std::error::Error::source(error).unwrap();
+    assert!(cause.downcast_ref::<SourceError>().is_some());
+    assert_eq!(
+        error.to_string(),
+        "consumption: enedis answered 429 (transient) at request 0"
+    );
+}
+
+async fn sync_in(
+    source: &FakeSource,
+    sink: &dyn Sink,
+    state: &dyn StateStore,
+    clock: &ManualClock,
+) -> SyncReport {
+    SyncRun::new(source, sink, state, clock)
+        .settings(settings())
+        .run()
+        .await
 }
