@@ -224,9 +224,14 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
         }
     };
     // The real clock, the same one the client asks; the sync draws its spread from it.
+    let started = linky_core::Clock::local_now(&linky_enedis::SystemClock, linky_core::PARIS);
+    let usage_points: Vec<String> = linky_core::ReadingSource::usage_points(&client)
+        .await
+        .map(|points| points.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
     let mut progress = |event: &linky_domoticz::SyncEvent| println!("  {event}");
     let report = SyncRun::new(&client, sink, &state, &linky_enedis::SystemClock)
-        .settings(settings)
+        .settings(settings.clone())
         .progress(&mut progress)
         .run()
         .await;
@@ -259,7 +264,18 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
     }
     println!("next run: {}", report.next_run);
     if let (Some(path), Some(recorder)) = (&options.record, &recorder) {
-        let session = recorder.session("recorded by examples/sync.rs", client.backend().name());
+        let mut session = recorder.session("recorded by examples/sync.rs", client.backend().name());
+        // What a replay needs: the run's time, usage points and settings, its outcome.
+        let mut info = linky_enedis::ReplayInfo::new(
+            started,
+            usage_points.iter().map(|p| recorder.shown_as(p)).collect(),
+            i64::from(settings.history.days),
+            crate::outcome_of(&report),
+        );
+        info.offpeak = options.offpeak.clone();
+        info.hours_days = i64::from(settings.history.hours_days);
+        info.production = settings.production;
+        session.replay = Some(info);
         std::fs::write(path, session.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("session recorded in {}", path.display());
     }

@@ -1,15 +1,20 @@
 //! The main job: a whole sync against a recorded session, no network or account needed.
 //!
 //! ```text
-//! cargo run --release --example replay [-- --session FILE] [--domoticz URL
-//!     [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
+//! cargo run --release --example replay [-- --session FILE | --two-years SEED]
+//!     [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]]
+//!     [--bearer TOKEN]] [--state DIR]
 //! ```
 //!
 //! By default it replays `testdata/sessions/replay-main.json` (sandbox client 3: a
 //! consumer and a producer, hence a merged device, and a quota error recovered) on
 //! 127.0.0.1 through the real client, syncs it into an in-memory sink, and prints the
-//! progress, then per device the day rows and the dashboard values. `--domoticz` writes
-//! to a real Domoticz instead. `--record FILE` with real credentials (the options of
+//! progress, then per device the day rows and the dashboard values. A session carries
+//! the time, settings and usage points of its run and how it ended: the replay uses them,
+//! and exits with 0 when it replays the session exactly with the recorded outcome, 1
+//! otherwise. `--two-years SEED` generates and replays a two-year backfill of a consumer
+//! and a producer. `--domoticz` writes to a real Domoticz instead; `--state DIR` keeps
+//! the state in a folder (in memory by default). `--record FILE` with real credentials (the options of
 //! `examples/sync.rs`: `--state DIR`, `--backend`, `--token`...) runs a live sync and
 //! records its session, tokens and secrets redacted, for a bug report.
 
@@ -20,11 +25,12 @@ use linky_domoticz::DomoticzConfig;
 use linky_enedis::Session;
 use linky_examples::{Target, replay_job};
 
-const USAGE: &str = "usage: replay [--session FILE] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
+const USAGE: &str = "usage: replay [--session FILE | --two-years SEED] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
    or: replay --record FILE --state DIR [the options of examples/sync.rs]";
 
 struct Options {
     session: PathBuf,
+    two_years: Option<u64>,
     domoticz: Option<DomoticzConfig>,
     state: Option<PathBuf>,
 }
@@ -36,6 +42,7 @@ fn options() -> Result<Options, String> {
     ));
     let (mut url, mut user, mut password, mut bearer, mut plain, mut state) =
         (None, None, None, None, false, None);
+    let mut two_years = None;
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         let mut value = || {
@@ -45,6 +52,13 @@ fn options() -> Result<Options, String> {
         };
         match argument.as_str() {
             "--session" => session = PathBuf::from(value()?),
+            "--two-years" => {
+                two_years = Some(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--two-years: {e}\n{USAGE}"))?,
+                )
+            }
             "--domoticz" => url = Some(value()?),
             "--user" => user = Some(value()?),
             "--password" => password = Some(value()?),
@@ -58,6 +72,7 @@ fn options() -> Result<Options, String> {
         url.map(|url| linky_examples::domoticz_config(url, user, password, bearer, plain));
     Ok(Options {
         session,
+        two_years,
         domoticz,
         state,
     })
@@ -75,31 +90,32 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let session = match std::fs::read(&options.session)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| Session::from_json(&bytes).map_err(|e| e.to_string()))
-    {
+    let (name, session) = match options.two_years {
+        Some(seed) => (
+            format!("a generated two-year backfill (seed {seed})"),
+            Ok(linky_examples::two_year_session(seed)),
+        ),
+        None => (
+            options.session.display().to_string(),
+            std::fs::read(&options.session)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| Session::from_json(&bytes).map_err(|e| e.to_string())),
+        ),
+    };
+    let session = match session {
         Ok(session) => session,
         Err(error) => {
-            eprintln!("cannot read {}: {error}", options.session.display());
+            eprintln!("cannot read {name}: {error}");
             return ExitCode::FAILURE;
         }
     };
-    // A fresh state folder by default, so that every replay starts from nothing.
-    let state = options.state.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("linky-replay-{}", std::process::id()))
-    });
     let target = options.domoticz.map_or(Target::Memory, Target::Domoticz);
-    println!(
-        "replaying {} ({} exchanges)",
-        options.session.display(),
-        session.exchanges.len()
-    );
+    println!("replaying {name} ({} exchanges)", session.exchanges.len());
     let job = async {
         let mut out = std::io::stdout();
-        let result = replay_job(session, target, &state, &mut out).await;
-        std::fs::remove_dir_all(&state).ok();
-        result.map(|report| report.is_success())
+        replay_job(session, target, options.state.as_deref(), &mut out)
+            .await
+            .map(|replayed| replayed.as_recorded)
     };
     linky_examples::run_main(job)
 }

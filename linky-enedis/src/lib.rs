@@ -38,8 +38,9 @@ pub use contract::{Contract, parse_contracts};
 pub use error::{ApiError, Error, ErrorCategory};
 pub use secret::{AccessToken, ApiToken, ClientSecret, RefreshToken};
 pub use session::{
-    Exchange, Fault, RecordedRequest, RecordedResponse, Recorder, ReplayError, ReplayServer,
-    SESSION_FORMAT, Session, SyntheticSession, sandbox_now, sandbox_sessions,
+    Exchange, Fault, Meter, Outcome, RecordedRequest, RecordedResponse, Recorder, ReplayError,
+    ReplayInfo, ReplayServer, SESSION_FORMAT, Session, SyntheticSession, sandbox_now,
+    sandbox_sessions, sync_session, sync_session_compact,
 };
 pub use tokens::{FileTokenStore, MemoryTokenStore, REFRESH_MARGIN, TokenSet, TokenStore};
 pub use wire::{

@@ -13,7 +13,10 @@
 //!       "request": { "method": "GET", "path": "/data/proxy/metering_data_dc/v5/daily_consumption?start=2024-06-01&end=2024-06-08&usage_point_id=22516914714270" },
 //!       "response": { "status": 200, "headers": { "retry-after": "30" }, "body": { "meter_reading": {} }, "fault": null }
 //!     }
-//!   ]
+//!   ],
+//!   "replay": { "now": "2024-11-15T09:30:00", "usage_points": ["22516914714270"],
+//!               "offpeak": "22h00-6h00", "days": 7, "hours_days": 0, "production": true,
+//!               "outcome": "success" }
 //! }
 //! ```
 //!
@@ -24,6 +27,9 @@
 //!   closes halfway through the body), or `{"stall_ms": N}` (no answer for N ms).
 //! - Recording never writes an `Authorization` header, and replaces every token, client
 //!   secret and device code in bodies by `[redacted]`.
+//! - `replay` (optional) says what replaying the session needs: the run's local time, its
+//!   usage points and settings, and how it ended; [`ReplayServer::client`] hands back a
+//!   client set up for it.
 
 mod generate;
 mod record;
@@ -35,7 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use generate::SyntheticSession;
 pub use record::Recorder;
 pub use replay::{ReplayError, ReplayServer};
-pub use sandbox::{sandbox_now, sandbox_sessions};
+pub use sandbox::{Meter, sandbox_now, sandbox_sessions, sync_session, sync_session_compact};
 
 /// The format name written in every session file.
 pub const SESSION_FORMAT: &str = "linky-session/1";
@@ -53,6 +59,89 @@ pub struct Session {
     pub backend: String,
     /// The exchanges, in order.
     pub exchanges: Vec<Exchange>,
+    /// What replaying it needs, when the recorder said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayInfo>,
+}
+
+/// What replaying a session needs besides its exchanges: when the run was, with which
+/// usage points and settings, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReplayInfo {
+    /// The run's local (Paris) time.
+    pub now: chrono::NaiveDateTime,
+    /// The usage points, in the order the run took them (placeholders if hidden).
+    pub usage_points: Vec<String>,
+    /// The off-peak schedule, as written.
+    #[serde(default)]
+    pub offpeak: String,
+    /// Days of history (the sync's `days` setting, validated).
+    pub days: i64,
+    /// Days of hour rows.
+    #[serde(default)]
+    pub hours_days: i64,
+    /// Whether production was asked for.
+    #[serde(default = "asked")]
+    pub production: bool,
+    /// Whether the session holds daily energies, fetched one request after another rather
+    /// than by a sync.
+    #[serde(default)]
+    pub daily_energy: bool,
+    /// How the run ended.
+    pub outcome: Outcome,
+}
+
+fn asked() -> bool {
+    true
+}
+
+impl ReplayInfo {
+    /// A run at `now` over `days` of history, for `usage_points`, that ended with
+    /// `outcome`; no schedule, no hour rows, production asked for.
+    pub fn new(
+        now: chrono::NaiveDateTime,
+        usage_points: Vec<String>,
+        days: i64,
+        outcome: Outcome,
+    ) -> ReplayInfo {
+        ReplayInfo {
+            now,
+            usage_points,
+            offpeak: String::new(),
+            days,
+            hours_days: 0,
+            production: true,
+            daily_energy: false,
+            outcome,
+        }
+    }
+}
+
+/// How a recorded run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Everything fetched and written.
+    Success,
+    /// A quota or an outage: the run stopped, to go on later.
+    RetryLater,
+    /// The consent was lost.
+    ConsentLost,
+    /// Something else failed.
+    Failure,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Success => "success",
+            Outcome::RetryLater => "retry later",
+            Outcome::ConsentLost => "consent lost",
+            Outcome::Failure => "failure",
+        })
+    }
 }
 
 impl Session {
@@ -63,7 +152,26 @@ impl Session {
             description: description.into(),
             backend: backend.into(),
             exchanges: Vec::new(),
+            replay: None,
         }
+    }
+
+    /// The usage points the session's requests name, in order of appearance (14-digit
+    /// path or query parts).
+    pub fn usage_points(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for exchange in &self.exchanges {
+            if let Some(id) = exchange
+                .request
+                .path
+                .split(['?', '&', '/', '='])
+                .find(|part| part.len() == 14 && part.bytes().all(|b| b.is_ascii_digit()))
+                && !found.iter().any(|known| known == id)
+            {
+                found.push(id.to_owned());
+            }
+        }
+        found
     }
 
     /// Reads a session file's content.

@@ -74,6 +74,23 @@ impl Recorder {
         }
     }
 
+    /// How `usage_point` appears in the recorded session: itself, or its placeholder when
+    /// usage points are hidden (one is given if it has none yet).
+    pub fn shown_as(&self, usage_point: &str) -> String {
+        match &self.placeholders {
+            Some(placeholders) => placeholders
+                .lock()
+                .map(|mut map| {
+                    let next = map.len() + 1;
+                    map.entry(usage_point.to_owned())
+                        .or_insert_with(|| format!("{next:014}"))
+                        .clone()
+                })
+                .unwrap_or_default(),
+            None => usage_point.to_owned(),
+        }
+    }
+
     /// The session recorded so far.
     pub fn session(&self, description: &str, backend: &str) -> Session {
         let mut session = Session::new(description, backend);

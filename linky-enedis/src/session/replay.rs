@@ -28,14 +28,19 @@ struct State {
 }
 
 /// A local HTTP server that answers each request with the session's next exchange.
-/// A request that does not match is answered 599 with a diff, and reported by
-/// [`ReplayServer::finish`], as is any exchange left unused.
+/// A request that does not match is answered at once with the diff (status 418, body
+/// `{"error": "replay_mismatch", "error_description": <diff>}`: not a transient error, so
+/// a client does not retry it), and reported by [`ReplayServer::finish`], as is any
+/// exchange left unused.
 #[derive(Debug)]
 pub struct ReplayServer {
     address: SocketAddr,
     exchanges: Arc<Vec<Exchange>>,
     state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
+    backend: String,
+    replay: Option<super::ReplayInfo>,
+    usage_points: Vec<String>,
 }
 
 impl ReplayServer {
@@ -56,6 +61,11 @@ impl ReplayServer {
             .map_err(|error| crate::Error::Config {
                 detail: format!("no local address: {error}"),
             })?;
+        let usage_points = session
+            .replay
+            .as_ref()
+            .map(|info| info.usage_points.clone())
+            .unwrap_or_else(|| session.usage_points());
         let exchanges = Arc::new(session.exchanges);
         let state = Arc::new(Mutex::new(State::default()));
         let task = tokio::spawn(serve(listener, exchanges.clone(), state.clone()));
@@ -64,7 +74,93 @@ impl ReplayServer {
             exchanges,
             state,
             task,
+            backend: session.backend,
+            replay: session.replay,
+            usage_points,
         })
+    }
+
+    /// What the session says replaying it needs, if it says.
+    pub fn replay_info(&self) -> Option<&super::ReplayInfo> {
+        self.replay.as_ref()
+    }
+
+    /// A client of the session's backend at this server, ready to replay it: tokens in
+    /// memory (the session's usage points), the session's time on a
+    /// [`linky_core::ManualClock`] (waits are instant, token expiry follows the session),
+    /// no rate limit, quick retries.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Config`] for a backend name this crate does not know.
+    pub fn client(&self) -> Result<crate::Client, crate::Error> {
+        use crate::{ApiToken, Backend, ClientSecret, TokenStore};
+        let base_url = self.base_url();
+        let usage_points = self.usage_points.clone();
+        let backend = match self.backend.as_str() {
+            "proxy" | "" => Backend::Proxy {
+                base_url,
+                client_id: "replay".to_owned(),
+            },
+            "conso api" => Backend::ConsoApi {
+                base_url,
+                token: ApiToken::new("replayed"),
+                usage_points: usage_points.clone(),
+            },
+            "myelectricaldata" => Backend::MyElectricalData {
+                base_url,
+                token: ApiToken::new("replayed"),
+                usage_points: usage_points.clone(),
+                use_cache: true,
+            },
+            "data connect 2026" => Backend::DataConnect2026 {
+                base_url,
+                client_id: "replay".to_owned(),
+                client_secret: ClientSecret::new("replayed"),
+                usage_points: usage_points.clone(),
+            },
+            "data connect v5" => Backend::DataConnectV5 {
+                base_url,
+                client_id: "replay".to_owned(),
+                client_secret: ClientSecret::new("replayed"),
+                usage_points: usage_points.clone(),
+            },
+            other => {
+                return Err(crate::Error::Config {
+                    detail: format!("the session's backend {other:?} is not one this client knows"),
+                });
+            }
+        };
+        let now = self
+            .replay
+            .as_ref()
+            .map_or_else(super::sandbox_now, |info| info.now);
+        let start = now
+            .and_local_timezone(linky_core::PARIS)
+            .earliest()
+            .ok_or_else(|| crate::Error::Config {
+                detail: format!("the session's time {now} does not exist in Paris"),
+            })?
+            .with_timezone(&chrono::Utc);
+        let clock = Arc::new(linky_core::ManualClock::new(start));
+        let tokens = Arc::new(crate::MemoryTokenStore::default());
+        tokens.save(&crate::TokenSet {
+            access_token: crate::AccessToken::new("replayed"),
+            refresh_token: Some(crate::RefreshToken::new("replayed")),
+            expires_at: std::time::SystemTime::from(start) + Duration::from_secs(3 * 3600),
+            usage_points,
+        })?;
+        crate::Client::builder(backend)
+            .max_per_second(1_000_000)
+            .retry(linky_core::RetryPolicy {
+                base: Duration::from_millis(100),
+                max: Duration::from_secs(1),
+                max_attempts: 4,
+            })
+            .clock(clock)
+            .jitter_seed(1)
+            .token_store(tokens)
+            .build()
     }
 
     /// The base URL to give the client (`http://127.0.0.1:<port>`).
@@ -106,6 +202,7 @@ impl ReplayServer {
 
 async fn serve(listener: TcpListener, exchanges: Arc<Vec<Exchange>>, state: Arc<Mutex<State>>) {
     while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
         tokio::spawn(connection(stream, exchanges.clone(), state.clone()));
     }
 }
@@ -145,11 +242,15 @@ async fn connection(stream: TcpStream, exchanges: Arc<Vec<Exchange>>, state: Arc
         let written = match (exchange, mismatch) {
             (Some(exchange), _) => answer(stream, &exchange).await,
             (None, diff) => {
+                let body = serde_json::json!({
+                    "error": "replay_mismatch",
+                    "error_description": diff.unwrap_or_default(),
+                });
                 write_response(
                     stream,
-                    599,
+                    418,
                     &Default::default(),
-                    diff.unwrap_or_default().as_bytes(),
+                    body.to_string().as_bytes(),
                 )
                 .await
             }
@@ -237,5 +338,8 @@ async fn write_response(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok()
+    // One write: a head and a body written apart wait for the client's delayed ACK.
+    let mut message = head.into_bytes();
+    message.extend_from_slice(body);
+    stream.write_all(&message).await.is_ok()
 }

@@ -41,6 +41,41 @@ struct Replayed {
     store: Arc<MemoryTokenStore>,
 }
 
+/// The backfills a sync makes for `name`, from its replay info: per usage point, the
+/// consumption curve, the daily peaks and (when asked for) the production curve.
+fn sync_steps(name: &str) -> Vec<(String, Measurement, i64)> {
+    let info = bundled(name).replay.expect("replay info");
+    let history = linky_core::HistorySettings::new(
+        info.hours_days,
+        info.days,
+        Default::default(),
+        Default::default(),
+    )
+    .0;
+    let days = i64::from(history.days);
+    let peak_days = days.max(i64::from(history.peak_days));
+    let mut steps = Vec::new();
+    for usage_point in &info.usage_points {
+        steps.push((usage_point.clone(), CURVE, days));
+        steps.push((usage_point.clone(), PEAKS, peak_days));
+        if info.production {
+            steps.push((usage_point.clone(), PRODUCTION, days));
+        }
+    }
+    steps
+}
+
+/// Replays `name` through the backfills a sync makes for it, in order.
+async fn replay_as_a_sync(name: &str) -> Replayed {
+    let steps = sync_steps(name);
+    let usage_points: Vec<&str> = steps.iter().map(|(id, _, _)| id.as_str()).collect();
+    let steps: Vec<(&str, Measurement, i64)> = steps
+        .iter()
+        .map(|(id, measurement, days)| (id.as_str(), *measurement, *days))
+        .collect();
+    replay(name, &usage_points, &steps).await
+}
+
 /// Replays `name` through backfills of `steps` (usage point, measurement, days), in order.
 async fn replay(name: &str, usage_points: &[&str], steps: &[(&str, Measurement, i64)]) -> Replayed {
     let server = ReplayServer::start(bundled(name)).await.unwrap();
@@ -126,12 +161,7 @@ fn days_with_data(payloads: &[(String, Payload)], usage_point: &str) -> BTreeSet
 
 #[tokio::test]
 async fn client0_has_60_complete_days() {
-    let replayed = replay(
-        "client0-complete-60-days.json",
-        &["22516914714270"],
-        &[("22516914714270", CURVE, 60), ("22516914714270", PEAKS, 60)],
-    )
-    .await;
+    let replayed = replay_as_a_sync("client0-complete-60-days.json").await;
     assert!(replayed.reports.iter().all(BackfillReport::is_complete));
     assert_eq!(
         days_with_data(&replayed.payloads, "22516914714270").len(),
@@ -150,18 +180,7 @@ async fn client0_has_60_complete_days() {
 
 #[tokio::test]
 async fn client3_answers_err0069_for_the_missing_directions() {
-    let replayed = replay(
-        "client3-consumption-and-production.json",
-        &["12345678901234", "10284856584123"],
-        &[
-            ("12345678901234", CURVE, 14),
-            ("12345678901234", PEAKS, 14),
-            ("12345678901234", PRODUCTION, 14),
-            ("10284856584123", CURVE, 14),
-            ("10284856584123", PRODUCTION, 14),
-        ],
-    )
-    .await;
+    let replayed = replay_as_a_sync("client3-consumption-and-production.json").await;
     assert!(replayed.reports.iter().all(BackfillReport::is_complete));
     let permanent: Vec<&str> = replayed
         .payloads
@@ -177,7 +196,11 @@ async fn client3_answers_err0069_for_the_missing_directions() {
         })
         .map(|(id, _)| id.as_str())
         .collect();
-    assert_eq!(permanent, ["12345678901234", "10284856584123"]);
+    // The consumer's production; the producer's consumption and peaks.
+    assert_eq!(
+        permanent,
+        ["12345678901234", "10284856584123", "10284856584123"]
+    );
     assert_eq!(
         days_with_data(&replayed.payloads, "10284856584123").len(),
         14
@@ -186,12 +209,7 @@ async fn client3_answers_err0069_for_the_missing_directions() {
 
 #[tokio::test]
 async fn client4_has_holes_on_tuesdays_and_wednesdays() {
-    let replayed = replay(
-        "client4-holes-tuesdays-wednesdays.json",
-        &["42900589957123"],
-        &[("42900589957123", CURVE, 28)],
-    )
-    .await;
+    let replayed = replay_as_a_sync("client4-holes-tuesdays-wednesdays.json").await;
     let days = days_with_data(&replayed.payloads, "42900589957123");
     assert_eq!(days.len(), 20);
     assert!(days.iter().all(|d| !matches!(
@@ -211,58 +229,32 @@ async fn client4_has_holes_on_tuesdays_and_wednesdays() {
 
 #[tokio::test]
 async fn client6_consumes_and_produces() {
-    let replayed = replay(
-        "client6-self-consumption.json",
-        &["12655648759651"],
-        &[
-            ("12655648759651", CURVE, 14),
-            ("12655648759651", PRODUCTION, 14),
-            ("12655648759651", PEAKS, 14),
-        ],
-    )
-    .await;
+    let replayed = replay_as_a_sync("client6-self-consumption.json").await;
     assert!(replayed.reports.iter().all(BackfillReport::is_complete));
     assert_eq!(replayed.payloads.len(), 5);
 }
 
 #[tokio::test]
 async fn client8_lost_its_consent() {
-    let replayed = replay(
-        "client8-consent-revoked.json",
-        &["26584978546985"],
-        &[("26584978546985", CURVE, 7)],
-    )
-    .await;
+    let replayed = replay_as_a_sync("client8-consent-revoked.json").await;
     let error = replayed.reports[0].stopped_by.as_ref().unwrap();
     assert!(error.is_consent_lost(), "{error}");
 }
 
 #[tokio::test]
 async fn quota_errors_500s_and_expired_tokens_are_recovered() {
-    let quota = replay(
-        "quota-429-mid-backfill.json",
-        &["22516914714270"],
-        &[("22516914714270", CURVE, 35)],
-    )
-    .await;
-    assert!(quota.reports[0].is_complete());
-    assert_eq!((quota.reports[0].completed.len(), quota.served), (5, 6));
-    let flaky = replay(
-        "error-500-then-success.json",
-        &["22516914714270"],
-        &[("22516914714270", PEAKS, 7)],
-    )
-    .await;
-    assert!(flaky.reports[0].is_complete());
-    assert_eq!(flaky.served, 2);
-    let expired = replay(
-        "expired-token-refreshed.json",
-        &["22516914714270"],
-        &[("22516914714270", CURVE, 21)],
-    )
-    .await;
-    assert!(expired.reports[0].is_complete());
-    assert_eq!(expired.served, 5);
+    let quota = replay_as_a_sync("quota-429-mid-backfill.json").await;
+    assert!(quota.reports.iter().all(BackfillReport::is_complete));
+    // Five curve requests, the 429 before the third, the peaks.
+    assert_eq!((quota.reports[0].completed.len(), quota.served), (5, 7));
+    let flaky = replay_as_a_sync("error-500-then-success.json").await;
+    assert!(flaky.reports.iter().all(BackfillReport::is_complete));
+    // The curve, the 500, the peaks again.
+    assert_eq!(flaky.served, 3);
+    let expired = replay_as_a_sync("expired-token-refreshed.json").await;
+    assert!(expired.reports.iter().all(BackfillReport::is_complete));
+    // Three curve requests, the 401, the token, the peaks.
+    assert_eq!(expired.served, 6);
     assert_eq!(
         expired.store.load().unwrap().unwrap().access_token.expose(),
         "[redacted]"

@@ -151,7 +151,10 @@ async fn a_request_the_session_does_not_expect_fails_loudly_with_a_diff() {
         .daily_max_power(&pdl(SANDBOX), date("2020-01-01"), date("2020-01-02"))
         .await
         .unwrap_err();
-    assert!(error.is_transient(), "{error}");
+    // Refused at once, with the diff in the answer: not a transient error, not retried.
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("replay_mismatch"), "{error}");
+    assert_eq!(replay.served(), 0);
     let failure = replay.finish().unwrap_err().to_string();
     assert!(failure.contains("request 0 differs:\n  expected GET /data/proxy/metering_data_dcmp/v5/daily_consumption_max_power?start="), "{failure}");
     assert!(failure.contains("actual   GET /data/proxy/metering_data_dcmp/v5/daily_consumption_max_power?start=2020-01-01&end=2020-01-02"), "{failure}");
