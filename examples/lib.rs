@@ -133,14 +133,13 @@ pub async fn replay_job(
         ),
         None => (MAIN_OFFPEAK.to_owned(), 7, 0, true),
     };
-    let settings = SyncSettings {
-        offpeak: offpeak
+    let settings = SyncSettings::new(
+        offpeak
             .parse()
             .map_err(|e: linky_core::ScheduleError| e.to_string())?,
-        history: HistorySettings::new(hours_days, days, Default::default(), Default::default()).0,
-        production,
-        ..SyncSettings::default()
-    };
+    )
+    .with_history(HistorySettings::new(hours_days, days, Default::default(), Default::default()).0)
+    .with_production(production);
     let memory = MemorySink::new();
     let domoticz;
     let sink: &dyn Sink = match target {

@@ -197,16 +197,14 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
     for warning in warnings {
         println!("warning: {warning}");
     }
-    let settings = SyncSettings {
-        offpeak: options
+    let mut settings = SyncSettings::new(
+        options
             .offpeak
             .parse()
             .map_err(|e: linky_core::ScheduleError| format!("--offpeak: {e}"))?,
-        history,
-        main,
-        secondary,
-        ..SyncSettings::default()
-    };
+    )
+    .with_history(history);
+    (settings.main, settings.secondary) = (main, secondary);
     let memory = MemorySink::new();
     let domoticz;
     let sink: &dyn Sink = match &options.domoticz {
@@ -269,11 +267,11 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
         let mut info = linky_enedis::ReplayInfo::new(
             started,
             usage_points.iter().map(|p| recorder.shown_as(p)).collect(),
-            i64::from(settings.history.days),
+            i64::from(settings.history.days()),
             crate::outcome_of(&report),
         );
         info.offpeak = options.offpeak.clone();
-        info.hours_days = i64::from(settings.history.hours_days);
+        info.hours_days = i64::from(settings.history.hours_days());
         info.production = settings.production;
         session.replay = Some(info);
         std::fs::write(path, session.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;

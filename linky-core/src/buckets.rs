@@ -1,4 +1,4 @@
-//! Hour and day buckets (spec/pipeline.md, "Buckets").
+//! Hour and day buckets.
 //!
 //! The hour that ends at local `D HH:00` holds the intervals whose end lies in
 //! `(HH-1:00, HH:00]`; day `D` holds the hours ending in `(D 00:00, D+1 00:00]`, so the

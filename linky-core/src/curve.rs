@@ -9,27 +9,7 @@
 //! maps each to the earliest instant after the previous reading (preferring the instant
 //! that continues the previous interval exactly), then checks it against its length.
 //!
-//! # What is an error, what is an anomaly
-//!
-//! Nothing here fails: building a curve always succeeds, and every reading either becomes
-//! an interval or is left out **and reported** in the [`QualityReport`]; holes are reported
-//! too. Energy is never dropped silently, never doubled:
-//!
-//! | case | what happens |
-//! |---|---|
-//! | a hole (missing intervals, inside the curve or at the edges of the expected period) | reported as [`AnomalyKind::Hole`] |
-//! | a reading repeated with the same value | second copy left out, [`AnomalyKind::Duplicate`] |
-//! | the same end with another value or length | second one left out, [`AnomalyKind::ConflictingDuplicate`] |
-//! | a reading overlapping an earlier one | left out, [`AnomalyKind::Overlap`] |
-//! | a reading out of order | put where it belongs if that place is free ([`AnomalyKind::OutOfOrder`] with `placed: true`), else left out |
-//! | a length other than PT5M, PT10M, PT15M, PT30M, PT60M (zero and negative included) | left out, [`AnomalyKind::UnsupportedLength`] |
-//! | a negative power, or one above 100 MW | left out, [`AnomalyKind::NegativePower`], [`AnomalyKind::ImplausiblePower`] |
-//! | a local time that does not exist (spring-forward gap) or is not on a whole minute | left out, [`AnomalyKind::NonexistentLocalTime`] / [`AnomalyKind::NotWholeMinute`] |
-//! | an end not on a multiple of its length (e.g. PT30M ending at 10:15) | kept, [`AnomalyKind::Misaligned`] |
-//! | a reading outside the expected period | kept, [`AnomalyKind::OutsidePeriod`] |
-//!
-//! Whole-payload problems (malformed JSON, another usage point, a wrong unit) are errors
-//! of the wire parser in linky-enedis, before a curve is built.
+//! What is an error and what is an anomaly: see [`LoadCurveBuilder`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -245,6 +225,36 @@ impl LoadCurve {
 
 /// Settings for building a [`LoadCurve`]: the time zone and, optionally, the period the
 /// readings were asked for, so that missing days at its edges are reported as holes.
+///
+/// Enedis stamps each load-curve reading with the local (Europe/Paris) time at which its
+/// interval ENDS, without an offset. Two days a year that is not enough: on the
+/// spring-forward day the local hour 02:00-03:00 does not exist, on the fall-back day the
+/// local times 02:00-03:00 happen twice and nothing in a reading tells the two apart.
+/// [`LoadCurveBuilder::build`] keeps the readings' order within each answer and maps each
+/// reading to the earliest instant after the previous one (preferring the instant that
+/// continues it exactly), then checks it against its length.
+///
+/// # What is an error, what is an anomaly
+///
+/// Nothing here fails: building a curve always succeeds, and every reading either becomes
+/// an interval or is left out **and reported** in the [`QualityReport`]; holes are reported
+/// too. Energy is never dropped silently, never doubled:
+///
+/// | case | what happens |
+/// |---|---|
+/// | a hole (missing intervals, inside the curve or at the edges of the expected period) | reported as [`AnomalyKind::Hole`] |
+/// | a reading repeated with the same value | second copy left out, [`AnomalyKind::Duplicate`] |
+/// | the same end with another value or length | second one left out, [`AnomalyKind::ConflictingDuplicate`] |
+/// | a reading overlapping an earlier one | left out, [`AnomalyKind::Overlap`] |
+/// | a reading out of order | put where it belongs if that place is free ([`AnomalyKind::OutOfOrder`] with `placed: true`), else left out |
+/// | a length other than PT5M, PT10M, PT15M, PT30M, PT60M (zero and negative included) | left out, [`AnomalyKind::UnsupportedLength`] |
+/// | a negative power, or one above 100 MW | left out, [`AnomalyKind::NegativePower`], [`AnomalyKind::ImplausiblePower`] |
+/// | a local time that does not exist (spring-forward gap) or is not on a whole minute | left out, [`AnomalyKind::NonexistentLocalTime`] / [`AnomalyKind::NotWholeMinute`] |
+/// | an end not on a multiple of its length (e.g. PT30M ending at 10:15) | kept, [`AnomalyKind::Misaligned`] |
+/// | a reading outside the expected period | kept, [`AnomalyKind::OutsidePeriod`] |
+///
+/// Whole-payload problems (malformed JSON, another usage point, a wrong unit) are errors
+/// of the wire parser in linky-enedis, before a curve is built.
 #[derive(Debug, Clone)]
 pub struct LoadCurveBuilder {
     time_zone: Tz,

@@ -1,10 +1,10 @@
 //! French public holidays ("jours fériés"), by zone.
 //!
-//! The list is the one in force today (spec/offpeak.md, "Holidays"), applied to every
+//! The list is the one in force today, applied to every
 //! year: the library classifies meter readings, which exist from 2010 on, and a rule that
 //! changes with history (8 May was a working day from 1959 to 1981) would only make the
-//! off-peak schedule harder to predict. The one dated rule the spec gives, Saint-Martin's
-//! 28 May from 2018, is kept. Easter is computed by the Gregorian computus, so every year
+//! off-peak schedule harder to predict. The one dated rule kept is Saint-Martin's
+//! 28 May from 2018. Easter is computed by the Gregorian computus, so every year
 //! of the Gregorian calendar works; the tests cover 1900 to 2200.
 //!
 //! Each question costs a handful of integer operations ([`is_holiday`] is O(1), no

@@ -63,3 +63,11 @@ pub use units::{ApparentPower, Energy, Power};
 
 /// Re-exported so that callers name the same time-zone type as linky-core.
 pub use chrono_tz::Tz;
+
+/// Re-exported: the public API speaks chrono's types (`NaiveDate`, `NaiveDateTime`,
+/// `DateTime<Utc>`); `linky_core::chrono` is the very version it was built with.
+pub use chrono;
+
+/// Re-exported for implementers of [`ReadingSource`] and [`Clock`], whose async methods
+/// are written with it: `#[linky_core::async_trait]`.
+pub use async_trait::async_trait;

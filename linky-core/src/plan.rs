@@ -159,6 +159,7 @@ fn push_chunks(
 /// When calls are allowed: Enedis' servers are unreachable at night, and the original
 /// never called between 22:00 and 08:00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallingHours {
     /// The first hour calls are allowed (08 by default).
     pub from_hour: u32,
@@ -185,6 +186,14 @@ pub enum RunOutcome {
 }
 
 impl CallingHours {
+    /// Calls allowed from `from_hour` (included) to `until_hour` (excluded), 0 to 24.
+    pub fn new(from_hour: u32, until_hour: u32) -> CallingHours {
+        CallingHours {
+            from_hour: from_hour.min(24),
+            until_hour: until_hour.min(24),
+        }
+    }
+
     /// Whether a call may be made at local time `now`.
     pub fn allows(&self, now: NaiveDateTime) -> bool {
         (self.from_hour..self.until_hour).contains(&now.hour())
@@ -250,6 +259,7 @@ pub fn next_run(
 
 /// Exponential backoff with jitter for transient errors, honouring `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// The first delay.
     pub base: StdDuration,
@@ -271,6 +281,22 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Delays from `base`, doubling up to `max`, for `max_attempts` attempts in all (the
+    /// first included).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = linky_core::RetryPolicy::new(Duration::from_millis(100), Duration::from_secs(1), 3);
+    /// assert_eq!(policy.max_attempts, 3);
+    /// ```
+    pub fn new(base: StdDuration, max: StdDuration, max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            base,
+            max,
+            max_attempts,
+        }
+    }
+
     /// The delay before attempt `attempt + 1` after `attempt` failed attempts (1 after the
     /// first failure), or `None` when it is time to give up. `jitter` (0 to 1, drawn by
     /// the caller) spreads the delay over `[d/2, d)`; a server's `Retry-After` is a floor.

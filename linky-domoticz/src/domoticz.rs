@@ -1,4 +1,4 @@
-//! Domoticz over its JSON API (spec/domoticz.md): `GET /json.htm?type=command&param=...`.
+//! Domoticz over its JSON API: `GET /json.htm?type=command&param=...`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,8 +68,10 @@ pub enum DomoticzAuth {
     },
 }
 
-/// Where Domoticz is and how to talk to it.
+/// Where Domoticz is and how to talk to it: [`DomoticzConfig::new`], then the `with_`
+/// methods.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DomoticzConfig {
     /// e.g. `http://127.0.0.1:8080`.
     pub base_url: String,
@@ -96,6 +98,36 @@ impl DomoticzConfig {
             timeout: Duration::from_secs(30),
             time_zone: PARIS,
         }
+    }
+
+    /// With this authentication.
+    pub fn with_auth(mut self, auth: DomoticzAuth) -> DomoticzConfig {
+        self.auth = auth;
+        self
+    }
+
+    /// With this dummy hardware's name.
+    pub fn with_hardware_name(mut self, name: impl Into<String>) -> DomoticzConfig {
+        self.hardware_name = name.into();
+        self
+    }
+
+    /// With this prefix before device ids in device names.
+    pub fn with_device_name_prefix(mut self, prefix: impl Into<String>) -> DomoticzConfig {
+        self.device_name_prefix = prefix.into();
+        self
+    }
+
+    /// With this timeout for one call.
+    pub fn with_timeout(mut self, timeout: Duration) -> DomoticzConfig {
+        self.timeout = timeout;
+        self
+    }
+
+    /// With this time zone for the dates written.
+    pub fn with_time_zone(mut self, time_zone: Tz) -> DomoticzConfig {
+        self.time_zone = time_zone;
+        self
     }
 }
 
@@ -170,7 +202,8 @@ fn closed_before_answer(error: &reqwest::Error) -> bool {
     error.is_request() && !error.is_connect() && !error.is_timeout()
 }
 
-/// The options that make a P1 meter take dated history (spec/domoticz.md).
+/// The options that make a P1 meter take dated history (`AddDBLogEntry`) and keep
+/// Domoticz from adding rows of its own (`DisableLogAutoUpdate`).
 const DEVICE_OPTIONS: &str = "AddDBLogEntry:true;DisableLogAutoUpdate:true";
 
 impl DomoticzSink {

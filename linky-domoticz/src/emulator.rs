@@ -1,7 +1,7 @@
 //! A Domoticz 2025.1 stand-in on 127.0.0.1, for tests of anything that writes to
 //! Domoticz: the JSON API calls a P1 meter sync uses, with Domoticz's own pitfalls.
 //!
-//! What it does as Domoticz 2025.1 does (spec/domoticz.md and the recorded exchanges):
+//! What it does as Domoticz 2025.1 does (read from its source and recorded exchanges):
 //! - keeps hardware, devices, options, the short and long logs and the live value;
 //!   reads each number as an integer (`16530.5` is 16530, negatives are 0); answers OK
 //!   to a dated write whose date it then drops (a date inside the spring-forward gap, a

@@ -35,6 +35,12 @@ pub use state::{
     MemoryState, StateDir, StateError, StateStore, StoredDays, StoredKind, StoredValue, SyncMeta,
 };
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
+
+/// Re-exported for implementers of [`Sink`] and [`StateStore`]:
+/// `#[linky_domoticz::async_trait]`.
+pub use async_trait::async_trait;
+/// Re-exported: the rows, device ids and sources this crate's API speaks.
+pub use linky_core;
 pub use sync::{
     CancelToken, DeviceReport, StopReason, SyncError, SyncEvent, SyncReport, SyncRun, SyncSettings,
 };

@@ -1,4 +1,4 @@
-//! The P1 meter's sValue strings (spec/domoticz.md): whole Wh, dates Domoticz will keep.
+//! The P1 meter's sValue strings (`U1;U2;R1;R2;CONS;PROD[;date]`): whole Wh, dates Domoticz will keep.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;

@@ -53,8 +53,16 @@ use linky_core::{
 use crate::state::{StateError, StateStore, StoredKind, SyncMeta};
 use crate::{Sink, SinkError};
 
-/// What a sync is told to do.
+/// What a sync is told to do: [`SyncSettings::new`] or the default, then the `with_`
+/// methods.
+///
+/// ```
+/// use linky_domoticz::SyncSettings;
+/// let settings = SyncSettings::new("22h00-6h00".parse().unwrap()).with_production(false);
+/// assert!(settings.offpeak.has_two_tariffs("22516914714270"));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SyncSettings {
     /// The off-peak schedule.
     pub offpeak: OffPeakConfig,
@@ -70,6 +78,61 @@ pub struct SyncSettings {
     pub calling_hours: CallingHours,
     /// Whether to fetch production too.
     pub production: bool,
+}
+
+impl SyncSettings {
+    /// The defaults with `offpeak` as the schedule.
+    pub fn new(offpeak: OffPeakConfig) -> SyncSettings {
+        SyncSettings {
+            offpeak,
+            ..SyncSettings::default()
+        }
+    }
+
+    /// With `offpeak` as the schedule.
+    pub fn with_offpeak(mut self, offpeak: OffPeakConfig) -> SyncSettings {
+        self.offpeak = offpeak;
+        self
+    }
+
+    /// With `zone`'s public holidays.
+    pub fn with_holiday_zone(mut self, zone: HolidayZone) -> SyncSettings {
+        self.holiday_zone = zone;
+        self
+    }
+
+    /// With `history` (validated by [`HistorySettings::new`], given the displays).
+    pub fn with_history(mut self, history: HistorySettings) -> SyncSettings {
+        self.history = history;
+        self
+    }
+
+    /// With these displays; the history is validated again for them (its warnings are
+    /// dropped: validate with [`HistorySettings::new`] to show them).
+    pub fn with_displays(mut self, main: MainDisplay, secondary: SecondaryDisplay) -> SyncSettings {
+        self.main = main;
+        self.secondary = secondary;
+        self.history = HistorySettings::new(
+            i64::from(self.history.hours_days()),
+            i64::from(self.history.days()),
+            main,
+            secondary,
+        )
+        .0;
+        self
+    }
+
+    /// With these calling hours.
+    pub fn with_calling_hours(mut self, hours: CallingHours) -> SyncSettings {
+        self.calling_hours = hours;
+        self
+    }
+
+    /// Whether to fetch production too.
+    pub fn with_production(mut self, production: bool) -> SyncSettings {
+        self.production = production;
+        self
+    }
 }
 
 impl Default for SyncSettings {
@@ -566,7 +629,7 @@ impl<'a> SyncRun<'a> {
             SyncMeta::default()
         });
         let settings = self.settings.clone();
-        let days = i64::from(settings.history.days).max(i64::from(settings.history.hours_days));
+        let days = i64::from(settings.history.days()).max(i64::from(settings.history.hours_days()));
         let (window, full_grab) = history_window(days, &meta.history(), now);
         let mut report = SyncReport {
             devices: Vec::new(),
@@ -741,7 +804,7 @@ impl<'a> SyncRun<'a> {
                 continue;
             }
             let days = if kind == StoredKind::Peaks {
-                window.max(i64::from(self.settings.history.peak_days))
+                window.max(i64::from(self.settings.history.peak_days()))
             } else {
                 window
             };
@@ -932,7 +995,7 @@ impl<'a> SyncRun<'a> {
             });
             readings[usize::from(flow == Flow::Production)] = flow_readings;
         }
-        let peak_days = i64::from(self.settings.history.peak_days).max(days);
+        let peak_days = i64::from(self.settings.history.peak_days()).max(days);
         let (peaks, warnings) = self
             .state
             .peaks(pdl, today - Duration::days(peak_days), today);

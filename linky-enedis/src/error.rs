@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// What a client should do about an answer that is not data (spec/enedis.md, "Errors and
-/// what they mean for a client").
+/// What a client should do about an answer that is not data (see [`ApiError::classify`]
+/// for how answers are classified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCategory {

@@ -12,7 +12,7 @@
 //! - [`parse_load_curve`], [`parse_daily_energy`], [`parse_daily_max_power`]: the Enedis
 //!   v5 body (wrapped or not) and the Data Connect 2026 body, into linky-core's types,
 //!   with the usage point checked and the unit read from the payload;
-//! - [`ApiError::classify`]: every error body of spec/enedis.md into one typed error with
+//! - [`ApiError::classify`]: every error body of Enedis and its gateways into one typed error with
 //!   a category that says what to do ([`ErrorCategory`]);
 //! - [`parse_contracts`]: subscribed power, Enedis' off-peak hours, activation date.
 #![deny(missing_docs)]
@@ -43,6 +43,9 @@ pub use session::{
     sandbox_sessions, sync_session, sync_session_compact,
 };
 pub use tokens::{FileTokenStore, MemoryTokenStore, REFRESH_MARGIN, TokenSet, TokenStore};
+
+/// Re-exported: the identifiers, readings and errors this crate's API speaks.
+pub use linky_core;
 pub use wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
     parse_daily_max_power, parse_load_curve, parse_local_date, parse_local_date_time,

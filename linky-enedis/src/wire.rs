@@ -1,6 +1,6 @@
 //! Enedis' wire formats for measurements, parsed into linky-core's types.
 //!
-//! Three shapes carry the same data (spec/enedis.md):
+//! Three shapes carry the same data:
 //! - Enedis v5, `{"meter_reading": {usage_point_id, start, end, reading_type, interval_reading}}`,
 //!   as the DomoticzLinky proxy, Data Connect v5 and MyElectricalData return it;
 //! - the same `meter_reading` object unwrapped, as the Conso API returns it;

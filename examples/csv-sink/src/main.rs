@@ -35,11 +35,7 @@ fn main() -> std::process::ExitCode {
     // Every day of the file (up to two years), hour rows for the last week.
     let history =
         linky_core::HistorySettings::new(7, 730, Default::default(), Default::default()).0;
-    let settings = SyncSettings {
-        offpeak,
-        history,
-        ..SyncSettings::default()
-    };
+    let settings = SyncSettings::new(offpeak).with_history(history);
     // The file's time: the day after its last reading, at noon.
     let last = text
         .lines()

@@ -52,11 +52,9 @@ async fn the_sync_writes_every_day_exactly_and_a_second_run_changes_nothing() {
             .unwrap()
             .with_timezone(&chrono::Utc),
     );
-    let settings = SyncSettings {
-        offpeak: "22h00-6h00".parse().unwrap(),
-        history: linky_core::HistorySettings::new(2, 60, Default::default(), Default::default()).0,
-        ..SyncSettings::default()
-    };
+    let settings = SyncSettings::new("22h00-6h00".parse().unwrap()).with_history(
+        linky_core::HistorySettings::new(2, 60, Default::default(), Default::default()).0,
+    );
     let report = SyncRun::new(&source, &sink, &state, &clock)
         .settings(settings.clone())
         .run()

@@ -42,11 +42,8 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(1500);
 const STALL: Duration = Duration::from_secs(4);
 
 fn settings() -> SyncSettings {
-    SyncSettings {
-        offpeak: SCHEDULE.parse().unwrap(),
-        history: HistorySettings::new(2, 730, Default::default(), Default::default()).0,
-        ..SyncSettings::default()
-    }
+    SyncSettings::new(SCHEDULE.parse().unwrap())
+        .with_history(HistorySettings::new(2, 730, Default::default(), Default::default()).0)
 }
 
 fn utc(local: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
@@ -102,11 +99,11 @@ impl World {
         .max_per_second(10_000)
         .timeout(CLIENT_TIMEOUT)
         .max_body_bytes(1 << 20)
-        .retry(RetryPolicy {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(120),
-            max_attempts: 4,
-        })
+        .retry(RetryPolicy::new(
+            Duration::from_secs(2),
+            Duration::from_secs(120),
+            4,
+        ))
         .clock(clock.clone())
         .jitter_seed(9)
         .token_store(store.clone())
@@ -215,7 +212,7 @@ impl World {
     /// first run's full backfill (one request for each direction a meter lacks), then on
     /// each later day what that day adds.
     fn minimum(&self) -> usize {
-        let days = i64::from(settings().history.days);
+        let days = i64::from(settings().history.days());
         let with_data = [
             Measurement::LoadCurve(Flow::Consumption),
             Measurement::DailyMaxPower,
@@ -253,7 +250,7 @@ impl World {
     fn expected(&self) -> Vec<DeviceRows> {
         let settings = settings();
         let today = self.now().date();
-        let from = today - chrono::Duration::days(i64::from(settings.history.days));
+        let from = today - chrono::Duration::days(i64::from(settings.history.days()));
         let run = RunSettings {
             today,
             history: settings.history,
@@ -270,7 +267,8 @@ impl World {
                 CompiledSchedule::new(&settings.offpeak, pdl, flow, HolidayZone::Metropole);
             curve.split(&schedule)
         };
-        let peak_days = i64::from(settings.history.peak_days).max(i64::from(settings.history.days));
+        let peak_days =
+            i64::from(settings.history.peak_days()).max(i64::from(settings.history.days()));
         let consumer = DeviceData {
             device: CONSUMER.parse().unwrap(),
             consumption: Some(split(CONSUMER, Flow::Consumption)),

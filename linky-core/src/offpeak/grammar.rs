@@ -1,4 +1,4 @@
-//! The grammar of the off-peak text (spec/offpeak.md), in two layers: nom productions
+//! The grammar of the off-peak text, in two layers: nom productions
 //! that cut the text into words (ranges, days, holiday, production, PDLs), and a
 //! recursive descent over those words for the structure. Each function has its
 //! production written above it.

@@ -1,4 +1,4 @@
-//! The off-peak schedule language (spec/offpeak.md): the "Heures creuses" line of text,
+//! The off-peak schedule language: the "Heures creuses" line of text,
 //! parsed into a typed configuration, printed back in a canonical form, explained as a
 //! weekly timetable, and looked up minute by minute, plainly or through a compiled form.
 

@@ -98,7 +98,7 @@ pub struct Part {
 }
 
 impl Part {
-    /// The ranges that apply on `date` (spec/offpeak.md, "Lookup", step 3).
+    /// The ranges that apply on `date` (the lookup's third step).
     pub fn ranges_on(&self, date: NaiveDate, zone: HolidayZone) -> &[TimeRange] {
         if let Some(holidays) = &self.holidays
             && is_holiday(date, zone)
@@ -132,7 +132,7 @@ pub struct Section {
 }
 
 impl Section {
-    /// The part that applies to `flow` (spec/offpeak.md, "Lookup", step 2).
+    /// The part that applies to `flow` (the lookup's second step).
     pub fn part(&self, flow: Flow) -> &Part {
         match (flow, &self.production) {
             (Flow::Production, Some(production)) => production,
@@ -162,7 +162,7 @@ pub struct OffPeakConfig {
 pub const MERGED_DEVICE_SEPARATOR: &str = " / ";
 
 impl OffPeakConfig {
-    /// The section that applies to `pdl` (spec/offpeak.md, "Lookup", step 1).
+    /// The section that applies to `pdl` (the lookup's first step).
     pub fn section(&self, pdl: &str) -> Option<&Section> {
         self.usage_points
             .iter()

@@ -1,4 +1,4 @@
-//! The dashboard row (spec/pipeline.md, "Dashboard"): statistics of the energy series and
+//! The dashboard row: statistics of the energy series and
 //! the largest daily maximum power over the chosen periods.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};

@@ -1,5 +1,5 @@
 //! Merged devices: a consumption-only PDL `C` and a production-only PDL `P` also make a
-//! device `C / P` (spec/pipeline.md, "Several PDLs and merged devices").
+//! device `C / P`.
 
 use super::dashboard::period_bounds;
 use super::rows::{DeviceData, MeterEnergies, RunSettings};

@@ -1,5 +1,5 @@
 //! From load curves to device rows: hour and day rows, the dashboard, merged devices and
-//! the history settings (spec/pipeline.md).
+//! the history settings.
 
 mod dashboard;
 mod merge;

@@ -1,5 +1,5 @@
 //! From split curves to what a P1 meter device receives: hour rows, day rows and the
-//! dashboard row (spec/pipeline.md, "Rows written to the device").
+//! dashboard row.
 
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
@@ -98,7 +98,8 @@ pub struct DeviceData {
     pub production: Option<SplitCurve<2>>,
     /// Daily maximum powers (consumption).
     pub peaks: Vec<PowerPeak>,
-    /// Whether the device has two tariffs (offpeak.md, "This PDL has two tariffs").
+    /// Whether the device has two tariffs: its schedule has off-peak hours (see
+    /// [`crate::OffPeakConfig::has_two_tariffs`]).
     pub two_tariffs: bool,
 }
 
@@ -364,8 +365,8 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     let today_start = midnight(settings.today);
 
     let mut hour_rows = Vec::new();
-    if settings.history.hours_days > 0 {
-        let from = today_start - Duration::days(i64::from(settings.history.hours_days));
+    if settings.history.hours_days() > 0 {
+        let from = today_start - Duration::days(i64::from(settings.history.hours_days()));
         hour_rows = hours
             .iter()
             .filter(|h| from <= h.end && h.end < today_start)
@@ -393,7 +394,7 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
             }),
         }
     }
-    let first_day = settings.today - Duration::days(i64::from(settings.history.days));
+    let first_day = settings.today - Duration::days(i64::from(settings.history.days()));
     days.retain(|day| first_day <= day.date && day.date < settings.today);
     let most_recent = days.last().map(|day| day.date);
     days.retain(|day| day.hours_with_data >= MIN_HOURS_FOR_A_DAY || Some(day.date) == most_recent);

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::Error;
 
-/// A dashboard period (spec/pipeline.md, "Dashboard"), relative to yesterday `Y`.
+/// A dashboard period, relative to yesterday `Y`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     /// Yesterday: `Y 00:00 < t <= today 00:00`.
@@ -165,16 +165,13 @@ impl fmt::Display for SecondaryDisplay {
     }
 }
 
-/// How much history a sync writes and fetches, validated.
+/// How much history a sync writes and fetches, validated by [`HistorySettings::new`]
+/// (its fields cannot be set otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistorySettings {
-    /// Days of hourly history to write (0 to 7; 0 writes no hour rows).
-    pub hours_days: u8,
-    /// Days of history for the day rows (2 to 730), raised to cover the secondary
-    /// display's period.
-    pub days: u16,
-    /// Days of daily maximum power the main display needs.
-    pub peak_days: u16,
+    hours_days: u8,
+    days: u16,
+    peak_days: u16,
 }
 
 /// A setting that was out of range or too small, and what it became.
@@ -201,6 +198,22 @@ impl fmt::Display for SettingWarning {
 }
 
 impl HistorySettings {
+    /// Days of hourly history to write (0 to 7; 0 writes no hour rows).
+    pub const fn hours_days(&self) -> u8 {
+        self.hours_days
+    }
+
+    /// Days of history for the day rows (2 to 730), raised to cover the secondary
+    /// display's period.
+    pub const fn days(&self) -> u16 {
+        self.days
+    }
+
+    /// Days of daily maximum power the main display needs.
+    pub const fn peak_days(&self) -> u16 {
+        self.peak_days
+    }
+
     /// The defaults of the original: 7 days of hours, 7 days of history.
     pub const DEFAULT_HOURS_DAYS: i64 = 7;
     /// See [`HistorySettings::DEFAULT_HOURS_DAYS`].
@@ -213,7 +226,7 @@ impl HistorySettings {
     /// ```
     /// use linky_core::{HistorySettings, MainDisplay, SecondaryDisplay};
     /// let (settings, warnings) = HistorySettings::new(9, 10, MainDisplay::default(), "value_lmonth".parse().unwrap());
-    /// assert_eq!((settings.hours_days, settings.days), (7, 63));
+    /// assert_eq!((settings.hours_days(), settings.days()), (7, 63));
     /// assert_eq!(warnings.len(), 2);
     /// ```
     pub fn new(

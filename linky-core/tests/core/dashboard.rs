@@ -246,7 +246,7 @@ fn history_settings_clamp_and_raise_with_warnings() {
             secondary.parse().unwrap(),
         );
         assert_eq!(
-            (settings.hours_days, settings.days, settings.peak_days),
+            (settings.hours_days(), settings.days(), settings.peak_days()),
             expected
         );
         let given: Vec<String> = given.iter().map(ToString::to_string).collect();

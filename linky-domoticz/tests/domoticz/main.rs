@@ -287,22 +287,16 @@ async fn authentication_errors_and_outages_are_told_apart() {
         password: Password::new("domoticz"),
         allow_plain_http,
     };
-    let refused = DomoticzSink::new(DomoticzConfig {
-        auth: basic(false),
-        ..DomoticzConfig::new(server.uri())
-    })
-    .unwrap_err();
+    let refused =
+        DomoticzSink::new(DomoticzConfig::new(server.uri()).with_auth(basic(false))).unwrap_err();
     assert!(
         refused
             .to_string()
             .contains("basic authentication over plain http"),
         "{refused}"
     );
-    let allowed = DomoticzSink::new(DomoticzConfig {
-        auth: basic(true),
-        ..DomoticzConfig::new(server.uri())
-    })
-    .unwrap();
+    let allowed =
+        DomoticzSink::new(DomoticzConfig::new(server.uri()).with_auth(basic(true))).unwrap();
     allowed
         .ensure_device(&device_id("11111111111111"))
         .await
@@ -395,13 +389,10 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
         .await
         .unwrap();
     let fake = &server;
-    let config = DomoticzConfig {
-        auth: DomoticzAuth::Session {
-            user: "admin".to_owned(),
-            password: Password::new("domoticz"),
-        },
-        ..DomoticzConfig::new(server.uri())
-    };
+    let config = DomoticzConfig::new(server.uri()).with_auth(DomoticzAuth::Session {
+        user: "admin".to_owned(),
+        password: Password::new("domoticz"),
+    });
     let sink = DomoticzSink::new(config).unwrap();
     let device = sink
         .ensure_device(&device_id("12345678901234"))
@@ -420,13 +411,12 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
     assert_eq!(fake.state.lock().unwrap().logins, 2);
     assert_eq!(fake.svalues(&device.key), ["5230;3100;0;0;0;0;2024-01-14"]);
     // Wrong credentials: refused clearly, not retried forever.
-    let wrong = DomoticzSink::new(DomoticzConfig {
-        auth: DomoticzAuth::Session {
+    let wrong = DomoticzSink::new(DomoticzConfig::new(server.uri()).with_auth(
+        DomoticzAuth::Session {
             user: "admin".to_owned(),
             password: Password::new("nope"),
         },
-        ..DomoticzConfig::new(server.uri())
-    })
+    ))
     .unwrap();
     let error = wrong
         .ensure_device(&device_id("11111111111111"))

@@ -167,10 +167,7 @@ fn now() -> NaiveDateTime {
 }
 
 fn settings() -> SyncSettings {
-    SyncSettings {
-        offpeak: "22h-6h".parse().unwrap(),
-        ..SyncSettings::default()
-    }
+    SyncSettings::new("22h-6h".parse().unwrap())
 }
 
 fn state() -> (StateDir, std::path::PathBuf) {
@@ -516,10 +513,9 @@ fn day(text: &str) -> NaiveDate {
 
 /// Settings of three weeks of history: three load-curve requests per flow.
 fn three_weeks() -> SyncSettings {
-    SyncSettings {
-        history: linky_core::HistorySettings::new(0, 21, Default::default(), Default::default()).0,
-        ..settings()
-    }
+    settings().with_history(
+        linky_core::HistorySettings::new(0, 21, Default::default(), Default::default()).0,
+    )
 }
 
 async fn sync_with(
@@ -716,10 +712,7 @@ async fn a_deadline_stops_between_requests_and_the_next_run_goes_on() {
         ticking.advance(std::time::Duration::from_secs(60));
         None
     }));
-    let consumption_only = SyncSettings {
-        production: false,
-        ..three_weeks()
-    };
+    let consumption_only = three_weeks().with_production(false);
     let (state, root) = state();
     let sink = MemorySink::new();
     let deadline = linky_core::Clock::now(clock.as_ref()) + Duration::minutes(2);

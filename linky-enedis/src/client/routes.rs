@@ -5,7 +5,7 @@ use linky_core::{Flow, Measurement};
 
 use crate::secret::{ApiToken, ClientSecret};
 
-/// A backend and its settings (spec/enedis.md, "The big picture"). Base URLs are
+/// A backend and its settings. Base URLs are
 /// settings, so tests point them at a local server.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

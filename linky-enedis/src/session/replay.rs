@@ -152,11 +152,11 @@ impl ReplayServer {
         })?;
         crate::Client::builder(backend)
             .max_per_second(1_000_000)
-            .retry(linky_core::RetryPolicy {
-                base: Duration::from_millis(100),
-                max: Duration::from_secs(1),
-                max_attempts: 4,
-            })
+            .retry(linky_core::RetryPolicy::new(
+                Duration::from_millis(100),
+                Duration::from_secs(1),
+                4,
+            ))
             .clock(clock)
             .jitter_seed(1)
             .token_store(tokens)

@@ -1,4 +1,4 @@
-//! Sessions of the Enedis sandbox's fake customers (spec/enedis.md), through the
+//! Sessions of the Enedis sandbox's fake customers, through the
 //! DomoticzLinky proxy, with data shaped like the real samples: for tests, demos and the
 //! replay example. They are generated from fixed seeds, and bundled as files in
 //! `testdata/sessions/` (a test checks that the files and this code agree).
@@ -133,8 +133,8 @@ fn generate_sync_session(
         linky_core::SecondaryDisplay::default(),
     )
     .0;
-    let window = i64::from(history.days);
-    let peak_days = window.max(i64::from(history.peak_days));
+    let window = i64::from(history.days());
+    let peak_days = window.max(i64::from(history.peak_days()));
     let mut session = Session::new(description, "proxy");
     let mut random = seed;
     for meter in meters {

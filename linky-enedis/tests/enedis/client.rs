@@ -36,11 +36,7 @@ fn pdl(text: &str) -> UsagePointId {
 const SANDBOX: &str = "22516914714270";
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        base: Duration::from_millis(10),
-        max: Duration::from_millis(40),
-        max_attempts: 3,
-    }
+    RetryPolicy::new(Duration::from_millis(10), Duration::from_millis(40), 3)
 }
 
 fn valid_tokens() -> TokenSet {
@@ -526,10 +522,11 @@ async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
         client_id: "c".to_owned(),
     })
     .timeout(Duration::from_millis(300))
-    .retry(RetryPolicy {
-        max_attempts: 1,
-        ..fast_retries()
-    })
+    .retry(RetryPolicy::new(
+        Duration::from_millis(10),
+        Duration::from_millis(40),
+        1,
+    ))
     .token_store(store.clone())
     .build()
     .unwrap();
@@ -557,10 +554,11 @@ async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
         base_url: format!("http://127.0.0.1:{port}"),
         client_id: "c".to_owned(),
     })
-    .retry(RetryPolicy {
-        max_attempts: 1,
-        ..fast_retries()
-    })
+    .retry(RetryPolicy::new(
+        Duration::from_millis(10),
+        Duration::from_millis(40),
+        1,
+    ))
     .token_store(store)
     .build()
     .unwrap();
@@ -826,10 +824,11 @@ async fn myelectricaldata_quota_is_a_rate_limit() {
         usage_points: vec![SANDBOX.to_owned()],
         use_cache: true,
     })
-    .retry(RetryPolicy {
-        max_attempts: 1,
-        ..fast_retries()
-    })
+    .retry(RetryPolicy::new(
+        Duration::from_millis(10),
+        Duration::from_millis(40),
+        1,
+    ))
     .build()
     .unwrap();
     let error = client

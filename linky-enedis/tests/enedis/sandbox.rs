@@ -52,8 +52,8 @@ fn sync_steps(name: &str) -> Vec<(String, Measurement, i64)> {
         Default::default(),
     )
     .0;
-    let days = i64::from(history.days);
-    let peak_days = days.max(i64::from(history.peak_days));
+    let days = i64::from(history.days());
+    let peak_days = days.max(i64::from(history.peak_days()));
     let mut steps = Vec::new();
     for usage_point in &info.usage_points {
         steps.push((usage_point.clone(), CURVE, days));
@@ -93,11 +93,11 @@ async fn replay(name: &str, usage_points: &[&str], steps: &[(&str, Measurement, 
         client_id: "c".to_owned(),
     })
     .max_per_second(10_000)
-    .retry(RetryPolicy {
-        base: Duration::from_millis(5),
-        max: Duration::from_millis(10),
-        max_attempts: 3,
-    })
+    .retry(RetryPolicy::new(
+        Duration::from_millis(5),
+        Duration::from_millis(10),
+        3,
+    ))
     .token_store(store.clone())
     .build()
     .unwrap();

@@ -26,11 +26,11 @@ fn pdl(text: &str) -> UsagePointId {
 const SANDBOX: &str = "22516914714270";
 
 fn retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        base: Duration::from_millis(5),
-        max: Duration::from_millis(20),
-        max_attempts: attempts,
-    }
+    RetryPolicy::new(
+        Duration::from_millis(5),
+        Duration::from_millis(20),
+        attempts,
+    )
 }
 
 fn proxy(base_url: String, attempts: u32) -> Client {
