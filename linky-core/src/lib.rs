@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # The crate
+//!
 //! Pure logic for French Linky smart-meter data.
 //!
 //! linky-core turns what Enedis measures into what people want to see, without any I/O:

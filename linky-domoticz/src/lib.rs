@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # The crate
+//!
 //! Writing Linky data into home-automation systems, Domoticz first.
 //!
 //! - [`Sink`]: the small, object-safe trait every target implements (ensure a device,

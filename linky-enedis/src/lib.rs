@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # The crate
+//!
 //! Getting Linky data from Enedis and its gateways.
 //!
 //! - [`Client`] (one per [`Backend`]: the DomoticzLinky proxy, Data Connect 2026 and v5,
