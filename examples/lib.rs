@@ -180,7 +180,21 @@ pub async fn replay_job(
     writeln!(out).ok();
     write!(out, "{memory}").ok();
     writeln!(out).ok();
+    print_devices(out, &report);
+    writeln!(out, "next run: {}", report.next_run).ok();
+    let outcome = outcome_of(&report);
+    let as_recorded = finish(out, replayed, outcome, info.as_ref());
+    Ok(Replayed {
+        report: Some(report),
+        outcome,
+        as_recorded,
+    })
+}
+
+/// Per device: rows written, dashboard, anomalies, errors; then the run's own errors.
+pub fn print_devices(out: &mut (dyn Write + Send), report: &SyncReport) {
     for device in &report.devices {
+        let errors: Vec<String> = device.errors.iter().map(ToString::to_string).collect();
         writeln!(
             out,
             "{}: {} day rows, {} hour rows, dashboard {}, {} anomalies{}",
@@ -193,18 +207,10 @@ pub async fn replay_job(
                 "not written"
             },
             device.anomalies,
-            if device.errors.is_empty() {
+            if errors.is_empty() {
                 String::new()
             } else {
-                format!(
-                    ", errors: {}",
-                    device
-                        .errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
+                format!(", errors: {}", errors.join("; "))
             }
         )
         .ok();
@@ -212,14 +218,6 @@ pub async fn replay_job(
     for error in &report.errors {
         writeln!(out, "error: {error}").ok();
     }
-    writeln!(out, "next run: {}", report.next_run).ok();
-    let outcome = outcome_of(&report);
-    let as_recorded = finish(out, replayed, outcome, info.as_ref());
-    Ok(Replayed {
-        report: Some(report),
-        outcome,
-        as_recorded,
-    })
 }
 
 /// Prints the outcome beside the recorded one; whether the replay is as recorded.

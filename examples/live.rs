@@ -236,30 +236,7 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
     if options.domoticz.is_none() {
         print!("{memory}");
     }
-    for device in &report.devices {
-        println!(
-            "{}: {} day rows, {} hour rows{}",
-            device.device,
-            device.days_written,
-            device.hours_written,
-            if device.errors.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", errors: {}",
-                    device
-                        .errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            }
-        );
-    }
-    for error in &report.errors {
-        println!("error: {error}");
-    }
+    crate::print_devices(&mut std::io::stdout(), &report);
     println!("next run: {}", report.next_run);
     if let (Some(path), Some(recorder)) = (&options.record, &recorder) {
         let mut session = recorder.session("recorded by examples/sync.rs", client.backend().name());

@@ -246,6 +246,18 @@ fn offset_minutes(time_zone: Tz, minute: i64) -> i32 {
         / 60
 }
 
+/// The local day holding Unix minute `minute` (its first minute `[minute, minute + 1)`),
+/// and its bounds `[start, end)` in Unix minutes.
+fn local_day_of(time_zone: Tz, minute: i64) -> (NaiveDate, i64, i64) {
+    let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
+    let start = local_midnight_minute(time_zone, date).unwrap_or(minute);
+    let end = date
+        .succ_opt()
+        .and_then(|next| local_midnight_minute(time_zone, next))
+        .unwrap_or(minute + 1);
+    (date, start, end)
+}
+
 fn utc_minute(minute: i64) -> DateTime<chrono::Utc> {
     chrono::Utc
         .timestamp_opt(minute.saturating_mul(60), 0)
@@ -399,12 +411,7 @@ impl<const N: usize> SplitCurve<N> {
         for piece in &self.intervals {
             let minute = piece.end_minute - 1;
             if !(bounds.0 <= minute && minute < bounds.1) {
-                let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
-                let start = local_midnight_minute(time_zone, date).unwrap_or(minute);
-                let end = date
-                    .succ_opt()
-                    .and_then(|next| local_midnight_minute(time_zone, next))
-                    .unwrap_or(minute + 1);
+                let (date, start, end) = local_day_of(time_zone, minute);
                 bounds = (start, end);
                 days.push(SplitDay {
                     date,
@@ -473,12 +480,7 @@ impl<const N: usize> SplitCurve<N> {
             match current {
                 Some((start, end, verdict)) if start <= minute && minute < end => verdict,
                 _ => {
-                    let date = utc_minute(minute).with_timezone(&time_zone).date_naive();
-                    let start = local_midnight_minute(time_zone, date).unwrap_or(minute);
-                    let end = date
-                        .succ_opt()
-                        .and_then(|next| local_midnight_minute(time_zone, next))
-                        .unwrap_or(minute + 1);
+                    let (date, start, end) = local_day_of(time_zone, minute);
                     let verdict = keep(date);
                     current = Some((start, end, verdict));
                     verdict
