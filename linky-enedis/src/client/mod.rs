@@ -367,14 +367,15 @@ impl Client {
         }
     }
 
+    /// Waits until the rate limit lets the next request go.
+    async fn wait_turn(&self) {
+        let mut limiter = self.inner.limiter.lock().await;
+        limiter.wait_turn(self.clock()).await;
+    }
+
     async fn get_once(&self, url: &str) -> Result<Vec<u8>, Error> {
         let authorization = self.authorization().await?;
-        self.inner
-            .limiter
-            .lock()
-            .await
-            .wait_turn(self.clock())
-            .await;
+        self.wait_turn().await;
         let started = std::time::Instant::now();
         let response = self
             .http()
@@ -572,12 +573,7 @@ impl Client {
         url: &str,
         form: &[(&str, String)],
     ) -> Result<TokenSet, Error> {
-        self.inner
-            .limiter
-            .lock()
-            .await
-            .wait_turn(self.clock())
-            .await;
+        self.wait_turn().await;
         let response = self
             .http()
             .post(url)
