@@ -9,8 +9,9 @@ use std::io::Write;
 
 use linky_core::{Flow, HistorySettings, Measurement, PlanLimits, UsagePointId};
 use linky_domoticz::{
-    DomoticzConfig, DomoticzSink, MemorySink, MemoryState, Sink, StateDir, StateStore, StopReason,
-    SyncReport, SyncRun, SyncSettings,
+    DomoticzConfig, DomoticzSink, LineProtocolConfig, LineProtocolServer, LineProtocolSink,
+    MemorySink, MemoryState, Sink, StateDir, StateStore, StopReason, SyncReport, SyncRun,
+    SyncSettings,
 };
 use linky_enedis::{
     Client, Fetched, Meter, MeterSource, Outcome, RecordedResponse, ReplayInfo, ReplayServer,
@@ -76,6 +77,8 @@ pub fn two_year_session(seed: u64) -> Session {
 pub enum Target {
     /// In memory, printed at the end.
     Memory,
+    /// A time-series database over the line protocol (InfluxDB, VictoriaMetrics).
+    LineProtocol(LineProtocolConfig),
     /// A real Domoticz.
     Domoticz(DomoticzConfig),
 }
@@ -142,11 +145,16 @@ pub async fn replay_job(
     .with_production(production);
     let memory = MemorySink::new();
     let domoticz;
+    let series;
     let sink: &dyn Sink = match target {
         Target::Memory => &memory,
         Target::Domoticz(config) => {
             domoticz = DomoticzSink::new(config).map_err(|e| e.to_string())?;
             &domoticz
+        }
+        Target::LineProtocol(config) => {
+            series = LineProtocolSink::new(config).map_err(|e| e.to_string())?;
+            &series
         }
     };
     let in_memory = MemoryState::new();
@@ -315,6 +323,80 @@ async fn replay_daily(
         outcome,
         as_recorded,
     })
+}
+
+/// The options of a time-series database, shared by the examples: `--victoria URL`,
+/// `--influx URL` (InfluxDB 1.x, `--influx-db NAME`, default `linky`, and optionally
+/// `--influx-user U --influx-password P`) or, with `--influx-token T --influx-org O
+/// --influx-bucket B`, InfluxDB 2.x.
+#[derive(Debug, Default, Clone)]
+pub struct SeriesOptions {
+    url: Option<(String, bool)>,
+    database: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    token: Option<String>,
+    org: Option<String>,
+    bucket: Option<String>,
+}
+
+impl SeriesOptions {
+    /// Takes `option` if it is one of these, its value from `value`; says whether it was.
+    ///
+    /// # Errors
+    ///
+    /// A message when the value is missing.
+    pub fn take(
+        &mut self,
+        option: &str,
+        value: &mut dyn FnMut() -> Result<String, String>,
+    ) -> Result<bool, String> {
+        match option {
+            "--victoria" => self.url = Some((value()?, true)),
+            "--influx" => self.url = Some((value()?, false)),
+            "--influx-db" => self.database = Some(value()?),
+            "--influx-user" => self.user = Some(value()?),
+            "--influx-password" => self.password = Some(value()?),
+            "--influx-token" => self.token = Some(value()?),
+            "--influx-org" => self.org = Some(value()?),
+            "--influx-bucket" => self.bucket = Some(value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The sink's configuration, when a URL was given.
+    ///
+    /// # Errors
+    ///
+    /// A message when InfluxDB 2.x lacks its organization or bucket.
+    pub fn config(&self) -> Result<Option<LineProtocolConfig>, String> {
+        let Some((url, victoria)) = self.url.clone() else {
+            return Ok(None);
+        };
+        let server = match (victoria, &self.token) {
+            (true, _) => LineProtocolServer::VictoriaMetrics,
+            (false, Some(token)) => LineProtocolServer::InfluxV2 {
+                org: self
+                    .org
+                    .clone()
+                    .ok_or("--influx-token needs --influx-org")?,
+                bucket: self
+                    .bucket
+                    .clone()
+                    .ok_or("--influx-token needs --influx-bucket")?,
+                token: linky_domoticz::Password::new(token.clone()),
+            },
+            (false, None) => LineProtocolServer::InfluxV1 {
+                database: self.database.clone().unwrap_or_else(|| "linky".to_owned()),
+                credentials: self
+                    .user
+                    .clone()
+                    .zip(self.password.clone().map(linky_domoticz::Password::new)),
+            },
+        };
+        Ok(Some(LineProtocolConfig::new(url, server)))
+    }
 }
 
 /// A Domoticz configuration from the command-line options shared by the examples: with

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use linky_core::HistorySettings;
-use linky_domoticz::{DomoticzSink, MemorySink, Sink, StateDir, SyncRun, SyncSettings};
+use linky_domoticz::{
+    DomoticzSink, LineProtocolSink, MemorySink, Sink, StateDir, SyncRun, SyncSettings,
+};
 use linky_enedis::{
     ApiToken, Backend, Client, ClientSecret, DeviceFlow, FileTokenStore, Recorder, TokenStore,
 };
@@ -31,6 +33,7 @@ struct Options {
     base_url: Option<String>,
     record: Option<PathBuf>,
     hide_usage_points: bool,
+    series: crate::SeriesOptions,
 }
 
 fn options(arguments: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -47,6 +50,9 @@ fn options(arguments: impl Iterator<Item = String>) -> Result<Options, String> {
                 .next()
                 .ok_or(format!("{argument} needs a value (see the file's header)"))
         };
+        if options.series.take(&argument, &mut value)? {
+            continue;
+        }
         match argument.as_str() {
             "--state" => options.state = Some(PathBuf::from(value()?)),
             "--domoticz" => options.domoticz = Some(value()?),
@@ -207,8 +213,16 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
     (settings.main, settings.secondary) = (main, secondary);
     let memory = MemorySink::new();
     let domoticz;
+    let series;
+    let series_config = options.series.config()?;
     let sink: &dyn Sink = match &options.domoticz {
-        None => &memory,
+        None => match series_config {
+            Some(config) => {
+                series = LineProtocolSink::new(config).map_err(|e| e.to_string())?;
+                &series
+            }
+            None => &memory,
+        },
         Some(url) => {
             let config = crate::domoticz_config(
                 url.clone(),

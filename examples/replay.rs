@@ -3,7 +3,9 @@
 //! ```text
 //! cargo run --release --example replay [-- --session FILE | --two-years SEED]
 //!     [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]]
-//!     [--bearer TOKEN]] [--state DIR]
+//!     [--bearer TOKEN]] [--victoria URL | --influx URL [--influx-db NAME]
+//!     [--influx-user U --influx-password P] [--influx-token T --influx-org O
+//!     --influx-bucket B]] [--state DIR]
 //! ```
 //!
 //! By default it replays `testdata/sessions/replay-main.json` (sandbox client 3: a
@@ -13,7 +15,8 @@
 //! the time, settings and usage points of its run and how it ended: the replay uses them,
 //! and exits with 0 when it replays the session exactly with the recorded outcome, 1
 //! otherwise. `--two-years SEED` generates and replays a two-year backfill of a consumer
-//! and a producer. `--domoticz` writes to a real Domoticz instead; `--state DIR` keeps
+//! and a producer. `--domoticz` writes to a real Domoticz instead, `--victoria` or
+//! `--influx` to a time-series database (every hour and day); `--state DIR` keeps
 //! the state in a folder (in memory by default). `--record FILE` with real credentials (the options of
 //! `examples/sync.rs`: `--state DIR`, `--backend`, `--token`...) runs a live sync and
 //! records its session, tokens and secrets redacted, for a bug report.
@@ -25,13 +28,14 @@ use linky_domoticz::DomoticzConfig;
 use linky_enedis::Session;
 use linky_examples::{Target, replay_job};
 
-const USAGE: &str = "usage: replay [--session FILE | --two-years SEED] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--state DIR]
+const USAGE: &str = "usage: replay [--session FILE | --two-years SEED] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--victoria URL | --influx URL [--influx-db NAME] [--influx-user U --influx-password P] [--influx-token T --influx-org O --influx-bucket B]] [--state DIR]
    or: replay --record FILE --state DIR [the options of examples/sync.rs]";
 
 struct Options {
     session: PathBuf,
     two_years: Option<u64>,
     domoticz: Option<DomoticzConfig>,
+    series: Option<linky_domoticz::LineProtocolConfig>,
     state: Option<PathBuf>,
 }
 
@@ -43,6 +47,7 @@ fn options() -> Result<Options, String> {
     let (mut url, mut user, mut password, mut bearer, mut plain, mut state) =
         (None, None, None, None, false, None);
     let mut two_years = None;
+    let mut series = linky_examples::SeriesOptions::default();
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         let mut value = || {
@@ -50,6 +55,9 @@ fn options() -> Result<Options, String> {
                 .next()
                 .ok_or(format!("{argument} needs a value\n{USAGE}"))
         };
+        if series.take(&argument, &mut value)? {
+            continue;
+        }
         match argument.as_str() {
             "--session" => session = PathBuf::from(value()?),
             "--two-years" => {
@@ -73,6 +81,7 @@ fn options() -> Result<Options, String> {
     Ok(Options {
         session,
         two_years,
+        series: series.config()?,
         domoticz,
         state,
     })
@@ -109,7 +118,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let target = options.domoticz.map_or(Target::Memory, Target::Domoticz);
+    let target = match (options.domoticz, options.series) {
+        (Some(domoticz), _) => Target::Domoticz(domoticz),
+        (None, Some(series)) => Target::LineProtocol(series),
+        (None, None) => Target::Memory,
+    };
     println!("replaying {name} ({} exchanges)", session.exchanges.len());
     let job = async {
         let mut out = std::io::stdout();

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! cargo run --release --example sync -- --state DIR [--domoticz URL [--user U --password P
-//!     [--allow-plain-basic]] [--bearer T]] [--offpeak "22h00-6h00"] [--days N] [--hours-days N]
+//!     [--allow-plain-basic]] [--bearer T]] [--victoria URL | --influx URL [--influx-db NAME]
+//!     [--influx-user U --influx-password P] [--influx-token T --influx-org O --influx-bucket B]]
+//!     [--offpeak "22h00-6h00"] [--days N] [--hours-days N]
 //!     [--backend proxy|conso-api|myelectricaldata|data-connect|data-connect-v5]
 //!     [--token T] [--client-id ID --client-secret S] [--pdl N]... [--base-url URL]
 //!     [--record FILE] [--hide-usage-points]

@@ -1,7 +1,6 @@
 //! Domoticz over its JSON API: `GET /json.htm?type=command&param=...`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,31 +10,11 @@ use linky_core::{DashboardRow, DayRow, DeviceId, HourRow, PARIS};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::secret::base64;
 use crate::svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
-use crate::{DeviceHandle, Sink, SinkError, StoredDayMismatch};
+use crate::{DeviceHandle, Password, Sink, SinkError, StoredDayMismatch};
 
 const SINK: &str = "domoticz";
-
-/// A password that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    /// Wraps a password.
-    pub fn new(value: impl Into<String>) -> Password {
-        Password(value.into())
-    }
-
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password([redacted])")
-    }
-}
 
 /// How to authenticate to Domoticz.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,24 +137,6 @@ fn encode(value: &str) -> String {
                 out.push(byte as char)
             }
             other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let value = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for position in 0..4 {
-            if position <= chunk.len() {
-                out.push(ALPHABET[(value >> (18 - 6 * position) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
         }
     }
     out

@@ -29,6 +29,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::secret::base64;
+
 /// What the emulator holds, open to tests.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -384,24 +386,6 @@ fn status_only(status: u16) -> Answer {
 fn integer(text: &str) -> Option<i64> {
     let value: f64 = text.parse().ok()?;
     Some((value.trunc() as i64).max(0))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let value = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for position in 0..4 {
-            out.push(if position <= chunk.len() {
-                ALPHABET[(value >> (18 - 6 * position) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// Decodes a query component (`%XX` and `+`).

@@ -23,17 +23,23 @@
 mod domoticz;
 mod emulator;
 mod error;
+#[cfg(feature = "line-protocol")]
+mod line_protocol;
 mod memory;
+mod secret;
 mod sink;
 mod state;
 mod svalue;
 mod sync;
 
 #[cfg(feature = "domoticz-client")]
-pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink, Password};
+pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::SinkError;
+#[cfg(feature = "line-protocol")]
+pub use line_protocol::{LineProtocolConfig, LineProtocolServer, LineProtocolSink};
 pub use memory::{MemoryDevice, MemorySink};
+pub use secret::Password;
 pub use sink::{DeviceHandle, Sink, StoredDayMismatch};
 pub use state::{
     MemoryState, StateDir, StateError, StateStore, StoredDays, StoredKind, StoredValue, SyncMeta,

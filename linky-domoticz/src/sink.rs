@@ -54,6 +54,14 @@ pub trait Sink: Send + Sync {
     /// Marks the device as not updated (its data is stale).
     async fn mark_timed_out(&self, device: &DeviceHandle) -> Result<(), SinkError>;
 
+    /// Whether the sink keeps hourly history as long as daily history (a time-series
+    /// database does): the sync then writes hour rows over the whole history, not only
+    /// the last [`linky_core::HistorySettings::hours_days`] (a Domoticz short log keeps a
+    /// week at most). The default says no.
+    fn keeps_all_hours(&self) -> bool {
+        false
+    }
+
     /// Reads back the day rows the sink holds and reports those that differ from `rows`
     /// (a sink that may drop writes silently, as Domoticz does, implements it; the default
     /// trusts the writes).

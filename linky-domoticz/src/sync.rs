@@ -650,9 +650,14 @@ impl<'a> SyncRun<'a> {
             }
         };
         let today = now.date();
+        let history = if self.sink.keeps_all_hours() {
+            settings.history.covering_all_hours()
+        } else {
+            settings.history
+        };
         let run = RunSettings {
             today,
-            history: settings.history,
+            history,
             main: settings.main,
             secondary: settings.secondary,
         };

@@ -317,7 +317,7 @@ impl HourRow {
     }
 }
 
-/// A day row: that day's totals.
+/// A day row: that day's totals, and its maximum power when known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayRow {
     /// The local day.
@@ -326,6 +326,8 @@ pub struct DayRow {
     pub totals: MeterEnergies,
     /// How many of its hours had data.
     pub hours_with_data: u32,
+    /// The day's maximum power (consumption), when the device has its peaks.
+    pub peak: Option<PowerPeak>,
 }
 
 /// Everything one device receives in one run.
@@ -391,6 +393,7 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
                 date,
                 totals: hour.energies,
                 hours_with_data: 1,
+                peak: None,
             }),
         }
     }
@@ -398,6 +401,14 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     days.retain(|day| first_day <= day.date && day.date < settings.today);
     let most_recent = days.last().map(|day| day.date);
     days.retain(|day| day.hours_with_data >= MIN_HOURS_FOR_A_DAY || Some(day.date) == most_recent);
+    for day in &mut days {
+        day.peak = data
+            .peaks
+            .iter()
+            .filter(|peak| peak.at.date() == day.date)
+            .max_by_key(|peak| peak.power.va())
+            .copied();
+    }
 
     DeviceRows {
         device: data.device.clone(),

@@ -169,7 +169,7 @@ impl fmt::Display for SecondaryDisplay {
 /// (its fields cannot be set otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistorySettings {
-    hours_days: u8,
+    hours_days: u16,
     days: u16,
     peak_days: u16,
 }
@@ -198,9 +198,18 @@ impl fmt::Display for SettingWarning {
 }
 
 impl HistorySettings {
-    /// Days of hourly history to write (0 to 7; 0 writes no hour rows).
-    pub const fn hours_days(&self) -> u8 {
+    /// Days of hourly history to write (0 to 7; 0 writes no hour rows; as many as
+    /// [`HistorySettings::days`] after [`HistorySettings::covering_all_hours`]).
+    pub const fn hours_days(&self) -> u16 {
         self.hours_days
+    }
+
+    /// The same settings, with hour rows over the whole history: for a sink that keeps
+    /// hourly history as long as daily history (a time-series database), where Domoticz
+    /// keeps a week at most.
+    pub const fn covering_all_hours(mut self) -> HistorySettings {
+        self.hours_days = self.days;
+        self
     }
 
     /// Days of history for the day rows (2 to 730), raised to cover the secondary
@@ -264,7 +273,7 @@ impl HistorySettings {
         };
         (
             HistorySettings {
-                hours_days: hours_days as u8,
+                hours_days: hours_days as u16,
                 days: days as u16,
                 peak_days: main.period.days_needed(),
             },

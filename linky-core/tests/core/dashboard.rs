@@ -198,7 +198,7 @@ type SettingsCase = (
     i64,
     &'static str,
     &'static str,
-    (u8, u16, u16),
+    (u16, u16, u16),
     &'static [&'static str],
 );
 

@@ -187,6 +187,7 @@ async fn dated_writes_match_the_recorded_exchange() {
         date: date("2024-01-14"),
         totals: energies(5230, 3100),
         hours_with_data: 24,
+        peak: None,
     };
     sink.write_days(&device, &[day]).await.unwrap();
     // Each hour's own energies: the sink sends their running totals (10400, 7900 at 02:00).
@@ -231,11 +232,13 @@ async fn a_day_dropped_by_domoticz_is_reported_by_the_read_back() {
             date: date("2024-01-14"),
             totals: energies(5230, 3100),
             hours_with_data: 24,
+            peak: None,
         },
         DayRow {
             date: date("2024-01-15"),
             totals: energies(6000, 2000),
             hours_with_data: 24,
+            peak: None,
         },
     ];
     sink.write_days(&device, &rows).await.unwrap();
@@ -351,6 +354,7 @@ async fn the_memory_sink_keeps_one_row_per_date_and_prints_tables() {
         date: date("2024-01-14"),
         totals: energies(5230, 3100),
         hours_with_data: 24,
+        peak: None,
     };
     sink.write_days(&device, &[row, row]).await.unwrap();
     let stored = sink.device("12345678901234").unwrap();
@@ -405,6 +409,7 @@ async fn a_session_cookie_from_logincheck_and_a_new_one_when_it_expires() {
         date: date("2024-01-14"),
         totals: energies(5230, 3100),
         hours_with_data: 24,
+        peak: None,
     };
     fake.state.lock().unwrap().session = Some("expired".to_owned());
     sink.write_days(&device, &[row]).await.unwrap();
@@ -454,6 +459,7 @@ async fn connections_closed_as_domoticz_2025_1_does_do_not_fail_the_sink() {
                 production: [Energy::ZERO; 2],
             },
             hours_with_data: 24,
+            peak: None,
         })
         .collect();
     for _ in 0..3 {

@@ -1,0 +1,717 @@
+//! The line-protocol sink against real servers: VictoriaMetrics and InfluxDB 1.x, from
+//! Debian's packages (`.ci/run` installs them, starts one VictoriaMetrics and says so in
+//! `LINKY_VICTORIA_URL`; the tests that stop and restart a server start their own).
+//!
+//! A bundled session is synced into the memory sink and the server at once; every hour
+//! and every day is read back through the server's own query API and compared with the
+//! memory sink's rows, exactly. A second run doubles nothing; a server down mid-sync, then
+//! back, ends with every point once; a refused point says why; points a server drops
+//! while answering OK are found by the read-back.
+//!
+//! Without the servers' programs the tests say so and stop, unless
+//! `LINKY_REQUIRE_SERVERS` is set (`.ci/run` sets it): then they fail.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use linky_core::{
+    Clock, DashboardRow, DayRow, DeviceId, HourRow, ManualClock, MeterEnergies, PARIS, RetryPolicy,
+};
+use linky_domoticz::{
+    DeviceHandle, LineProtocolConfig, LineProtocolServer, LineProtocolSink, MemorySink,
+    MemoryState, Sink, SinkError, StateStore, StoredDayMismatch, SyncReport, SyncRun, SyncSettings,
+};
+use linky_enedis::{ReplayServer, Session};
+use serde_json::Value;
+
+/// A server process of the tests' own, on a free port, stopped when dropped.
+struct Server {
+    child: Option<Child>,
+    url: String,
+    folder: PathBuf,
+    kind: Kind,
+    port: u16,
+    /// Extra arguments (VictoriaMetrics' retention).
+    retention: &'static str,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Victoria,
+    Influx,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn program(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Victoria => "victoria-metrics",
+        Kind::Influx => "influxd",
+    }
+}
+
+/// Whether `kind`'s program is installed; when it is not, says so, and fails when the
+/// servers are required.
+fn available(kind: Kind) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {}", program(kind)))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("LINKY_REQUIRE_SERVERS").is_none(),
+            "{} is required (Debian package victoria-metrics / influxdb)",
+            program(kind)
+        );
+        eprintln!(
+            "skipped: {} is not installed (.ci/run installs it)",
+            program(kind)
+        );
+    }
+    found
+}
+
+impl Server {
+    /// Starts `kind` with a throwaway folder; VictoriaMetrics with `retention`.
+    fn start(kind: Kind, retention: &'static str) -> Server {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let folder = std::env::temp_dir().join(format!(
+            "linky-{}-{}-{}",
+            program(kind),
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        std::fs::remove_dir_all(&folder).ok();
+        std::fs::create_dir_all(&folder).unwrap();
+        let port = free_port();
+        let mut server = Server {
+            child: None,
+            url: format!("http://127.0.0.1:{port}"),
+            folder,
+            kind,
+            port,
+            retention,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let mut command = Command::new(program(self.kind));
+        match self.kind {
+            Kind::Victoria => {
+                command.args([
+                    format!("-storageDataPath={}", self.folder.join("data").display()),
+                    format!("-httpListenAddr=127.0.0.1:{}", self.port),
+                    "-dedup.minScrapeInterval=1ms".to_owned(),
+                    format!("-retentionPeriod={}", self.retention),
+                ]);
+            }
+            Kind::Influx => {
+                let config = self.folder.join("influxdb.conf");
+                let dir = self.folder.display();
+                std::fs::write(
+                    &config,
+                    format!(
+                        "reporting-disabled = true\nbind-address = \"127.0.0.1:{}\"\n[meta]\n  dir = \"{dir}/meta\"\n[data]\n  dir = \"{dir}/data\"\n  wal-dir = \"{dir}/wal\"\n  query-log-enabled = false\n[http]\n  bind-address = \"127.0.0.1:{}\"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n",
+                        free_port(),
+                        self.port
+                    ),
+                )
+                .unwrap();
+                command.arg("-config").arg(&config);
+            }
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let ping = match self.kind {
+            Kind::Victoria => "/health",
+            Kind::Influx => "/ping",
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(response) = ping::blocking_get(&format!("{}{ping}", self.url))
+                && response < 300
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{} did not start", program(self.kind));
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        std::fs::remove_dir_all(&self.folder).ok();
+    }
+}
+
+/// A blocking GET's status, without an HTTP client of its own: the tests' runtime is
+/// async, and this runs before it.
+mod ping {
+    pub fn blocking_get(url: &str) -> std::io::Result<u16> {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").unwrap_or(url);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut stream = std::net::TcpStream::connect(host)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok();
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| std::io::Error::other("no status"))
+    }
+}
+
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy::new(Duration::from_millis(50), Duration::from_millis(200), 3)
+}
+
+fn config(url: &str, kind: Kind, prefix: &str) -> LineProtocolConfig {
+    let server = match kind {
+        Kind::Victoria => LineProtocolServer::VictoriaMetrics,
+        Kind::Influx => LineProtocolServer::InfluxV1 {
+            database: "linky".to_owned(),
+            credentials: None,
+        },
+    };
+    LineProtocolConfig::new(url, server)
+        .with_measurement_prefix(prefix)
+        .with_retry(quick_retries())
+}
+
+/// How many more day writes, then what to do.
+type Countdown<'a> = (usize, Box<dyn FnMut() + Send + 'a>);
+
+/// Writes to both sinks: the memory sink is the reference.
+struct Tee<'a> {
+    memory: &'a MemorySink,
+    server: &'a LineProtocolSink,
+    /// Before this many more day writes to the server, call `before_write`.
+    countdown: std::sync::Mutex<Option<Countdown<'a>>>,
+}
+
+#[linky_domoticz::async_trait]
+impl Sink for Tee<'_> {
+    async fn ensure_device(&self, id: &DeviceId) -> Result<DeviceHandle, SinkError> {
+        self.memory.ensure_device(id).await?;
+        self.server.ensure_device(id).await
+    }
+    async fn write_hours(&self, d: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
+        self.memory.write_hours(&memory_handle(d), rows).await?;
+        self.server.write_hours(d, rows).await
+    }
+    async fn write_days(&self, d: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
+        if let Ok(mut countdown) = self.countdown.lock()
+            && let Some((left, action)) = countdown.as_mut()
+        {
+            *left -= 1;
+            if *left == 0 {
+                action();
+                *countdown = None;
+            }
+        }
+        self.memory.write_days(&memory_handle(d), rows).await?;
+        self.server.write_days(d, rows).await
+    }
+    async fn write_dashboard(&self, d: &DeviceHandle, row: &DashboardRow) -> Result<(), SinkError> {
+        self.memory.write_dashboard(&memory_handle(d), row).await?;
+        self.server.write_dashboard(d, row).await
+    }
+    async fn mark_timed_out(&self, d: &DeviceHandle) -> Result<(), SinkError> {
+        self.server.mark_timed_out(d).await
+    }
+    fn keeps_all_hours(&self) -> bool {
+        true
+    }
+    async fn verify_days(
+        &self,
+        d: &DeviceHandle,
+        rows: &[DayRow],
+    ) -> Result<Vec<StoredDayMismatch>, SinkError> {
+        self.server.verify_days(d, rows).await
+    }
+}
+
+/// The memory sink, taking every hour.
+struct AllHours<'a>(&'a MemorySink);
+
+#[linky_domoticz::async_trait]
+impl Sink for AllHours<'_> {
+    async fn ensure_device(&self, id: &DeviceId) -> Result<DeviceHandle, SinkError> {
+        self.0.ensure_device(id).await
+    }
+    async fn write_hours(&self, d: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
+        self.0.write_hours(d, rows).await
+    }
+    async fn write_days(&self, d: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
+        self.0.write_days(d, rows).await
+    }
+    async fn write_dashboard(&self, d: &DeviceHandle, row: &DashboardRow) -> Result<(), SinkError> {
+        self.0.write_dashboard(d, row).await
+    }
+    async fn mark_timed_out(&self, d: &DeviceHandle) -> Result<(), SinkError> {
+        self.0.mark_timed_out(d).await
+    }
+    fn keeps_all_hours(&self) -> bool {
+        true
+    }
+}
+
+/// The memory sink keys devices by their printed id.
+fn memory_handle(handle: &DeviceHandle) -> DeviceHandle {
+    DeviceHandle {
+        device_id: handle.device_id.clone(),
+        key: handle.device_id.to_string(),
+    }
+}
+
+fn bundled() -> Session {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/sessions/replay-main.json");
+    Session::from_json(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Syncs `session` through its replay into `sink`, with `state`.
+async fn sync(
+    session: Session,
+    sink: &dyn Sink,
+    state: &dyn StateStore,
+    at: Option<&ManualClock>,
+) -> SyncReport {
+    let info = session.replay.clone().unwrap();
+    let replay = ReplayServer::start(session).await.unwrap();
+    let client = replay.client().unwrap();
+    let clock: &dyn Clock = match at {
+        Some(clock) => clock,
+        None => client.clock(),
+    };
+    let settings = SyncSettings::new(info.offpeak.parse().unwrap()).with_history(
+        linky_core::HistorySettings::new(
+            info.hours_days,
+            info.days,
+            Default::default(),
+            Default::default(),
+        )
+        .0,
+    );
+    SyncRun::new(&client, sink, state, clock)
+        .settings(settings)
+        .spread_minutes(1)
+        .retry_days(1)
+        .run()
+        .await
+}
+
+/// Every point the server holds, by (device slug, period, flow, class, start instant in
+/// ms): milliwatt-minutes.
+type Points = BTreeMap<(String, String, String, String, i64), i64>;
+
+async fn read_back(url: &str, kind: Kind, prefix: &str) -> Points {
+    let http = reqwest::Client::new();
+    let mut points = Points::new();
+    match kind {
+        Kind::Victoria => {
+            http.get(format!("{url}/internal/force_flush"))
+                .send()
+                .await
+                .unwrap();
+            let text = http
+                .get(format!("{url}/api/v1/export"))
+                .query(&[("match[]", format!("{prefix}_energy_mwmin"))])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let series: Value = serde_json::from_str(line).unwrap();
+                let tag = |name: &str| series["metric"][name].as_str().unwrap().to_owned();
+                let times = series["timestamps"].as_array().unwrap();
+                let values = series["values"].as_array().unwrap();
+                // Nothing doubled: one sample a time.
+                let mut seen = std::collections::BTreeSet::new();
+                for (time, value) in times.iter().zip(values) {
+                    let time = time.as_i64().unwrap();
+                    assert!(seen.insert(time), "two samples at {time} in {line}");
+                    let key = (
+                        tag("device"),
+                        tag("period"),
+                        tag("flow"),
+                        tag("class"),
+                        time,
+                    );
+                    points.insert(key, value.as_f64().unwrap() as i64);
+                }
+            }
+        }
+        Kind::Influx => {
+            let text = http
+                .get(format!("{url}/query"))
+                .query(&[
+                    ("db", "linky"),
+                    ("epoch", "ms"),
+                    (
+                        "q",
+                        &format!(
+                            "SELECT mwmin FROM {prefix}_energy GROUP BY device, period, flow, class"
+                        ),
+                    ),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            for series in answer["results"][0]["series"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let tag = |name: &str| series["tags"][name].as_str().unwrap().to_owned();
+                for value in series["values"].as_array().unwrap() {
+                    let key = (
+                        tag("device"),
+                        tag("period"),
+                        tag("flow"),
+                        tag("class"),
+                        value[0].as_i64().unwrap(),
+                    );
+                    assert!(points.insert(key, value[1].as_i64().unwrap()).is_none());
+                }
+            }
+        }
+    }
+    points
+}
+
+/// The points the memory sink's rows make.
+fn expected(memory: &MemorySink) -> Points {
+    let mut points = Points::new();
+    for id in memory.device_ids() {
+        let device = memory.device(&id).unwrap();
+        let slug = id.parse::<DeviceId>().unwrap().slug();
+        let mut add = |period: &str, start_ms: i64, energies: &MeterEnergies| {
+            for (flow, pair) in [
+                ("consumption", energies.consumption),
+                ("production", energies.production),
+            ] {
+                for (class, energy) in [("peak", pair[0]), ("offpeak", pair[1])] {
+                    points.insert(
+                        (
+                            slug.clone(),
+                            period.to_owned(),
+                            flow.to_owned(),
+                            class.to_owned(),
+                            start_ms,
+                        ),
+                        energy.milliwatt_minutes(),
+                    );
+                }
+            }
+        };
+        for (end, energies) in &device.hours {
+            add("hour", end.timestamp_millis() - 3_600_000, energies);
+        }
+        for (date, energies) in &device.days {
+            let start = date
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_local_timezone(PARIS)
+                .earliest()
+                .unwrap();
+            add("day", start.timestamp_millis(), energies);
+        }
+    }
+    points
+}
+
+/// The bundled main session into the memory sink and a server at once: every hour and
+/// day read back equals the memory sink's, exactly; a second run doubles nothing.
+async fn same_points_as_memory(url: &str, kind: Kind, prefix: &str) {
+    let memory = MemorySink::new();
+    let server = LineProtocolSink::new(config(url, kind, prefix)).unwrap();
+    let tee = Tee {
+        memory: &memory,
+        server: &server,
+        countdown: std::sync::Mutex::new(None),
+    };
+    let state = MemoryState::new();
+    let report = sync(bundled(), &tee, &state, None).await;
+    assert!(report.is_success(), "{report:?}");
+    let expected = expected(&memory);
+    // Three devices, four series, a week of days and its hours (all of them: a time-series
+    // sink keeps them; the last ends at today's midnight, today's).
+    assert_eq!(expected.len(), 3 * 4 * (7 * 24 - 1 + 7));
+    assert_eq!(read_back(url, kind, prefix).await, expected, "{kind:?}");
+    // The same rows again: the same points, none doubled.
+    let again = sync(bundled(), &tee, &state, None).await;
+    assert!(again.is_success(), "{again:?}");
+    assert_eq!(
+        read_back(url, kind, prefix).await,
+        expected,
+        "{kind:?} after a second run"
+    );
+}
+
+#[tokio::test]
+async fn victoria_metrics_holds_every_hour_and_day_exactly_once() {
+    let own;
+    let url = match std::env::var("LINKY_VICTORIA_URL") {
+        Ok(url) => url,
+        Err(_) if available(Kind::Victoria) => {
+            own = Server::start(Kind::Victoria, "100y");
+            own.url.clone()
+        }
+        Err(_) => return,
+    };
+    same_points_as_memory(&url, Kind::Victoria, "t1").await;
+}
+
+#[tokio::test]
+async fn influxdb_holds_every_hour_and_day_exactly_once_and_says_why_it_refuses_a_point() {
+    if !available(Kind::Influx) {
+        return;
+    }
+    let server = Server::start(Kind::Influx, "");
+    same_points_as_memory(&server.url, Kind::Influx, "t2").await;
+
+    // A field the database already holds as text: InfluxDB refuses the points, and says
+    // why; the error names the batch.
+    let http = reqwest::Client::new();
+    let status = http
+        .post(format!("{}/write?db=linky", server.url))
+        // In the same shard as the day below (InfluxDB types fields per shard).
+        .body("t3_energy,device=1 mwmin=\"text\" 1717192800000000000")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success());
+    let sink = LineProtocolSink::new(config(&server.url, Kind::Influx, "t3")).unwrap();
+    let device = sink
+        .ensure_device(&"22516914714270".parse().unwrap())
+        .await
+        .unwrap();
+    let row = DayRow {
+        date: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap(),
+        totals: MeterEnergies::default(),
+        hours_with_data: 24,
+        peak: None,
+    };
+    let error = sink.write_days(&device, &[row]).await.unwrap_err();
+    assert!(matches!(error, SinkError::Rejected { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("field type conflict"), "{message}");
+    assert!(
+        message.contains("t3_energy,device=22516914714270"),
+        "{message}"
+    );
+}
+
+/// A server down in the middle of a sync (after the first device), then back: the run
+/// reports it; the next one writes everything; every point is there once.
+#[tokio::test]
+async fn a_server_down_mid_sync_then_back_loses_nothing_and_doubles_nothing() {
+    if !available(Kind::Victoria) {
+        return;
+    }
+    let server = std::sync::Arc::new(std::sync::Mutex::new(Server::start(Kind::Victoria, "100y")));
+    let url = server.lock().unwrap().url.clone();
+    let memory = MemorySink::new();
+    let sink = LineProtocolSink::new(config(&url, Kind::Victoria, "t4")).unwrap();
+    let stopper = server.clone();
+    let tee = Tee {
+        memory: &memory,
+        server: &sink,
+        countdown: std::sync::Mutex::new(Some((
+            2,
+            Box::new(move || stopper.lock().unwrap().stop()),
+        ))),
+    };
+    let state = MemoryState::new();
+    let first = sync(bundled(), &tee, &state, None).await;
+    assert!(!first.is_success());
+    assert!(
+        first
+            .errors()
+            .any(|e| e.to_string().contains("stopped writing")),
+        "{first:?}"
+    );
+    server.lock().unwrap().launch();
+    let second = sync(bundled(), &tee, &state, None).await;
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(second.requests, 0, "nothing fetched again");
+    assert_eq!(
+        read_back(&url, Kind::Victoria, "t4").await,
+        expected(&memory)
+    );
+}
+
+/// VictoriaMetrics with its default retention (a month) answers OK to a backfill and
+/// drops it: the read-back finds every day missing, and the run says so.
+#[tokio::test]
+async fn points_dropped_while_answered_ok_are_found_by_the_read_back() {
+    if !available(Kind::Victoria) {
+        return;
+    }
+    let server = Server::start(Kind::Victoria, "1");
+    let sink = LineProtocolSink::new(config(&server.url, Kind::Victoria, "t5")).unwrap();
+    let report = sync(bundled(), &sink, &MemoryState::new(), None).await;
+    let not_stored: Vec<String> = report
+        .errors()
+        .map(ToString::to_string)
+        .filter(|e| e.contains("other totals than written"))
+        .collect();
+    assert_eq!(not_stored.len(), 3, "{report:?}");
+}
+
+/// Two years of hourly and daily rows of two devices written into the local server: the
+/// time is printed (the target is under 2 s), and every day is read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_years_of_rows_for_two_devices_timed() {
+    if !available(Kind::Victoria) {
+        return;
+    }
+    let server = Server::start(Kind::Victoria, "100y");
+    let sink = LineProtocolSink::new(config(&server.url, Kind::Victoria, "t6")).unwrap();
+    // The rows of the generated two-year backfill, made once in memory (every hour).
+    let memory = MemorySink::new();
+    let report = sync(
+        linky_examples::two_year_session(11),
+        &AllHours(&memory),
+        &MemoryState::new(),
+        None,
+    )
+    .await;
+    assert!(report.is_success());
+    let mut rows = Vec::new();
+    for id in memory.device_ids().into_iter().take(2) {
+        let device = memory.device(&id).unwrap();
+        let hours: Vec<HourRow> = device
+            .hours
+            .iter()
+            .map(|(end, energies)| HourRow {
+                end_utc: *end,
+                end: end.with_timezone(&PARIS).naive_local(),
+                energies: *energies,
+            })
+            .collect();
+        let days: Vec<DayRow> = device
+            .days
+            .iter()
+            .map(|(date, totals)| DayRow {
+                date: *date,
+                totals: *totals,
+                hours_with_data: 24,
+                peak: None,
+            })
+            .collect();
+        rows.push((id.parse::<DeviceId>().unwrap(), hours, days));
+    }
+    assert!(
+        rows.iter()
+            .all(|(_, hours, days)| hours.len() > 17_000 && days.len() == 730)
+    );
+    let started = Instant::now();
+    for (id, hours, days) in &rows {
+        let handle = sink.ensure_device(id).await.unwrap();
+        sink.write_hours(&handle, hours).await.unwrap();
+        sink.write_days(&handle, days).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let points: usize = rows.iter().map(|(_, h, d)| 4 * (h.len() + d.len())).sum();
+    println!(
+        "two years of hourly and daily rows for two devices ({points} points) written in {:.2} s (target 2 s)",
+        elapsed.as_secs_f64()
+    );
+    for (id, _, days) in &rows {
+        let handle = sink.ensure_device(id).await.unwrap();
+        assert!(sink.verify_days(&handle, days).await.unwrap().is_empty());
+    }
+}
+
+/// The Grafana dashboard reads what the sink writes: every metric and label its queries
+/// name exists in VictoriaMetrics after a replay, and each query answers.
+#[tokio::test]
+async fn the_grafana_dashboard_queries_what_the_sink_writes() {
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("grafana/linky.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap().clone())
+        .map(|target| target["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(queries.len(), 4);
+    if !available(Kind::Victoria) {
+        return;
+    }
+    let server = Server::start(Kind::Victoria, "100y");
+    let sink = LineProtocolSink::new(config(&server.url, Kind::Victoria, "linky")).unwrap();
+    let report = sync(bundled(), &sink, &MemoryState::new(), None).await;
+    assert!(report.is_success(), "{report:?}");
+    let http = reqwest::Client::new();
+    http.get(format!("{}/internal/force_flush", server.url))
+        .send()
+        .await
+        .unwrap();
+    for query in queries {
+        let query = query.replace("$device", "12345678901234");
+        let text = http
+            .get(format!("{}/api/v1/query_range", server.url))
+            .query(&[
+                ("query", query.as_str()),
+                ("start", "2024-11-01T00:00:00Z"),
+                ("end", "2024-11-16T00:00:00Z"),
+                ("step", "1d"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        let series = answer["data"]["result"].as_array().unwrap();
+        assert!(!series.is_empty(), "{query}: {text}");
+    }
+}

@@ -1,0 +1,651 @@
+//! Time-series databases over the InfluxDB line protocol: InfluxDB 1.x (`/write`),
+//! InfluxDB 2.x (`/api/v2/write`, a token) and VictoriaMetrics (`/write`). Written only
+//! against the public [`Sink`] API.
+//!
+//! # Points
+//!
+//! | measurement | tags | fields | time |
+//! |---|---|---|---|
+//! | `<prefix>_energy` | `device`, `flow` (`consumption`, `production`), `class` (`peak`, `offpeak`), `period` (`hour`, `day`) | `wh` (float), `mwmin` (integer: exact milliwatt-minutes) | the start of the hour or of the local day |
+//! | `<prefix>_max_power` | `device` | `va` (integer) | when the day's peak happened |
+//! | `<prefix>_dashboard` | `device` | `u1_wh`, `u2_wh`, `r1_wh`, `r2_wh`, `cons_va` | the newest point written for the device |
+//!
+//! `device` is the device's slug (`22516914714270`, `22516914714270_10284856584123`).
+//! Times are instants: the fall-back day's two hours starting at local 02:00 are two
+//! points, the day starts at its local midnight. Writing the same rows again writes the
+//! same points (same measurement, tags and time): InfluxDB overwrites them,
+//! VictoriaMetrics keeps one (run it with `-dedup.minScrapeInterval=1ms`; it keeps the
+//! largest value of identical times, and refuses nothing older than its
+//! `-retentionPeriod`, one month by default: without `-retentionPeriod=100y` a backfill is
+//! answered OK and dropped, which [`Sink::verify_days`] finds).
+//!
+//! Lines go in batches (5000 by default), gzip-compressed. A transient failure (a
+//! connection that fails, a 5xx, a 429) is retried with the [`RetryPolicy`]; then it is
+//! [`SinkError::Unavailable`]. A refused point is [`SinkError::Rejected`] with the
+//! server's reason (and the point, when the server names it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use linky_core::{
+    DashboardRow, DayRow, DeviceId, Energy, HourRow, MeterEnergies, PARIS, RetryPolicy,
+};
+use serde_json::Value;
+
+use crate::{DeviceHandle, Password, Sink, SinkError, StoredDayMismatch};
+
+const SINK: &str = "line protocol";
+
+/// Which server, and how it names where points go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LineProtocolServer {
+    /// InfluxDB 1.x: a database (created if missing), optionally a user.
+    InfluxV1 {
+        /// The database.
+        database: String,
+        /// A user and password (sent as HTTP Basic), when authentication is on.
+        credentials: Option<(String, Password)>,
+    },
+    /// InfluxDB 2.x: an organization, a bucket, a token. Its read-back needs a v1
+    /// mapping of the bucket, so days are not verified.
+    InfluxV2 {
+        /// The organization.
+        org: String,
+        /// The bucket.
+        bucket: String,
+        /// The API token.
+        token: Password,
+    },
+    /// VictoriaMetrics (single node).
+    VictoriaMetrics,
+}
+
+/// Where the database is and how to write to it: [`LineProtocolConfig::new`], then the
+/// `with_` methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LineProtocolConfig {
+    /// e.g. `http://127.0.0.1:8428`.
+    pub base_url: String,
+    /// The server and its names.
+    pub server: LineProtocolServer,
+    /// The start of every measurement's name (default `linky`).
+    pub measurement_prefix: String,
+    /// Lines per request (default 5000).
+    pub batch_lines: usize,
+    /// How long one request may take (default 30 s).
+    pub timeout: Duration,
+    /// Retries of transient failures (default: 3 attempts from 1 s).
+    pub retry: RetryPolicy,
+    /// The time zone of the day rows' dates (default Europe/Paris).
+    pub time_zone: Tz,
+}
+
+impl LineProtocolConfig {
+    /// The defaults for `server` at `base_url`.
+    pub fn new(base_url: impl Into<String>, server: LineProtocolServer) -> LineProtocolConfig {
+        LineProtocolConfig {
+            base_url: base_url.into(),
+            server,
+            measurement_prefix: "linky".to_owned(),
+            batch_lines: 5000,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(10), 3),
+            time_zone: PARIS,
+        }
+    }
+
+    /// With this start of the measurements' names.
+    pub fn with_measurement_prefix(mut self, prefix: impl Into<String>) -> LineProtocolConfig {
+        self.measurement_prefix = prefix.into();
+        self
+    }
+
+    /// With this many lines a request (at least 1).
+    pub fn with_batch_lines(mut self, lines: usize) -> LineProtocolConfig {
+        self.batch_lines = lines.max(1);
+        self
+    }
+
+    /// With this timeout for one request.
+    pub fn with_timeout(mut self, timeout: Duration) -> LineProtocolConfig {
+        self.timeout = timeout;
+        self
+    }
+
+    /// With these retries of transient failures.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> LineProtocolConfig {
+        self.retry = retry;
+        self
+    }
+}
+
+/// A sink writing InfluxDB line protocol (see the module documentation).
+#[derive(Debug)]
+pub struct LineProtocolSink {
+    config: LineProtocolConfig,
+    http: reqwest::Client,
+    write_url: String,
+    authorization: Option<String>,
+    /// The newest point written per device (nanoseconds), to stamp its dashboard.
+    newest: Mutex<HashMap<String, i64>>,
+    /// Whether the InfluxDB 1.x database was created.
+    database_ready: tokio::sync::Mutex<bool>,
+}
+
+/// Escapes a measurement name (commas and spaces).
+fn escape_measurement(name: &str) -> String {
+    name.replace(',', "\\,").replace(' ', "\\ ")
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn nanos(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp() * 1_000_000_000
+}
+
+impl LineProtocolSink {
+    /// A sink for `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Config`] for a base URL that is not http(s).
+    pub fn new(config: LineProtocolConfig) -> Result<LineProtocolSink, SinkError> {
+        let base = config.base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SinkError::Config {
+                detail: format!("line protocol url {base:?} is not http(s)"),
+            });
+        }
+        let (write_url, authorization) = match &config.server {
+            LineProtocolServer::InfluxV1 {
+                database,
+                credentials,
+            } => (
+                format!("{base}/write?db={}&precision=ns", encode(database)),
+                credentials.as_ref().map(|(user, password)| {
+                    format!(
+                        "Basic {}",
+                        crate::secret::base64(format!("{user}:{}", password.expose()).as_bytes())
+                    )
+                }),
+            ),
+            LineProtocolServer::InfluxV2 { org, bucket, token } => (
+                format!(
+                    "{base}/api/v2/write?org={}&bucket={}&precision=ns",
+                    encode(org),
+                    encode(bucket)
+                ),
+                Some(format!("Token {}", token.expose())),
+            ),
+            LineProtocolServer::VictoriaMetrics => (format!("{base}/write"), None),
+        };
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|error| SinkError::Config {
+                detail: format!("cannot build the http client: {error}"),
+            })?;
+        Ok(LineProtocolSink {
+            config,
+            http,
+            write_url,
+            authorization,
+            newest: Mutex::new(HashMap::new()),
+            database_ready: tokio::sync::Mutex::new(false),
+        })
+    }
+
+    fn measurement(&self, what: &str) -> String {
+        escape_measurement(&format!("{}_{what}", self.config.measurement_prefix))
+    }
+
+    fn base(&self) -> &str {
+        self.config.base_url.trim_end_matches('/')
+    }
+
+    /// The instant a local day starts.
+    fn day_start(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        date.and_hms_opt(0, 0, 0)?
+            .and_local_timezone(self.config.time_zone)
+            .earliest()
+            .map(|start| start.with_timezone(&Utc))
+    }
+
+    /// The four energy lines of one bucket.
+    fn energy_lines(
+        &self,
+        lines: &mut Vec<String>,
+        device: &DeviceHandle,
+        period: &str,
+        energies: &MeterEnergies,
+        time: i64,
+    ) {
+        let measurement = self.measurement("energy");
+        for (flow, pair) in [
+            ("consumption", energies.consumption),
+            ("production", energies.production),
+        ] {
+            for (class, energy) in [("peak", pair[0]), ("offpeak", pair[1])] {
+                lines.push(format!(
+                    "{measurement},device={},flow={flow},class={class},period={period} wh={},mwmin={}i {time}",
+                    device.key,
+                    energy.as_wh(),
+                    energy.milliwatt_minutes()
+                ));
+            }
+        }
+    }
+
+    fn remember(&self, device: &DeviceHandle, time: i64) {
+        if let Ok(mut newest) = self.newest.lock() {
+            let entry = newest.entry(device.key.clone()).or_insert(time);
+            *entry = (*entry).max(time);
+        }
+    }
+
+    /// Sends `lines` in batches.
+    async fn send(&self, lines: &[String]) -> Result<(), SinkError> {
+        self.ensure_database().await?;
+        for batch in lines.chunks(self.config.batch_lines) {
+            let mut text = batch.join("\n");
+            text.push('\n');
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder
+                .write_all(text.as_bytes())
+                .and_then(|()| encoder.flush())
+                .map_err(|error| SinkError::Unexpected {
+                    sink: SINK,
+                    detail: format!("cannot compress a batch: {error}"),
+                })?;
+            let body = encoder.finish().map_err(|error| SinkError::Unexpected {
+                sink: SINK,
+                detail: format!("cannot compress a batch: {error}"),
+            })?;
+            self.post_with_retries(body, batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn post_with_retries(&self, body: Vec<u8>, batch: &[String]) -> Result<(), SinkError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .post(&self.write_url)
+                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(body.clone());
+            if let Some(authorization) = &self.authorization {
+                request = request.header(reqwest::header::AUTHORIZATION, authorization);
+            }
+            let failure = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let text = response.text().await.unwrap_or_default();
+                    match status {
+                        401 | 403 => {
+                            return Err(SinkError::Unauthorized {
+                                sink: SINK,
+                                detail: format!("write answered {status}"),
+                            });
+                        }
+                        429 | 500..=599 => format!("write answered {status}"),
+                        _ => return Err(refused(status, &text, batch)),
+                    }
+                }
+                Err(error) if error.is_timeout() => "write timed out".to_owned(),
+                Err(error) if error.is_connect() => "could not connect".to_owned(),
+                Err(_) => "the connection failed".to_owned(),
+            };
+            match self.config.retry.delay(attempt, None, 0.5) {
+                Some(delay) => {
+                    tracing::warn!(attempt, failure, "line protocol write failed: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    return Err(SinkError::Unavailable {
+                        sink: SINK,
+                        detail: failure,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates the InfluxDB 1.x database once (idempotent on the server).
+    async fn ensure_database(&self) -> Result<(), SinkError> {
+        let LineProtocolServer::InfluxV1 { database, .. } = &self.config.server else {
+            return Ok(());
+        };
+        let mut ready = self.database_ready.lock().await;
+        if *ready {
+            return Ok(());
+        }
+        let query = format!("CREATE DATABASE \"{}\"", database.replace('"', "\\\""));
+        self.query(&[("q", query.as_str())], reqwest::Method::POST)
+            .await?;
+        *ready = true;
+        Ok(())
+    }
+
+    /// An InfluxDB 1.x `/query`.
+    async fn query(
+        &self,
+        params: &[(&str, &str)],
+        method: reqwest::Method,
+    ) -> Result<Value, SinkError> {
+        let mut url = format!("{}/query?", self.base());
+        for (index, (name, value)) in params.iter().enumerate() {
+            if index > 0 {
+                url.push('&');
+            }
+            url.push_str(&format!("{name}={}", encode(value)));
+        }
+        self.get_json(method, &url).await
+    }
+
+    async fn get_json(&self, method: reqwest::Method, url: &str) -> Result<Value, SinkError> {
+        let mut request = self.http.request(method, url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        let response = request.send().await.map_err(|_| SinkError::Unavailable {
+            sink: SINK,
+            detail: "a query could not be sent".to_owned(),
+        })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        match status {
+            200..=299 => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            401 | 403 => Err(SinkError::Unauthorized {
+                sink: SINK,
+                detail: format!("a query answered {status}"),
+            }),
+            500..=599 => Err(SinkError::Unavailable {
+                sink: SINK,
+                detail: format!("a query answered {status}"),
+            }),
+            _ => Err(SinkError::Unexpected {
+                sink: SINK,
+                detail: format!(
+                    "a query answered {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                ),
+            }),
+        }
+    }
+
+    /// The day totals the server holds for `device` over `[from, to]`, as milliwatt-minutes
+    /// by day: U1, U2, R1, R2.
+    async fn stored_days(
+        &self,
+        device: &DeviceHandle,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<BTreeMap<NaiveDate, [i64; 4]>>, SinkError> {
+        let (Some(start), Some(end)) = (
+            self.day_start(from),
+            to.succ_opt().and_then(|d| self.day_start(d)),
+        ) else {
+            return Ok(Some(BTreeMap::new()));
+        };
+        // (flow, class, time in ms, value)
+        let mut samples: Vec<(String, String, i64, i64)> = Vec::new();
+        match &self.config.server {
+            LineProtocolServer::InfluxV2 { .. } => return Ok(None),
+            LineProtocolServer::VictoriaMetrics => {
+                // Recent points become searchable after a flush.
+                let _ = self
+                    .http
+                    .get(format!("{}/internal/force_flush", self.base()))
+                    .send()
+                    .await;
+                let selector = format!(
+                    "{}{{device=\"{}\",period=\"day\"}}",
+                    self.measurement("energy_mwmin"),
+                    device.key
+                );
+                let url = format!(
+                    "{}/api/v1/export?match[]={}&start={}&end={}",
+                    self.base(),
+                    encode(&selector),
+                    start.timestamp(),
+                    end.timestamp() - 1
+                );
+                let text = match self.get_json(reqwest::Method::GET, &url).await? {
+                    Value::String(text) => text,
+                    single => single.to_string(),
+                };
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let series: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+                    let tag = |name: &str| {
+                        series["metric"][name]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let (flow, class) = (tag("flow"), tag("class"));
+                    let values = series["values"].as_array().cloned().unwrap_or_default();
+                    let times = series["timestamps"].as_array().cloned().unwrap_or_default();
+                    for (value, time) in values.iter().zip(&times) {
+                        samples.push((
+                            flow.clone(),
+                            class.clone(),
+                            time.as_i64().unwrap_or_default(),
+                            value.as_f64().unwrap_or(f64::NAN) as i64,
+                        ));
+                    }
+                }
+            }
+            LineProtocolServer::InfluxV1 { database, .. } => {
+                let query = format!(
+                    "SELECT mwmin FROM \"{}\" WHERE device = '{}' AND period = 'day' AND time >= {}ms AND time < {}ms GROUP BY flow, class",
+                    self.measurement("energy"),
+                    device.key,
+                    start.timestamp_millis(),
+                    end.timestamp_millis()
+                );
+                let answer = self
+                    .query(
+                        &[
+                            ("db", database.as_str()),
+                            ("q", query.as_str()),
+                            ("epoch", "ms"),
+                        ],
+                        reqwest::Method::GET,
+                    )
+                    .await?;
+                for series in answer["results"][0]["series"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let tag =
+                        |name: &str| series["tags"][name].as_str().unwrap_or_default().to_owned();
+                    let (flow, class) = (tag("flow"), tag("class"));
+                    for value in series["values"].as_array().into_iter().flatten() {
+                        samples.push((
+                            flow.clone(),
+                            class.clone(),
+                            value[0].as_i64().unwrap_or_default(),
+                            value[1].as_i64().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut days: BTreeMap<NaiveDate, [i64; 4]> = BTreeMap::new();
+        for (flow, class, millis, value) in samples {
+            let Some(date) = DateTime::from_timestamp_millis(millis)
+                .map(|t| t.with_timezone(&self.config.time_zone).date_naive())
+            else {
+                continue;
+            };
+            let index = match (flow.as_str(), class.as_str()) {
+                ("consumption", "peak") => 0,
+                ("consumption", "offpeak") => 1,
+                ("production", "peak") => 2,
+                ("production", "offpeak") => 3,
+                _ => continue,
+            };
+            days.entry(date).or_default()[index] = value;
+        }
+        Ok(Some(days))
+    }
+}
+
+/// A write the server refused: its reason, and the point when it names one.
+fn refused(status: u16, text: &str, batch: &[String]) -> SinkError {
+    let reason = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|value| value["error"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.trim().chars().take(300).collect());
+    // InfluxDB quotes a line it cannot parse: "unable to parse 'LINE': why".
+    let point = reason
+        .split_once("unable to parse '")
+        .and_then(|(_, rest)| rest.split_once("': "))
+        .map(|(line, _)| line.to_owned());
+    let what = match point {
+        Some(line) => format!("the point {line:?} ({status}: {reason})"),
+        None => format!(
+            "{} point(s) of a batch starting with {:?} ({status}: {reason})",
+            batch.len(),
+            batch.first().map(String::as_str).unwrap_or_default()
+        ),
+    };
+    SinkError::Rejected { sink: SINK, what }
+}
+
+#[async_trait]
+impl Sink for LineProtocolSink {
+    async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
+        self.ensure_database().await?;
+        Ok(DeviceHandle {
+            device_id: device_id.clone(),
+            key: device_id.slug(),
+        })
+    }
+
+    async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
+        let mut lines = Vec::with_capacity(rows.len() * 4);
+        for row in rows {
+            let start = nanos(row.end_utc) - 3_600_000_000_000;
+            self.energy_lines(&mut lines, device, "hour", &row.energies, start);
+            self.remember(device, start);
+        }
+        self.send(&lines).await
+    }
+
+    async fn write_days(&self, device: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
+        let mut lines = Vec::with_capacity(rows.len() * 5);
+        let max_power = self.measurement("max_power");
+        for row in rows {
+            let Some(start) = self.day_start(row.date) else {
+                continue;
+            };
+            self.energy_lines(&mut lines, device, "day", &row.totals, nanos(start));
+            self.remember(device, nanos(start));
+            if let Some(peak) = row.peak
+                && let Some(at) = peak.at.and_local_timezone(self.config.time_zone).earliest()
+            {
+                lines.push(format!(
+                    "{max_power},device={} va={}i {}",
+                    device.key,
+                    peak.power.va(),
+                    nanos(at.with_timezone(&Utc))
+                ));
+            }
+        }
+        self.send(&lines).await
+    }
+
+    async fn write_dashboard(
+        &self,
+        device: &DeviceHandle,
+        row: &DashboardRow,
+    ) -> Result<(), SinkError> {
+        let newest = self
+            .newest
+            .lock()
+            .ok()
+            .and_then(|newest| newest.get(&device.key).copied());
+        let Some(time) = newest else {
+            return Ok(());
+        };
+        let wh = |energy: Energy| energy.as_wh();
+        let line = format!(
+            "{},device={} u1_wh={},u2_wh={},r1_wh={},r2_wh={},cons_va={}i {time}",
+            self.measurement("dashboard"),
+            device.key,
+            wh(row.u1),
+            wh(row.u2),
+            wh(row.r1),
+            wh(row.r2),
+            row.cons_va
+        );
+        self.send(&[line]).await
+    }
+
+    /// Nothing to mark: a time series simply stops.
+    async fn mark_timed_out(&self, _device: &DeviceHandle) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn keeps_all_hours(&self) -> bool {
+        true
+    }
+
+    /// Reads the days back through the server's own query API (InfluxDB 1.x `/query`,
+    /// VictoriaMetrics `/api/v1/export`) and compares them to the milliwatt-minute:
+    /// VictoriaMetrics answers OK to points outside its retention and drops them. An
+    /// InfluxDB 2.x bucket is not read back.
+    async fn verify_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[DayRow],
+    ) -> Result<Vec<StoredDayMismatch>, SinkError> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let Some(stored) = self.stored_days(device, first.date, last.date).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let written = row.totals.in_order().map(Energy::milliwatt_minutes);
+                let held = stored.get(&row.date).copied();
+                (held != Some(written)).then_some(StoredDayMismatch {
+                    date: row.date,
+                    written_wh: row.totals.in_order().map(Energy::round_wh),
+                    stored_wh: held
+                        .map(|mwmin| mwmin.map(|v| Energy::from_milliwatt_minutes(v).round_wh())),
+                })
+            })
+            .collect())
+    }
+}
