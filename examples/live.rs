@@ -34,6 +34,7 @@ struct Options {
     record: Option<PathBuf>,
     hide_usage_points: bool,
     series: crate::SeriesOptions,
+    now: Option<chrono::NaiveDateTime>,
 }
 
 fn options(arguments: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -73,6 +74,12 @@ fn options(arguments: impl Iterator<Item = String>) -> Result<Options, String> {
             "--base-url" => options.base_url = Some(value()?),
             "--record" => options.record = Some(PathBuf::from(value()?)),
             "--hide-usage-points" => options.hide_usage_points = true,
+            "--now" => {
+                options.now = Some(
+                    chrono::NaiveDateTime::parse_from_str(&value()?, "%Y-%m-%d %H:%M")
+                        .map_err(|e| format!("--now \"YYYY-MM-DD HH:MM\": {e}"))?,
+                )
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?} (see the header of examples/sync.rs)"
@@ -176,7 +183,20 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
             Recorder::new()
         })
     });
-    let mut builder = Client::builder(backend(&options)?).token_store(tokens.clone());
+    // The real clock, or with `--now` (tests, reproducing a run) one that shows that local
+    // time and moves only on waits: the client and the sync ask the same one.
+    let clock: Arc<dyn linky_core::Clock> = match options.now {
+        Some(now) => Arc::new(linky_core::ManualClock::new(
+            now.and_local_timezone(linky_core::PARIS)
+                .earliest()
+                .ok_or("--now: that time does not exist in Paris")?
+                .with_timezone(&chrono::Utc),
+        )),
+        None => Arc::new(linky_enedis::SystemClock),
+    };
+    let mut builder = Client::builder(backend(&options)?)
+        .token_store(tokens.clone())
+        .clock(clock.clone());
     if let Some(recorder) = &recorder {
         builder = builder.recorder(recorder.clone());
     }
@@ -236,13 +256,13 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
         }
     };
     // The real clock, the same one the client asks; the sync draws its spread from it.
-    let started = linky_core::Clock::local_now(&linky_enedis::SystemClock, linky_core::PARIS);
+    let started = clock.local_now(linky_core::PARIS);
     let usage_points: Vec<String> = linky_core::ReadingSource::usage_points(&client)
         .await
         .map(|points| points.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let mut progress = |event: &linky_domoticz::SyncEvent| println!("  {event}");
-    let report = SyncRun::new(&client, sink, &state, &linky_enedis::SystemClock)
+    let report = SyncRun::new(&client, sink, &state, clock.as_ref())
         .settings(settings.clone())
         .progress(&mut progress)
         .run()

@@ -7,7 +7,7 @@
 //!     [--offpeak "22h00-6h00"] [--days N] [--hours-days N]
 //!     [--backend proxy|conso-api|myelectricaldata|data-connect|data-connect-v5]
 //!     [--token T] [--client-id ID --client-secret S] [--pdl N]... [--base-url URL]
-//!     [--record FILE] [--hide-usage-points]
+//!     [--record FILE] [--hide-usage-points] [--now "YYYY-MM-DD HH:MM"]
 //! ```
 //!
 //! With the default backend (the DomoticzLinky proxy), the first run asks for consent:
@@ -15,7 +15,8 @@
 //! and the fetched readings are kept in the state folder. `--record FILE` saves what went
 //! over the wire (tokens and secrets redacted; `--hide-usage-points` also replaces your
 //! PDLs) as a session to attach to a bug report; `cargo run --example replay -- --session
-//! FILE` replays it.
+//! FILE` replays it. `--now` runs at that local time on a clock that moves only on waits
+//! (tests, reproducing a run).
 
 use std::process::ExitCode;
 

@@ -30,6 +30,8 @@ async fn a_recorded_live_sync_hides_secrets_and_usage_points() {
         "--record",
         record.to_str().unwrap(),
         "--hide-usage-points",
+        "--now",
+        "2024-06-20 12:00",
     ]
     .map(str::to_owned);
     let succeeded = linky_examples::live_sync(arguments.into_iter())
@@ -40,15 +42,17 @@ async fn a_recorded_live_sync_hides_secrets_and_usage_points() {
     let session = Session::from_json(text.as_bytes()).unwrap();
     assert!(!text.contains("my-secret-token"));
     assert!(!text.contains("22516914714270"), "{text}");
-    // Outside calling hours (22:00-08:00 in Paris) the run asks nothing; else every
-    // exchange is recorded with the placeholder.
-    if !session.exchanges.is_empty() {
-        assert!(succeeded);
-        assert!(
-            session
-                .exchanges
-                .iter()
-                .all(|e| e.request.path.contains("prm=00000000000001"))
-        );
-    }
+    // At noon (the run's own time, not the wall clock's), every exchange is recorded with
+    // the placeholder, and the session says how to replay it.
+    assert!(succeeded);
+    assert!(!session.exchanges.is_empty());
+    assert!(
+        session
+            .exchanges
+            .iter()
+            .all(|e| e.request.path.contains("prm=00000000000001"))
+    );
+    let info = session.replay.unwrap();
+    assert_eq!(info.now.to_string(), "2024-06-20 12:00:00");
+    assert_eq!(info.usage_points, ["00000000000001"]);
 }
