@@ -715,3 +715,90 @@ async fn the_grafana_dashboard_queries_what_the_sink_writes() {
         assert!(!series.is_empty(), "{query}: {text}");
     }
 }
+
+/// InfluxDB 2.x (no Debian package to run one): the write goes to `/api/v2/write` with
+/// the organization, the bucket and nanoseconds, the token in `Authorization: Token`,
+/// the body gzip-compressed line protocol; a 401 is a refusal of the credentials, a 503
+/// is retried, then "unavailable".
+#[tokio::test]
+async fn influxdb_2_writes_with_its_token_and_bucket() {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/write"))
+        .and(query_param("org", "home"))
+        .and(query_param("bucket", "linky"))
+        .and(query_param("precision", "ns"))
+        .and(header("authorization", "Token secret-token"))
+        .and(header("content-encoding", "gzip"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = LineProtocolConfig::new(
+        server.uri(),
+        LineProtocolServer::InfluxV2 {
+            org: "home".to_owned(),
+            bucket: "linky".to_owned(),
+            token: linky_domoticz::Password::new("secret-token"),
+        },
+    )
+    .with_retry(quick_retries());
+    let sink = LineProtocolSink::new(config.clone()).unwrap();
+    assert!(
+        !format!("{sink:?}").contains("secret-token"),
+        "the token never prints"
+    );
+    let device = sink
+        .ensure_device(&"22516914714270".parse().unwrap())
+        .await
+        .unwrap();
+    let row = DayRow {
+        date: chrono::NaiveDate::from_ymd_opt(2024, 10, 27).unwrap(),
+        totals: MeterEnergies {
+            consumption: [
+                linky_core::Energy::from_wh(1500),
+                linky_core::Energy::from_wh(500),
+            ],
+            production: [linky_core::Energy::ZERO; 2],
+        },
+        hours_with_data: 25,
+        peak: None,
+    };
+    sink.write_days(&device, &[row]).await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2_decoder(&requests[0].body), &mut text).unwrap();
+    // The fall-back day starts at its local midnight, 2024-10-26 22:00 UTC.
+    assert!(
+        text.contains(
+            "linky_energy,device=22516914714270,flow=consumption,class=peak,period=day wh=1500,mwmin=90000000i 1729980000000000000"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4);
+    // Not verified (a bucket needs a v1 mapping to be read back): trusted.
+    assert!(sink.verify_days(&device, &[row]).await.unwrap().is_empty());
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let error = sink.write_days(&device, &[row]).await.unwrap_err();
+    assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let error = sink.write_days(&device, &[row]).await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+/// A gzip reader (the test reads what the sink compressed).
+fn flate2_decoder(bytes: &[u8]) -> impl std::io::Read + '_ {
+    flate2::read::GzDecoder::new(bytes)
+}

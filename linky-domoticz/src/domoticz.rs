@@ -119,7 +119,8 @@ pub struct DomoticzSink {
     /// A new connection per call, for calls that create something (`addhardware`,
     /// `createdevice`): never sent on a connection Domoticz may just have closed.
     fresh: reqwest::Client,
-    authorization: Option<String>,
+    /// The `Authorization` header's value: a secret, never printed.
+    authorization: Option<Password>,
     /// The dummy hardware's idx, once found or created.
     hardware: Mutex<Option<String>>,
     /// The version, once checked.
@@ -182,7 +183,7 @@ impl DomoticzSink {
                 detail: format!("domoticz url {base:?} is not http(s)"),
             });
         }
-        let authorization = match &config.auth {
+        let authorization: Option<Password> = match &config.auth {
             DomoticzAuth::None => None,
             DomoticzAuth::Basic {
                 user,
@@ -196,12 +197,14 @@ impl DomoticzSink {
                             .to_owned(),
                     });
                 }
-                Some(format!(
+                Some(Password::new(format!(
                     "Basic {}",
                     base64(format!("{user}:{}", password.expose()).as_bytes())
-                ))
+                )))
             }
-            DomoticzAuth::Bearer { token } => Some(format!("Bearer {}", token.expose())),
+            DomoticzAuth::Bearer { token } => {
+                Some(Password::new(format!("Bearer {}", token.expose())))
+            }
             DomoticzAuth::Session { .. } => None,
         };
         let client = |max_idle: usize| {
@@ -308,7 +311,7 @@ impl DomoticzSink {
         let what = params.first().map_or(String::new(), |(_, v)| v.clone());
         let mut headers = Vec::new();
         if let Some(authorization) = &self.authorization {
-            headers.push((reqwest::header::AUTHORIZATION, authorization.as_str()));
+            headers.push((reqwest::header::AUTHORIZATION, authorization.expose()));
         }
         if let Some(cookie) = cookie {
             headers.push((reqwest::header::COOKIE, cookie));

@@ -132,7 +132,8 @@ pub struct LineProtocolSink {
     config: LineProtocolConfig,
     http: reqwest::Client,
     write_url: String,
-    authorization: Option<String>,
+    /// The `Authorization` header's value: a secret, never printed.
+    authorization: Option<Password>,
     /// The newest point written per device (nanoseconds), to stamp its dashboard.
     newest: Mutex<HashMap<String, i64>>,
     /// Whether the InfluxDB 1.x database was created.
@@ -175,7 +176,7 @@ impl LineProtocolSink {
                 detail: format!("line protocol url {base:?} is not http(s)"),
             });
         }
-        let (write_url, authorization) = match &config.server {
+        let (write_url, authorization): (String, Option<String>) = match &config.server {
             LineProtocolServer::InfluxV1 {
                 database,
                 credentials,
@@ -208,7 +209,7 @@ impl LineProtocolSink {
             config,
             http,
             write_url,
-            authorization,
+            authorization: authorization.map(Password::new),
             newest: Mutex::new(HashMap::new()),
             database_ready: tokio::sync::Mutex::new(false),
         })
@@ -297,7 +298,7 @@ impl LineProtocolSink {
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
                 .body(body.clone());
             if let Some(authorization) = &self.authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, authorization);
+                request = request.header(reqwest::header::AUTHORIZATION, authorization.expose());
             }
             let failure = match request.send().await {
                 Ok(response) => {
@@ -371,7 +372,7 @@ impl LineProtocolSink {
     async fn get_json(&self, method: reqwest::Method, url: &str) -> Result<Value, SinkError> {
         let mut request = self.http.request(method, url);
         if let Some(authorization) = &self.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+            request = request.header(reqwest::header::AUTHORIZATION, authorization.expose());
         }
         let response = request.send().await.map_err(|_| SinkError::Unavailable {
             sink: SINK,

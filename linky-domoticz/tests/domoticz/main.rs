@@ -308,6 +308,15 @@ async fn authentication_errors_and_outages_are_told_apart() {
         !format!("{allowed:?}").contains("domoticz\""),
         "the password never prints"
     );
+    // Nor the header made of it, nor a bearer token.
+    assert!(!format!("{allowed:?}").contains("YWRtaW46ZG9tb3RpY3o="));
+    let bearer = DomoticzSink::new(DomoticzConfig::new(server.uri()).with_auth(
+        DomoticzAuth::Bearer {
+            token: Password::new("bearer-secret"),
+        },
+    ))
+    .unwrap();
+    assert!(!format!("{bearer:?}").contains("bearer-secret"));
     // Down: retry later.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
