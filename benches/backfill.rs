@@ -11,9 +11,10 @@
 //! 52 ms before issue 9.
 
 use std::hint::black_box;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use linky_benches::best_time;
 use linky_core::{
     CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings, HolidayZone, LoadCurve,
     MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, RunSettings, SecondaryDisplay,
@@ -77,18 +78,6 @@ fn value_trees(bodies: &[Vec<u8>]) -> usize {
             value.as_object().map_or(0, |object| object.len())
         })
         .sum()
-}
-
-/// Times `work` over at least `budget`, returning the best time of one run.
-fn best_time(budget: StdDuration, mut work: impl FnMut()) -> StdDuration {
-    let began = Instant::now();
-    let mut best = StdDuration::MAX;
-    while began.elapsed() < budget || best == StdDuration::MAX {
-        let run = Instant::now();
-        work();
-        best = best.min(run.elapsed());
-    }
-    best
 }
 
 fn backfill(c: &mut Criterion) {

@@ -8,10 +8,11 @@
 //! times the baseline.
 
 use std::hint::black_box;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use linky_benches::best_time;
 use linky_core::{
     CompiledSchedule, Energy, Flow, HolidayZone, IntervalLength, LoadCurve, OffPeakConfig, PARIS,
     Power, Reading, SplitCurve,
@@ -58,18 +59,6 @@ fn baseline(curve: &LoadCurve, config: &OffPeakConfig) -> [Energy; 2] {
 
 fn split(curve: &LoadCurve, schedule: &CompiledSchedule) -> SplitCurve<2> {
     curve.split(schedule)
-}
-
-/// Times `work` over at least `budget`, returning the best time of one run.
-fn best_time(budget: StdDuration, mut work: impl FnMut()) -> StdDuration {
-    let began = Instant::now();
-    let mut best = StdDuration::MAX;
-    while began.elapsed() < budget || best == StdDuration::MAX {
-        let run = Instant::now();
-        work();
-        best = best.min(run.elapsed());
-    }
-    best
 }
 
 fn print_ratios(
