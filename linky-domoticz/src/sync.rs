@@ -151,6 +151,7 @@ impl Default for SyncSettings {
 
 /// What happened to one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeviceReport {
     /// The device.
     pub device: DeviceId,
@@ -452,6 +453,7 @@ impl fmt::Display for SyncEvent {
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncReport {
     /// Per device (PDLs, then merged devices).
     pub devices: Vec<DeviceReport>,
