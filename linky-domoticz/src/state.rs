@@ -82,6 +82,21 @@ impl SyncMeta {
         self.next_full_grab = history.next_full_grab;
         self.days_setting = history.days_setting;
     }
+
+    /// Whether Enedis answered that `pdl` has no `kind` data, for good.
+    pub fn lacks(&self, pdl: &str, kind: StoredKind) -> bool {
+        self.no_data.contains(&no_data_key(pdl, kind))
+    }
+
+    /// Remembers that `pdl` has no `kind` data, for good.
+    pub fn set_lacks(&mut self, pdl: &str, kind: StoredKind) {
+        self.no_data.insert(no_data_key(pdl, kind));
+    }
+}
+
+/// The key of a "no data" fact in [`SyncMeta::no_data`].
+fn no_data_key(pdl: &str, kind: StoredKind) -> String {
+    format!("{pdl}/{}", kind.as_str())
 }
 
 /// One stored value: a load-curve reading (its local end, its minutes, its milliwatts) or

@@ -806,8 +806,7 @@ impl<'a> SyncRun<'a> {
         let now = self.clock.local_now(PARIS);
         let today = now.date();
         for (measurement, kind) in measurements(&self.settings) {
-            let no_data_key = format!("{pdl}/{}", kind.as_str());
-            if meta.no_data.contains(&no_data_key) {
+            if meta.lacks(pdl, kind) {
                 continue;
             }
             let days = if kind == StoredKind::Peaks {
@@ -924,7 +923,7 @@ impl<'a> SyncRun<'a> {
                         Ok(())
                     }
                     SourceData::NoData { permanent: true } => {
-                        meta.no_data.insert(no_data_key.clone());
+                        meta.set_lacks(pdl, kind);
                         // Saved at once, as readings are: an interrupted run must not
                         // ask again.
                         if let Err(error) = self.state.save_meta(meta) {
@@ -965,12 +964,11 @@ impl<'a> SyncRun<'a> {
     /// The flows a usage point's device shows: consumption, and production when asked
     /// for; less the directions the meter is known to lack.
     fn shown_flows(&self, meta: &SyncMeta, pdl: &str) -> Vec<Flow> {
-        let lacks = |kind: StoredKind| meta.no_data.contains(&format!("{pdl}/{}", kind.as_str()));
         let mut flows = Vec::new();
-        if !lacks(StoredKind::Curve(Flow::Consumption)) {
+        if !meta.lacks(pdl, StoredKind::Curve(Flow::Consumption)) {
             flows.push(Flow::Consumption);
         }
-        if self.settings.production && !lacks(StoredKind::Curve(Flow::Production)) {
+        if self.settings.production && !meta.lacks(pdl, StoredKind::Curve(Flow::Production)) {
             flows.push(Flow::Production);
         }
         flows
