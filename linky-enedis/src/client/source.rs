@@ -34,6 +34,14 @@ impl<T> Fetched<T> {
             Fetched::NoData { .. } => None,
         }
     }
+
+    /// The data as `data` makes it, or the sync's "no data".
+    fn into_source(self, data: impl FnOnce(T) -> linky_core::SourceData) -> linky_core::SourceData {
+        match self {
+            Fetched::Data(value) => data(value),
+            Fetched::NoData { permanent, .. } => linky_core::SourceData::NoData { permanent },
+        }
+    }
 }
 
 /// Where Linky data comes from: any backend, the same readings and the same errors.
@@ -254,12 +262,11 @@ impl Client {
                     observer,
                 )
                 .await
-                .map(|fetched| match fetched {
-                    Fetched::Data(payload) => SourceData::Curve {
+                .map(|fetched| {
+                    fetched.into_source(|payload| SourceData::Curve {
                         readings: payload.readings,
                         report: payload.report,
-                    },
-                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
+                    })
                 }),
             Measurement::DailyEnergy(flow) => self
                 .fetch_parsed(
@@ -270,11 +277,12 @@ impl Client {
                     observer,
                 )
                 .await
-                .map(|fetched| match fetched {
-                    Fetched::Data(series) => SourceData::DailyEnergy(
-                        series.values.iter().map(|v| (v.date, v.energy)).collect(),
-                    ),
-                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
+                .map(|fetched| {
+                    fetched.into_source(|series| {
+                        SourceData::DailyEnergy(
+                            series.values.iter().map(|v| (v.date, v.energy)).collect(),
+                        )
+                    })
                 }),
             Measurement::DailyMaxPower => self
                 .fetch_parsed(
@@ -285,10 +293,7 @@ impl Client {
                     observer,
                 )
                 .await
-                .map(|fetched| match fetched {
-                    Fetched::Data(series) => SourceData::Peaks(series.values),
-                    Fetched::NoData { permanent, .. } => SourceData::NoData { permanent },
-                }),
+                .map(|fetched| fetched.into_source(|series| SourceData::Peaks(series.values))),
         };
         answer.map_err(source_error)
     }
