@@ -244,13 +244,7 @@ async fn the_conso_api_and_myelectricaldata_use_their_tokens_and_urls() {
         )
         .mount(&server)
         .await;
-    let conso = Client::builder(Backend::ConsoApi {
-        base_url: server.uri(),
-        token: ApiToken::new("conso-token"),
-        usage_points: vec![SANDBOX.to_owned()],
-    })
-    .build()
-    .unwrap();
+    let conso = conso_api(&server).build().unwrap();
     let med = Client::builder(Backend::MyElectricalData {
         base_url: server.uri(),
         token: ApiToken::new("med-token"),
@@ -260,17 +254,7 @@ async fn the_conso_api_and_myelectricaldata_use_their_tokens_and_urls() {
     .build()
     .unwrap();
     for client in [conso, med] {
-        let series = client
-            .daily_energy(
-                &pdl(SANDBOX),
-                Flow::Consumption,
-                date("2021-09-14"),
-                date("2021-09-22"),
-            )
-            .await
-            .unwrap()
-            .data()
-            .unwrap();
+        let series = sandbox_week(&client).await.unwrap().data().unwrap();
         assert_eq!(series.values.len(), 8, "{}", client.backend().name());
         assert!(!format!("{client:?}").contains("token\""), "{client:?}");
         assert!(
@@ -278,6 +262,29 @@ async fn the_conso_api_and_myelectricaldata_use_their_tokens_and_urls() {
                 && !format!("{client:?}").contains("conso-token")
         );
     }
+}
+
+/// A Conso API client of the sandbox usage point, at `server`, to finish building.
+fn conso_api(server: &MockServer) -> linky_enedis::ClientBuilder {
+    Client::builder(Backend::ConsoApi {
+        base_url: server.uri(),
+        token: ApiToken::new("conso-token"),
+        usage_points: vec![SANDBOX.to_owned()],
+    })
+}
+
+/// The sandbox week of daily consumption most tests ask for.
+async fn sandbox_week(
+    client: &Client,
+) -> Result<Fetched<linky_enedis::DailySeries<linky_enedis::DailyEnergy>>, Error> {
+    client
+        .daily_energy(
+            &pdl(SANDBOX),
+            Flow::Consumption,
+            date("2021-09-14"),
+            date("2021-09-22"),
+        )
+        .await
 }
 
 async fn answer(status: u16, body: &str) -> (MockServer, Client) {
@@ -369,28 +376,12 @@ async fn transient_errors_are_retried_then_succeed_or_give_up() {
         .mount(&server)
         .await;
     let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
-    let series = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap();
+    let series = sandbox_week(&client).await.unwrap();
     assert!(series.data().is_some());
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 
     let (server, client) = answer(500, r#"{"error":"technical_error"}"#).await;
-    let error = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap_err();
+    let error = sandbox_week(&client).await.unwrap_err();
     assert!(error.is_transient(), "{error}");
     assert_eq!(
         server.received_requests().await.unwrap().len(),
@@ -430,15 +421,7 @@ async fn an_expired_token_is_renewed_once_and_the_request_retried() {
         .mount(&server)
         .await;
     let (client, store) = proxy_client(&server, Some(valid_tokens())).await;
-    let series = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap();
+    let series = sandbox_week(&client).await.unwrap();
     assert!(series.data().is_some());
     // The new access token is stored with the same refresh token and usage points.
     let stored = store.load().unwrap().unwrap();
@@ -458,15 +441,7 @@ async fn a_refused_refresh_is_a_lost_consent_and_clears_the_tokens() {
     let mut expired = valid_tokens();
     expired.expires_at = SystemTime::now() + Duration::from_secs(60);
     let (client, store) = proxy_client(&server, Some(expired)).await;
-    let error = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap_err();
+    let error = sandbox_week(&client).await.unwrap_err();
     assert!(error.is_consent_lost(), "{error}");
     assert!(store.load().unwrap().is_none());
     // No data request went out with a token about to expire.
@@ -496,15 +471,7 @@ async fn a_response_for_another_usage_point_or_malformed_json_is_an_error() {
         r#"{"meter_reading": {"interval_reading": [{"value": "1""#,
     )
     .await;
-    let error = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap_err();
+    let error = sandbox_week(&client).await.unwrap_err();
     assert!(matches!(error, Error::Malformed { .. }), "{error}");
 }
 
@@ -530,15 +497,7 @@ async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
     .token_store(store.clone())
     .build()
     .unwrap();
-    let error = client
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap_err();
+    let error = sandbox_week(&client).await.unwrap_err();
     assert!(
         matches!(error, Error::Transport { timeout: true, .. }),
         "{error}"
@@ -562,15 +521,7 @@ async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
     .token_store(store)
     .build()
     .unwrap();
-    let error = closed
-        .daily_energy(
-            &pdl(SANDBOX),
-            Flow::Consumption,
-            date("2021-09-14"),
-            date("2021-09-22"),
-        )
-        .await
-        .unwrap_err();
+    let error = sandbox_week(&closed).await.unwrap_err();
     assert_eq!(error.to_string(), "proxy request failed: could not connect");
 }
 
@@ -1030,23 +981,12 @@ async fn a_retry_after_above_the_policy_is_returned_not_slept() {
             .await;
         let clock = manual_clock();
         let started = linky_core::Clock::now(clock.as_ref());
-        let client = Client::builder(Backend::ConsoApi {
-            base_url: server.uri(),
-            token: ApiToken::new("conso-token"),
-            usage_points: vec![SANDBOX.to_owned()],
-        })
-        .clock(clock.clone())
-        .jitter_seed(7)
-        .build()
-        .unwrap();
-        let result = client
-            .daily_energy(
-                &pdl(SANDBOX),
-                Flow::Consumption,
-                date("2021-09-14"),
-                date("2021-09-22"),
-            )
-            .await;
+        let client = conso_api(&server)
+            .clock(clock.clone())
+            .jitter_seed(7)
+            .build()
+            .unwrap();
+        let result = sandbox_week(&client).await;
         let requests = server.received_requests().await.unwrap().len();
         let waited = (linky_core::Clock::now(clock.as_ref()) - started).num_seconds();
         assert_eq!((requests, waited), (expected_requests, expected_wait));
@@ -1094,24 +1034,12 @@ async fn retries_are_deterministic_with_a_seed_and_a_manual_clock() {
             .await;
         let clock = manual_clock();
         let started = linky_core::Clock::now(clock.as_ref());
-        let client = Client::builder(Backend::ConsoApi {
-            base_url: server.uri(),
-            token: ApiToken::new("conso-token"),
-            usage_points: vec![SANDBOX.to_owned()],
-        })
-        .clock(clock.clone())
-        .jitter_seed(42)
-        .build()
-        .unwrap();
-        let error = client
-            .daily_energy(
-                &pdl(SANDBOX),
-                Flow::Consumption,
-                date("2021-09-14"),
-                date("2021-09-22"),
-            )
-            .await
-            .unwrap_err();
+        let client = conso_api(&server)
+            .clock(clock.clone())
+            .jitter_seed(42)
+            .build()
+            .unwrap();
+        let error = sandbox_week(&client).await.unwrap_err();
         assert!(error.is_transient());
         // The default policy: 5 attempts, four waits between 2.5 s and 40 s in all.
         assert_eq!(server.received_requests().await.unwrap().len(), 5);
