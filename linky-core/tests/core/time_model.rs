@@ -48,6 +48,27 @@ pub fn readings_of_day(
     readings
 }
 
+/// The PT30M readings of `days` local days from `first`, each day's `i`-th at `base + i` W.
+fn half_hours(first: NaiveDate, days: i64, base: i64) -> Vec<Reading> {
+    (0..days)
+        .flat_map(|day| {
+            readings_of_day(first + Duration::days(day), IntervalLength::PT30M, |i| {
+                base + i as i64
+            })
+        })
+        .collect()
+}
+
+/// The hours and the minutes `curve` holds on the 2024 fall-back day.
+fn fall_back_day(curve: &LoadCurve) -> (u32, u32) {
+    let day = curve
+        .days()
+        .into_iter()
+        .find(|day| day.date == date("2024-10-27"))
+        .unwrap();
+    (day.hours_in_day, day.minutes)
+}
+
 fn expected_energy(readings: &[Reading]) -> Energy {
     readings
         .iter()
@@ -463,19 +484,8 @@ fn every_year_from_1900_to_2200_has_its_holidays() {
 /// quadratic time and took the fall-back day's second 02:xx hour for a duplicate).
 #[test]
 fn weeks_arriving_newest_first_make_the_same_curve_as_in_time_order() {
-    let first = date("2024-10-07");
     let weeks: Vec<Vec<Reading>> = (0..4)
-        .map(|week| {
-            (0..7)
-                .flat_map(|day| {
-                    readings_of_day(
-                        first + Duration::days(week * 7 + day),
-                        IntervalLength::PT30M,
-                        |index| 500 + index as i64,
-                    )
-                })
-                .collect()
-        })
+        .map(|week| half_hours(date("2024-10-07") + Duration::days(week * 7), 7, 500))
         .collect();
     let in_order: Vec<Reading> = weeks.iter().flatten().copied().collect();
     let newest_first: Vec<Reading> = weeks.iter().rev().flatten().copied().collect();
@@ -484,12 +494,7 @@ fn weeks_arriving_newest_first_make_the_same_curve_as_in_time_order() {
     let (curve, report) = LoadCurve::builder(PARIS).build(&newest_first);
     assert_eq!(curve.intervals(), expected.intervals());
     assert_eq!(curve.total_energy(), expected_energy(&in_order));
-    let fall_back = curve
-        .days()
-        .into_iter()
-        .find(|day| day.date == date("2024-10-27"))
-        .unwrap();
-    assert_eq!((fall_back.hours_in_day, fall_back.minutes), (25, 25 * 60));
+    assert_eq!(fall_back_day(&curve), (25, 25 * 60));
     // Nothing is dropped; the three older weeks are reported as having come late.
     assert_eq!(report.dropped_readings(), 0);
     assert_eq!(report.anomalies().len(), in_order.len() - weeks[3].len());
@@ -531,18 +536,10 @@ fn check_any_order(mut answers: Vec<Vec<Reading>>, seed: u64) -> Result<(), Test
 /// two 02:xx hours apart.
 #[test]
 fn overlapping_answers_keep_the_first_copy_and_the_fall_back_day_whole() {
-    let week = |first: &str| -> Vec<Reading> {
-        (0..7)
-            .flat_map(|day| {
-                readings_of_day(
-                    date(first) + Duration::days(day),
-                    IntervalLength::PT30M,
-                    |i| 300 + i as i64,
-                )
-            })
-            .collect()
-    };
-    let (older, newer) = (week("2024-10-21"), week("2024-10-28"));
+    let (older, newer) = (
+        half_hours(date("2024-10-21"), 7, 300),
+        half_hours(date("2024-10-28"), 7, 300),
+    );
     let mut arrival = newer.clone();
     arrival.extend(newer.iter().map(|r| Reading {
         power: Power::from_watts(1),
@@ -553,12 +550,7 @@ fn overlapping_answers_keep_the_first_copy_and_the_fall_back_day_whole() {
     let expected: Vec<Reading> = older.iter().chain(&newer).copied().collect();
     assert_eq!(curve.total_energy(), expected_energy(&expected));
     assert_eq!(curve.intervals().len(), expected.len());
-    let fall_back = curve
-        .days()
-        .into_iter()
-        .find(|day| day.date == date("2024-10-27"))
-        .unwrap();
-    assert_eq!((fall_back.hours_in_day, fall_back.minutes), (25, 25 * 60));
+    assert_eq!(fall_back_day(&curve), (25, 25 * 60));
     assert_eq!(report.dropped_readings(), newer.len());
 }
 
