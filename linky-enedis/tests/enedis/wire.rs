@@ -38,6 +38,11 @@ fn date(text: &str) -> NaiveDate {
 }
 
 /// Checks a load-curve sample: reading count, energy, days, and the report's lines.
+/// Each anomaly of `report` as its line.
+fn anomaly_lines(report: &linky_core::QualityReport) -> Vec<String> {
+    report.anomalies().iter().map(ToString::to_string).collect()
+}
+
 fn check_load_curve(
     name: &str,
     flow: Flow,
@@ -60,11 +65,7 @@ fn check_load_curve(
     assert_eq!(day_buckets.len(), days, "{name}");
     let hours_total: linky_core::Energy = curve.hours().iter().map(|h| h.energy).sum();
     assert_eq!(hours_total, curve.total_energy(), "{name}");
-    let lines: Vec<String> = quality
-        .anomalies()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let lines = anomaly_lines(&quality);
     assert_eq!(lines, report, "{name}");
 }
 
@@ -572,12 +573,7 @@ fn values_may_be_numbers_and_odd_values_cost_one_reading() {
             ("2024-06-01 02:30:00".to_owned(), 1000.0),
         ]
     );
-    let lines: Vec<String> = payload
-        .report
-        .anomalies()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let lines = anomaly_lines(&payload.report);
     assert_eq!(
         lines,
         [
@@ -617,12 +613,7 @@ fn the_2026_load_curve_reads_points_units_and_lengths() {
             ("2026-10-25 00:40:00".to_owned(), 10, 2000.0),
         ]
     );
-    let lines: Vec<String> = payload
-        .report
-        .anomalies()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let lines = anomaly_lines(&payload.report);
     assert_eq!(
         lines,
         [
