@@ -10,7 +10,7 @@ use linky_core::{DashboardRow, DayRow, DeviceId, HourRow, PARIS};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::secret::base64;
+use crate::secret::{base64, percent_encode};
 use crate::svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
 use crate::{DeviceHandle, Password, Sink, SinkError, StoredDayMismatch};
 
@@ -129,18 +129,10 @@ pub struct DomoticzSink {
     session: Mutex<Option<String>>,
 }
 
-/// Characters sent as they are in a query value; the rest is percent-encoded.
+/// A query value as Domoticz is sent it: `;` and `:` (its svalue and options
+/// separators) as they are, the rest percent-encoded.
 fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b';' | b':' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    percent_encode(value, b";:")
 }
 
 /// How long a kept-alive connection may wait in the pool: less than the 20 s after which

@@ -147,16 +147,7 @@ fn escape_measurement(name: &str) -> String {
 
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    crate::secret::percent_encode(value, b"")
 }
 
 fn nanos(instant: DateTime<Utc>) -> i64 {

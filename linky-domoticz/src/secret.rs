@@ -1,4 +1,5 @@
-//! Secrets that never print, and the base64 their headers need.
+//! Secrets that never print, and the encodings the HTTP sinks' requests need (base64,
+//! percent-encoding).
 
 use std::fmt;
 
@@ -41,6 +42,24 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
             } else {
                 out.push('=');
             }
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value: unreserved characters and those of `keep` are sent as
+/// they are, every other byte as `%XX`.
+#[cfg_attr(
+    not(any(feature = "domoticz-client", feature = "line-protocol")),
+    allow(dead_code)
+)]
+pub(crate) fn percent_encode(value: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) || keep.contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
     out
