@@ -150,6 +150,13 @@ fn encode(value: &str) -> String {
     crate::secret::percent_encode(value, b"")
 }
 
+/// `bytes` gzip-compressed (fast: the batches are text that compresses well anyway).
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
 fn nanos(instant: DateTime<Utc>) -> i64 {
     instant.timestamp() * 1_000_000_000
 }
@@ -260,16 +267,7 @@ impl LineProtocolSink {
         for batch in lines.chunks(self.config.batch_lines) {
             let mut text = batch.join("\n");
             text.push('\n');
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            encoder
-                .write_all(text.as_bytes())
-                .and_then(|()| encoder.flush())
-                .map_err(|error| SinkError::Unexpected {
-                    sink: SINK,
-                    detail: format!("cannot compress a batch: {error}"),
-                })?;
-            let body = encoder.finish().map_err(|error| SinkError::Unexpected {
+            let body = gzip(text.as_bytes()).map_err(|error| SinkError::Unexpected {
                 sink: SINK,
                 detail: format!("cannot compress a batch: {error}"),
             })?;
@@ -282,16 +280,13 @@ impl LineProtocolSink {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self
+            let request = self
                 .http
                 .post(&self.write_url)
                 .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
                 .body(body.clone());
-            if let Some(authorization) = &self.authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, authorization.expose());
-            }
-            let failure = match request.send().await {
+            let failure = match self.authorized(request).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
@@ -328,6 +323,16 @@ impl LineProtocolSink {
         }
     }
 
+    /// `request` with the `Authorization` header, when there is one.
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.authorization {
+            Some(authorization) => {
+                request.header(reqwest::header::AUTHORIZATION, authorization.expose())
+            }
+            None => request,
+        }
+    }
+
     /// Creates the InfluxDB 1.x database once (idempotent on the server).
     async fn ensure_database(&self) -> Result<(), SinkError> {
         let LineProtocolServer::InfluxV1 { database, .. } = &self.config.server else {
@@ -361,14 +366,14 @@ impl LineProtocolSink {
     }
 
     async fn get_json(&self, method: reqwest::Method, url: &str) -> Result<Value, SinkError> {
-        let mut request = self.http.request(method, url);
-        if let Some(authorization) = &self.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization.expose());
-        }
-        let response = request.send().await.map_err(|_| SinkError::Unavailable {
-            sink: SINK,
-            detail: "a query could not be sent".to_owned(),
-        })?;
+        let response = self
+            .authorized(self.http.request(method, url))
+            .send()
+            .await
+            .map_err(|_| SinkError::Unavailable {
+                sink: SINK,
+                detail: "a query could not be sent".to_owned(),
+            })?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         match status {
