@@ -209,10 +209,7 @@ impl DomoticzEmulator {
 
     /// Runs `f` on the state.
     pub fn with_state<T>(&self, f: impl FnOnce(&mut EmulatorState) -> T) -> T {
-        match self.state.lock() {
-            Ok(mut state) => f(&mut state),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+        f(&mut lock(&self.state))
     }
 }
 
@@ -230,6 +227,7 @@ async fn serve(listener: TcpListener, settings: Arc<Settings>, state: Arc<Mutex<
     }
 }
 
+/// The state, even after a panic elsewhere poisoned its lock.
 fn lock(state: &Mutex<EmulatorState>) -> std::sync::MutexGuard<'_, EmulatorState> {
     match state.lock() {
         Ok(guard) => guard,
