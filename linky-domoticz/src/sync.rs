@@ -285,6 +285,16 @@ impl fmt::Display for StopReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SyncEvent {
+    /// The requests a usage point's measurement needs in this run are planned (announced
+    /// before the first of them, so that a caller can show "done of planned").
+    Planned {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What will be asked for.
+        kind: StoredKind,
+        /// How many requests.
+        requests: usize,
+    },
     /// A request goes to the source.
     RequestSent {
         /// The usage point.
@@ -367,6 +377,16 @@ pub enum SyncEvent {
 impl fmt::Display for SyncEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            SyncEvent::Planned {
+                usage_point,
+                kind,
+                requests,
+            } => write!(
+                f,
+                "{usage_point}: {} needs {requests} request{}",
+                kind.as_str(),
+                if *requests == 1 { "" } else { "s" }
+            ),
             SyncEvent::RequestSent {
                 usage_point,
                 kind,
@@ -831,7 +851,15 @@ impl<'a> SyncRun<'a> {
                 days,
                 activation_date: None,
             };
-            for request in plan_fetches(measurement, &held, &limits) {
+            let plan = plan_fetches(measurement, &held, &limits);
+            if !plan.is_empty() {
+                self.say(SyncEvent::Planned {
+                    usage_point: usage_point.clone(),
+                    kind,
+                    requests: plan.len(),
+                });
+            }
+            for request in plan {
                 if let Some(stop) = self.must_stop() {
                     return Some(stop);
                 }

@@ -787,6 +787,23 @@ async fn a_run_tells_typed_events_and_keeps_typed_errors() {
         .filter(|e| matches!(e, SyncEvent::RequestSent { .. }))
         .count();
     assert_eq!(sent, source.requests.load(Ordering::SeqCst));
+    // Each measurement's requests are announced before the first of them: a progress bar
+    // knows "done of planned", and the plan is what was sent.
+    let planned: usize = events
+        .iter()
+        .map(|e| match e {
+            SyncEvent::Planned { requests, .. } => *requests,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(planned, sent);
+    let first_planned = events
+        .iter()
+        .position(|e| matches!(e, SyncEvent::Planned { .. }));
+    let first_sent = events
+        .iter()
+        .position(|e| matches!(e, SyncEvent::RequestSent { .. }));
+    assert!(first_planned < first_sent);
     assert!(events.iter().any(|e| matches!(
         e,
         SyncEvent::Retrying { wait, rate_limited: true, .. } if wait.as_secs() == 30
