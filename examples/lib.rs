@@ -1,9 +1,12 @@
-//! Unpublished package holding the runnable examples (`replay.rs`, `offpeak.rs`,
-//! `make_sessions.rs`) and the main job they share with their tests.
+//! Unpublished package holding the program people run (`linky`, in `linky/`), the runnable
+//! examples (`replay.rs`, `make_sessions.rs`) and the main job they share with their tests.
 
+pub mod chart;
+pub mod config;
 mod live;
+pub mod progress;
 
-pub use live::live_sync;
+pub use live::{LiveError, LiveRun, backend, live_sync, sync_settings};
 
 use std::io::Write;
 
@@ -119,6 +122,31 @@ pub async fn replay_job(
     state_folder: Option<&std::path::Path>,
     out: &mut (dyn Write + Send),
 ) -> Result<Replayed, String> {
+    let in_memory = MemoryState::new();
+    let on_disk;
+    let state: &dyn StateStore = match state_folder {
+        Some(folder) => {
+            on_disk = StateDir::open(folder).map_err(|e| e.to_string())?;
+            &on_disk
+        }
+        None => &in_memory,
+    };
+    replay_into(session, target, state, out, None).await
+}
+
+/// [`replay_job`] into a given state store, with the sync's events to `progress` (when
+/// none, they are printed into `out` as lines).
+///
+/// # Errors
+///
+/// As [`replay_job`].
+pub async fn replay_into(
+    session: Session,
+    target: Target,
+    state: &dyn StateStore,
+    out: &mut (dyn Write + Send),
+    progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
+) -> Result<Replayed, String> {
     let info = session.replay.clone();
     let server = ReplayServer::start(session)
         .await
@@ -157,27 +185,25 @@ pub async fn replay_job(
             &series
         }
     };
-    let in_memory = MemoryState::new();
-    let on_disk;
-    let state: &dyn StateStore = match state_folder {
-        Some(folder) => {
-            on_disk = StateDir::open(folder).map_err(|e| e.to_string())?;
-            &on_disk
-        }
-        None => &in_memory,
-    };
     // Progress goes out as it happens.
-    let mut progress = |event: &linky_domoticz::SyncEvent| {
-        writeln!(out, "  {event}").ok();
-        out.flush().ok();
+    let shown_elsewhere = progress.is_some();
+    let report = {
+        let mut print_lines = |event: &linky_domoticz::SyncEvent| {
+            writeln!(out, "  {event}").ok();
+            out.flush().ok();
+        };
+        let progress: &mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send) = match progress {
+            Some(progress) => progress,
+            None => &mut print_lines,
+        };
+        SyncRun::new(&client, sink, state, client.clock())
+            .settings(settings)
+            .spread_minutes(17)
+            .retry_days(3)
+            .progress(progress)
+            .run()
+            .await
     };
-    let report = SyncRun::new(&client, sink, state, client.clock())
-        .settings(settings)
-        .spread_minutes(17)
-        .retry_days(3)
-        .progress(&mut progress)
-        .run()
-        .await;
     let served = server.served();
     let replayed = server.finish();
     writeln!(
@@ -188,8 +214,10 @@ pub async fn replay_job(
     writeln!(out).ok();
     write!(out, "{memory}").ok();
     writeln!(out).ok();
-    print_devices(out, &report);
-    writeln!(out, "next run: {}", report.next_run).ok();
+    if !shown_elsewhere {
+        print_devices(out, &report);
+        writeln!(out, "next run: {}", report.next_run).ok();
+    }
     let outcome = outcome_of(&report);
     let as_recorded = finish(out, replayed, outcome, info.as_ref());
     Ok(Replayed {
@@ -197,6 +225,60 @@ pub async fn replay_job(
         outcome,
         as_recorded,
     })
+}
+
+/// A schedule's canonical form and weekly timetable (of `pdl`, or of every PDL section
+/// and any other PDL), as `linky explain` prints them.
+///
+/// # Errors
+///
+/// The schedule's error, under the schedule with a caret under the offending word.
+pub fn explain(
+    schedule: &str,
+    pdl: Option<&str>,
+    flow: Flow,
+    zone: linky_core::HolidayZone,
+) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let config: linky_core::OffPeakConfig =
+        schedule
+            .parse()
+            .map_err(|error: linky_core::ScheduleError| {
+                // The caret goes under the offending word (columns count characters).
+                let indent = " ".repeat(error.column().saturating_sub(1));
+                let carets = "^".repeat(error.word().chars().count().max(1));
+                format!("{schedule}\n{indent}{carets}\nerror: {error}")
+            })?;
+    let mut text = String::new();
+    writeln!(text, "canonical: {config}").ok();
+    writeln!(text, "holidays: {zone}").ok();
+    if config.is_empty() {
+        writeln!(
+            text,
+            "no off-peak hours: every minute is peak, for every PDL"
+        )
+        .ok();
+        return Ok(text);
+    }
+    let devices: Vec<(String, String)> = match pdl {
+        Some(pdl) => vec![(pdl.to_owned(), pdl.to_owned())],
+        None => config
+            .usage_points
+            .iter()
+            .map(|(pdl, _)| (pdl.clone(), pdl.clone()))
+            .chain([(String::new(), "any other PDL".to_owned())])
+            .collect(),
+    };
+    for (device, label) in devices {
+        let mut timetable = config.timetable(&device, flow);
+        timetable.device = label;
+        writeln!(text).ok();
+        write!(text, "{timetable}").ok();
+        if !config.has_two_tariffs(&device) {
+            writeln!(text, "  (a single tariff: no section applies)").ok();
+        }
+    }
+    Ok(text)
 }
 
 /// Per device: rows written, dashboard, anomalies, errors; then the run's own errors.

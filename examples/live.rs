@@ -1,128 +1,93 @@
-//! The live sync shared by `sync.rs` and `replay.rs --record`.
+//! The live sync behind `linky sync` and `linky record`: a real backend (or any server at
+//! its address), consent through the device flow, the state folder, and where the
+//! configuration says to write.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use linky_core::HistorySettings;
+use linky_core::{Clock, HistorySettings};
 use linky_domoticz::{
-    DomoticzSink, LineProtocolSink, MemorySink, Sink, StateDir, SyncRun, SyncSettings,
+    CancelToken, DomoticzSink, LineProtocolSink, MemorySink, Sink, StateDir, SyncEvent, SyncReport,
+    SyncRun, SyncSettings,
 };
 use linky_enedis::{
     ApiToken, Backend, Client, ClientSecret, DeviceFlow, FileTokenStore, Recorder, TokenStore,
 };
 
+use crate::config::{Config, Output};
+
 const PROXY_URL: &str = "https://enedis.domoticz.russandol.pro";
 const PROXY_CLIENT_ID: &str = "d198fd52-61c0-4b77-8725-06a1ef90da9f";
 
-#[derive(Default)]
-struct Options {
-    state: Option<PathBuf>,
-    domoticz: Option<String>,
-    user: Option<String>,
-    password: Option<String>,
-    bearer: Option<String>,
-    allow_plain_basic: bool,
-    offpeak: String,
-    days: i64,
-    hours_days: i64,
-    backend: String,
-    token: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    usage_points: Vec<String>,
-    base_url: Option<String>,
-    record: Option<PathBuf>,
-    hide_usage_points: bool,
-    series: crate::SeriesOptions,
-    now: Option<chrono::NaiveDateTime>,
+/// One live run: the configuration and what this run adds to it.
+#[derive(Debug, Clone)]
+pub struct LiveRun {
+    /// The configuration (file and command line).
+    pub config: Config,
+    /// The state folder: tokens and readings.
+    pub state: PathBuf,
+    /// Saves what went over the wire to this file, secrets redacted.
+    pub record: Option<PathBuf>,
+    /// Also replaces the usage points in the recorded session.
+    pub hide_usage_points: bool,
+    /// Whether a person is there to consent (a terminal); else consent is an exit code.
+    pub interactive: bool,
 }
 
-fn options(arguments: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        days: 7,
-        hours_days: 7,
-        backend: "proxy".to_owned(),
-        ..Options::default()
-    };
-    let mut arguments = arguments;
-    while let Some(argument) = arguments.next() {
-        let mut value = || {
-            arguments
-                .next()
-                .ok_or(format!("{argument} needs a value (see the file's header)"))
-        };
-        if options.series.take(&argument, &mut value)? {
-            continue;
-        }
-        match argument.as_str() {
-            "--state" => options.state = Some(PathBuf::from(value()?)),
-            "--domoticz" => options.domoticz = Some(value()?),
-            "--user" => options.user = Some(value()?),
-            "--password" => options.password = Some(value()?),
-            "--bearer" => options.bearer = Some(value()?),
-            "--allow-plain-basic" => options.allow_plain_basic = true,
-            "--offpeak" => options.offpeak = value()?,
-            "--days" => options.days = value()?.parse().map_err(|e| format!("--days: {e}"))?,
-            "--hours-days" => {
-                options.hours_days = value()?.parse().map_err(|e| format!("--hours-days: {e}"))?
-            }
-            "--backend" => options.backend = value()?,
-            "--token" => options.token = Some(value()?),
-            "--client-id" => options.client_id = Some(value()?),
-            "--client-secret" => options.client_secret = Some(value()?),
-            "--pdl" => options.usage_points.push(value()?),
-            "--base-url" => options.base_url = Some(value()?),
-            "--record" => options.record = Some(PathBuf::from(value()?)),
-            "--hide-usage-points" => options.hide_usage_points = true,
-            "--now" => {
-                options.now = Some(
-                    chrono::NaiveDateTime::parse_from_str(&value()?, "%Y-%m-%d %H:%M")
-                        .map_err(|e| format!("--now \"YYYY-MM-DD HH:MM\": {e}"))?,
-                )
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?} (see the header of examples/sync.rs)"
-                ));
-            }
+/// Why a live run could not start.
+#[derive(Debug)]
+pub enum LiveError {
+    /// Consent is needed and nobody is there to give it.
+    ConsentNeeded(String),
+    /// Anything else.
+    Failed(String),
+}
+
+impl std::fmt::Display for LiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveError::ConsentNeeded(message) | LiveError::Failed(message) => f.write_str(message),
         }
     }
-    Ok(options)
 }
 
-fn backend(options: &Options) -> Result<Backend, String> {
+fn failed(error: impl std::fmt::Display) -> LiveError {
+    LiveError::Failed(error.to_string())
+}
+
+/// The backend a configuration names.
+///
+/// # Errors
+///
+/// A message when its credentials are missing.
+pub fn backend(config: &Config) -> Result<Backend, String> {
     let base = |default: &str| {
-        options
+        config
             .base_url
             .clone()
             .unwrap_or_else(|| default.to_owned())
     };
     let token = || {
-        options
+        config
             .token
-            .clone()
-            .map(ApiToken::new)
-            .ok_or("this backend needs --token".to_owned())
+            .as_ref()
+            .map(|token| ApiToken::new(token.expose()))
+            .ok_or(format!("the backend {} needs a token", config.backend))
     };
     let credentials = || -> Result<(String, ClientSecret), String> {
-        Ok((
-            options
-                .client_id
-                .clone()
-                .ok_or("this backend needs --client-id")?,
-            ClientSecret::new(
-                options
-                    .client_secret
-                    .clone()
-                    .ok_or("this backend needs --client-secret")?,
-            ),
-        ))
+        match (&config.client_id, &config.client_secret) {
+            (Some(id), Some(secret)) => Ok((id.clone(), ClientSecret::new(secret.expose()))),
+            _ => Err(format!(
+                "the backend {} needs a client id and secret",
+                config.backend
+            )),
+        }
     };
-    let usage_points = options.usage_points.clone();
-    Ok(match options.backend.as_str() {
+    let usage_points = config.usage_points.clone();
+    Ok(match config.backend.as_str() {
         "proxy" => Backend::Proxy {
             base_url: base(PROXY_URL),
-            client_id: options
+            client_id: config
                 .client_id
                 .clone()
                 .unwrap_or(PROXY_CLIENT_ID.to_owned()),
@@ -160,120 +125,112 @@ fn backend(options: &Options) -> Result<Backend, String> {
     })
 }
 
-/// A sync against a real backend, configured by command-line `arguments` (see
-/// `examples/sync.rs`): consent through the device flow when needed, the state folder,
-/// Domoticz or printed tables, and `--record FILE` to save the session. Returns whether
-/// the run succeeded.
+/// The sync settings a configuration gives, with the warnings of its history settings.
 ///
 /// # Errors
 ///
-/// A message for bad arguments or a failed setup.
-pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, String> {
-    let options = options(arguments)?;
-    let state_folder = options
-        .state
-        .clone()
-        .ok_or("--state DIR is needed: tokens and readings are kept there")?;
-    let state = StateDir::open(&state_folder).map_err(|e| e.to_string())?;
-    let tokens = Arc::new(FileTokenStore::new(state_folder.join("tokens.json")));
-    let recorder = options.record.as_ref().map(|_| {
-        Arc::new(if options.hide_usage_points {
+/// A message when the schedule does not read.
+pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), String> {
+    let (history, warnings) = HistorySettings::new(
+        config.hours_days,
+        config.days,
+        Default::default(),
+        Default::default(),
+    );
+    let offpeak = config
+        .schedule
+        .parse()
+        .map_err(|e: linky_core::ScheduleError| format!("schedule: {e}"))?;
+    let settings = SyncSettings::new(offpeak)
+        .with_history(history)
+        .with_holiday_zone(config.holiday_zone)
+        .with_production(config.production);
+    Ok((settings, warnings.iter().map(ToString::to_string).collect()))
+}
+
+/// One live sync: consent through the device flow when needed (its address and code go to
+/// `say`), then a run on `clock`, its events to `progress`, stopped by `cancel`. The rows
+/// go where the configuration says (printed into `say` when nowhere else).
+///
+/// # Errors
+///
+/// [`LiveError::ConsentNeeded`] when the proxy has no tokens and nobody can consent here;
+/// [`LiveError::Failed`] for a setup that fails (state folder, backend, sink).
+pub async fn live_sync(
+    run: &LiveRun,
+    clock: Arc<dyn Clock>,
+    cancel: CancelToken,
+    progress: &mut (dyn FnMut(&SyncEvent) + Send),
+    say: &mut (dyn FnMut(&str) + Send),
+) -> Result<SyncReport, LiveError> {
+    let config = &run.config;
+    let state = StateDir::open(&run.state).map_err(failed)?;
+    let tokens = Arc::new(FileTokenStore::new(run.state.join("tokens.json")));
+    let recorder = run.record.as_ref().map(|_| {
+        Arc::new(if run.hide_usage_points {
             Recorder::hiding_usage_points()
         } else {
             Recorder::new()
         })
     });
-    // The real clock, or with `--now` (tests, reproducing a run) one that shows that local
-    // time and moves only on waits: the client and the sync ask the same one.
-    let clock: Arc<dyn linky_core::Clock> = match options.now {
-        Some(now) => Arc::new(linky_core::ManualClock::new(
-            now.and_local_timezone(linky_core::PARIS)
-                .earliest()
-                .ok_or("--now: that time does not exist in Paris")?
-                .with_timezone(&chrono::Utc),
-        )),
-        None => Arc::new(linky_enedis::SystemClock),
-    };
-    let mut builder = Client::builder(backend(&options)?)
+    let mut builder = Client::builder(backend(config).map_err(LiveError::Failed)?)
         .token_store(tokens.clone())
         .clock(clock.clone());
     if let Some(recorder) = &recorder {
         builder = builder.recorder(recorder.clone());
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
-    if matches!(client.backend(), Backend::Proxy { .. })
-        && tokens.load().map_err(|e| e.to_string())?.is_none()
+    let client = builder.build().map_err(failed)?;
+    if matches!(client.backend(), Backend::Proxy { .. }) && tokens.load().map_err(failed)?.is_none()
     {
-        let flow = DeviceFlow::new(client.clone()).map_err(|e| e.to_string())?;
-        let code = flow.request_code().await.map_err(|e| e.to_string())?;
-        println!(
+        if !run.interactive {
+            return Err(LiveError::ConsentNeeded(
+                "no consent yet: run `linky sync` once in a terminal to give it".to_owned(),
+            ));
+        }
+        let flow = DeviceFlow::new(client.clone()).map_err(failed)?;
+        let code = flow.request_code().await.map_err(failed)?;
+        say(&format!(
             "To share your Linky data, open {} and enter the code {}.",
             code.verification_url, code.user_code
-        );
-        println!("Waiting for your consent...");
-        flow.wait_for_consent(&code)
-            .await
-            .map_err(|e| e.to_string())?;
-        println!("Consent given.");
+        ));
+        say("Waiting for your consent...");
+        flow.wait_for_consent(&code).await.map_err(failed)?;
+        say("Consent given.");
     }
-    let main = Default::default();
-    let secondary = Default::default();
-    let (history, warnings) =
-        HistorySettings::new(options.hours_days, options.days, main, secondary);
+    let (settings, warnings) = sync_settings(config).map_err(LiveError::Failed)?;
     for warning in warnings {
-        println!("warning: {warning}");
+        say(&format!("warning: {warning}"));
     }
-    let mut settings = SyncSettings::new(
-        options
-            .offpeak
-            .parse()
-            .map_err(|e: linky_core::ScheduleError| format!("--offpeak: {e}"))?,
-    )
-    .with_history(history);
-    (settings.main, settings.secondary) = (main, secondary);
     let memory = MemorySink::new();
     let domoticz;
     let series;
-    let series_config = options.series.config()?;
-    let sink: &dyn Sink = match &options.domoticz {
-        None => match series_config {
-            Some(config) => {
-                series = LineProtocolSink::new(config).map_err(|e| e.to_string())?;
-                &series
-            }
-            None => &memory,
-        },
-        Some(url) => {
-            let config = crate::domoticz_config(
-                url.clone(),
-                options.user.clone(),
-                options.password.clone(),
-                options.bearer.clone(),
-                options.allow_plain_basic,
-            );
-            domoticz = DomoticzSink::new(config).map_err(|e| e.to_string())?;
+    let sink: &dyn Sink = match &config.output {
+        Output::Print => &memory,
+        Output::Domoticz(domoticz_config) => {
+            domoticz = DomoticzSink::new(domoticz_config.clone()).map_err(failed)?;
             &domoticz
         }
+        Output::Series(series_config) => {
+            series = LineProtocolSink::new(series_config.clone()).map_err(failed)?;
+            &series
+        }
     };
-    // The real clock, the same one the client asks; the sync draws its spread from it.
     let started = clock.local_now(linky_core::PARIS);
     let usage_points: Vec<String> = linky_core::ReadingSource::usage_points(&client)
         .await
         .map(|points| points.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
-    let mut progress = |event: &linky_domoticz::SyncEvent| println!("  {event}");
     let report = SyncRun::new(&client, sink, &state, clock.as_ref())
         .settings(settings.clone())
-        .progress(&mut progress)
+        .cancel_token(cancel)
+        .progress(progress)
         .run()
         .await;
-    if options.domoticz.is_none() {
-        print!("{memory}");
+    if matches!(config.output, Output::Print) {
+        say(memory.to_string().trim_end());
     }
-    crate::print_devices(&mut std::io::stdout(), &report);
-    println!("next run: {}", report.next_run);
-    if let (Some(path), Some(recorder)) = (&options.record, &recorder) {
-        let mut session = recorder.session("recorded by examples/sync.rs", client.backend().name());
+    if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
+        let mut session = recorder.session("recorded by linky record", client.backend().name());
         // What a replay needs: the run's time, usage points and settings, its outcome.
         let mut info = linky_enedis::ReplayInfo::new(
             started,
@@ -281,12 +238,13 @@ pub async fn live_sync(arguments: impl Iterator<Item = String>) -> Result<bool, 
             i64::from(settings.history.days()),
             crate::outcome_of(&report),
         );
-        info.offpeak = options.offpeak.clone();
+        info.offpeak = config.schedule.clone();
         info.hours_days = i64::from(settings.history.hours_days());
         info.production = settings.production;
         session.replay = Some(info);
-        std::fs::write(path, session.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("session recorded in {}", path.display());
+        std::fs::write(path, session.to_json())
+            .map_err(|e| LiveError::Failed(format!("{}: {e}", path.display())))?;
+        say(&format!("session recorded in {}", path.display()));
     }
-    Ok(report.is_success())
+    Ok(report)
 }

@@ -17,9 +17,9 @@
 //! otherwise. `--two-years SEED` generates and replays a two-year backfill of a consumer
 //! and a producer. `--domoticz` writes to a real Domoticz instead, `--victoria` or
 //! `--influx` to a time-series database (every hour and day); `--state DIR` keeps
-//! the state in a folder (in memory by default). `--record FILE` with real credentials (the options of
-//! `examples/sync.rs`: `--state DIR`, `--backend`, `--token`...) runs a live sync and
-//! records its session, tokens and secrets redacted, for a bug report.
+//! the state in a folder (in memory by default). The `linky` command replays too (`linky
+//! replay`, with progress bars and charts), and records a live session for a bug report
+//! (`linky record`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,8 +28,7 @@ use linky_domoticz::DomoticzConfig;
 use linky_enedis::Session;
 use linky_examples::{Target, replay_job};
 
-const USAGE: &str = "usage: replay [--session FILE | --two-years SEED] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--victoria URL | --influx URL [--influx-db NAME] [--influx-user U --influx-password P] [--influx-token T --influx-org O --influx-bucket B]] [--state DIR]
-   or: replay --record FILE --state DIR [the options of examples/sync.rs]";
+const USAGE: &str = "usage: replay [--session FILE | --two-years SEED] [--domoticz URL [--user NAME --password SECRET [--allow-plain-basic]] [--bearer TOKEN]] [--victoria URL | --influx URL [--influx-db NAME] [--influx-user U --influx-password P] [--influx-token T --influx-org O --influx-bucket B]] [--state DIR]";
 
 struct Options {
     session: PathBuf,
@@ -88,10 +87,6 @@ fn options() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    // Recording needs a real backend: that is the live sync, with `--record FILE`.
-    if std::env::args().any(|argument| argument == "--record") {
-        return linky_examples::run_main(linky_examples::live_sync(std::env::args().skip(1)));
-    }
     let options = match options() {
         Ok(options) => options,
         Err(message) => {

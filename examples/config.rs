@@ -1,0 +1,945 @@
+//! The `linky` command's configuration file (TOML): the backend, usage points, schedule,
+//! history and where to write. Every problem is reported with its line and column, unknown
+//! keys included; secrets are never kept in the file itself but named: an environment
+//! variable (`password_env = "DOMOTICZ_PASSWORD"`) or an owner-only file
+//! (`password_file = "/etc/linky/domoticz-password"`).
+//!
+//! ```toml
+//! backend = "proxy"                 # proxy, conso-api, myelectricaldata, data-connect, data-connect-v5
+//! usage_points = ["12345678901234"] # the proxy finds them itself; the others need them
+//! schedule = "22h00-6h00"           # the off-peak hours (see `linky explain`)
+//! holiday_zone = "metropole"
+//! production = true
+//! state = "/var/lib/linky"          # tokens and readings (default: the user's data folder)
+//!
+//! [history]
+//! days = 1095                       # day rows kept in the sink
+//! hours_days = 7                    # hour rows kept in the sink
+//!
+//! [credentials]                     # conso-api and myelectricaldata: token; data-connect: client
+//! token_env = "LINKY_TOKEN"
+//! # client_id = "..."
+//! # client_secret_file = "/etc/linky/client-secret"
+//!
+//! [domoticz]
+//! url = "http://127.0.0.1:8080"
+//! user = "admin"
+//! password_env = "DOMOTICZ_PASSWORD"
+//! ```
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use linky_core::{HolidayZone, OffPeakConfig};
+use linky_domoticz::{
+    DomoticzAuth, DomoticzConfig, LineProtocolConfig, LineProtocolServer, Password,
+};
+use toml_edit::{Item, Table, Value};
+
+/// The backends, by their names in the file and on the command line.
+pub const BACKENDS: [&str; 5] = [
+    "proxy",
+    "conso-api",
+    "myelectricaldata",
+    "data-connect",
+    "data-connect-v5",
+];
+
+/// A secret named by the configuration, read from where it says.
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+    /// Where it came from, for messages (never the value).
+    pub origin: String,
+}
+
+impl Secret {
+    /// The value.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// The value, as a sink's password.
+    pub fn password(&self) -> Password {
+        Password::new(self.value.clone())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted] from {})", self.origin)
+    }
+}
+
+/// Where the sync writes.
+#[derive(Debug, Clone, Default)]
+pub enum Output {
+    /// Nowhere but the screen: the day rows are printed.
+    #[default]
+    Print,
+    /// A Domoticz.
+    Domoticz(DomoticzConfig),
+    /// A time-series database.
+    Series(LineProtocolConfig),
+}
+
+/// A configuration, read and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The backend's name (one of [`BACKENDS`]).
+    pub backend: String,
+    /// Another address for the backend (a test server, a mirror).
+    pub base_url: Option<String>,
+    /// The usage points (the proxy finds the consented ones itself).
+    pub usage_points: Vec<String>,
+    /// Tokens and readings; `None`: the user's data folder.
+    pub state: Option<PathBuf>,
+    /// The off-peak schedule, as written.
+    pub schedule: String,
+    /// The holidays' zone.
+    pub holiday_zone: HolidayZone,
+    /// Whether production is fetched.
+    pub production: bool,
+    /// Days of day rows.
+    pub days: i64,
+    /// Days of hour rows.
+    pub hours_days: i64,
+    /// The backend's API token (conso-api, myelectricaldata).
+    pub token: Option<Secret>,
+    /// The backend's client id (data-connect; the proxy has its own).
+    pub client_id: Option<String>,
+    /// The backend's client secret (data-connect).
+    pub client_secret: Option<Secret>,
+    /// Where to write.
+    pub output: Output,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            backend: "proxy".to_owned(),
+            base_url: None,
+            usage_points: Vec::new(),
+            state: None,
+            schedule: String::new(),
+            holiday_zone: HolidayZone::Metropole,
+            production: true,
+            days: 1095,
+            hours_days: 7,
+            token: None,
+            client_id: None,
+            client_secret: None,
+            output: Output::Print,
+        }
+    }
+}
+
+/// One problem of a configuration file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Every problem of a configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// Its problems, in the order of the file.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, problem) in self.problems.iter().enumerate() {
+            if n > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                problem.line,
+                problem.column,
+                problem.message
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// An annotated configuration to start from (`linky config example`).
+pub const EXAMPLE: &str = r#"# linky's configuration: `linky config check` reads it and reports every problem.
+backend = "proxy"                  # proxy, conso-api, myelectricaldata, data-connect, data-connect-v5
+# usage_points = ["12345678901234"] # the proxy finds the consented ones itself
+schedule = "22h00-6h00"            # off-peak hours (`linky explain "22h00-6h00"`)
+holiday_zone = "metropole"
+production = true
+# state = "/var/lib/linky"         # tokens and readings [default: linky in your data folder]
+
+[history]
+days = 1095                        # days of day rows
+hours_days = 7                     # days of hour rows
+
+# Secrets are named, never written here: KEY_env (an environment variable) or KEY_file
+# (a file only you can read: chmod 600).
+# [credentials]                    # conso-api, myelectricaldata: token; data-connect: client
+# token_env = "LINKY_TOKEN"
+# client_id = "..."
+# client_secret_file = "/etc/linky/client-secret"
+
+[domoticz]
+url = "http://127.0.0.1:8080"
+# user = "admin"
+# password_env = "DOMOTICZ_PASSWORD"
+
+# Or a time-series database instead of [domoticz]:
+# [victoria]
+# url = "http://127.0.0.1:8428"
+# [influx]
+# url = "http://127.0.0.1:8086"
+# database = "linky"               # InfluxDB 1.x; for 2.x: token_env, org, bucket
+"#;
+
+/// A configuration as a person checks it: every setting, secrets shown by their origin.
+pub fn describe(config: &Config) -> String {
+    let mut lines = vec![
+        format!("backend: {}", config.backend),
+        format!(
+            "usage points: {}",
+            if config.usage_points.is_empty() {
+                "those the backend lists".to_owned()
+            } else {
+                config.usage_points.join(", ")
+            }
+        ),
+        format!(
+            "schedule: {}",
+            if config.schedule.is_empty() {
+                "none (a single tariff)"
+            } else {
+                &config.schedule
+            }
+        ),
+        format!("holidays: {}", config.holiday_zone),
+        format!(
+            "production: {}",
+            if config.production { "yes" } else { "no" }
+        ),
+        format!(
+            "history: {} days of day rows, {} of hour rows",
+            config.days, config.hours_days
+        ),
+        format!(
+            "state: {}",
+            config
+                .state
+                .clone()
+                .or_else(default_state)
+                .map_or("(none)".to_owned(), |p| p.display().to_string())
+        ),
+    ];
+    for (name, secret) in [
+        ("token", &config.token),
+        ("client secret", &config.client_secret),
+    ] {
+        if let Some(secret) = secret {
+            lines.push(format!("{name}: from {}", secret.origin));
+        }
+    }
+    lines.push(match &config.output {
+        Output::Print => "output: printed".to_owned(),
+        Output::Domoticz(domoticz) => format!("output: Domoticz at {}", domoticz.base_url),
+        Output::Series(series) => format!("output: a time-series database at {}", series.base_url),
+    });
+    lines.join("\n")
+}
+
+/// The default configuration file: `linky/config.toml` in the user's config folder.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|folder| folder.join("linky").join("config.toml"))
+}
+
+/// The default state folder: `linky` in the user's data folder.
+pub fn default_state() -> Option<PathBuf> {
+    dirs::data_dir().map(|folder| folder.join("linky"))
+}
+
+/// Reads and checks the file at `path`.
+///
+/// # Errors
+///
+/// Every problem found, with its line and column (a file that cannot be read is one
+/// problem at 1:1).
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        path: path.to_owned(),
+        problems: vec![Problem {
+            line: 1,
+            column: 1,
+            message: format!("cannot read the file: {error}"),
+        }],
+    })?;
+    parse(&text, &|name| std::env::var(name).ok()).map_err(|problems| ConfigError {
+        path: path.to_owned(),
+        problems,
+    })
+}
+
+/// Reads and checks a configuration's text; `env` answers environment variables.
+///
+/// # Errors
+///
+/// Every problem found, in the order of the text.
+pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<Problem>> {
+    let document = match toml_edit::Document::parse(text) {
+        Ok(document) => document,
+        Err(error) => {
+            let at = error.span().map_or(0, |span| span.start);
+            return Err(vec![problem(text, at, error.message().trim().to_owned())]);
+        }
+    };
+    let mut reader = Reader {
+        text,
+        env,
+        problems: Vec::new(),
+    };
+    let config = reader.config(document.as_table());
+    let mut problems = reader.problems;
+    problems.sort_by_key(|p| (p.line, p.column));
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problem(text: &str, at: usize, message: String) -> Problem {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    let column = before[line_start..].chars().count() + 1;
+    Problem {
+        line,
+        column,
+        message,
+    }
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<Problem>,
+}
+
+/// The keys a table may hold; `secret` keys are given as `KEY_env` or `KEY_file`.
+struct Keys {
+    plain: &'static [&'static str],
+    secrets: &'static [&'static str],
+    tables: &'static [&'static str],
+}
+
+impl Keys {
+    fn allows(&self, key: &str) -> bool {
+        self.plain.contains(&key)
+            || self.tables.contains(&key)
+            || self.secrets.iter().any(|secret| {
+                key.strip_prefix(secret)
+                    .is_some_and(|rest| rest == "_env" || rest == "_file")
+            })
+    }
+
+    fn expected(&self) -> String {
+        let mut names: Vec<String> = self.plain.iter().map(|k| (*k).to_owned()).collect();
+        for secret in self.secrets {
+            names.push(format!("{secret}_env"));
+            names.push(format!("{secret}_file"));
+        }
+        names.extend(self.tables.iter().map(|t| format!("[{t}]")));
+        names.join(", ")
+    }
+}
+
+const TOP: Keys = Keys {
+    plain: &[
+        "backend",
+        "base_url",
+        "usage_points",
+        "state",
+        "schedule",
+        "holiday_zone",
+        "production",
+    ],
+    secrets: &[],
+    tables: &["history", "credentials", "domoticz", "victoria", "influx"],
+};
+const HISTORY: Keys = Keys {
+    plain: &["days", "hours_days"],
+    secrets: &[],
+    tables: &[],
+};
+const CREDENTIALS: Keys = Keys {
+    plain: &["client_id"],
+    secrets: &["token", "client_secret"],
+    tables: &[],
+};
+const DOMOTICZ: Keys = Keys {
+    plain: &["url", "user", "allow_plain_basic"],
+    secrets: &["password", "bearer"],
+    tables: &[],
+};
+const VICTORIA: Keys = Keys {
+    plain: &["url"],
+    secrets: &[],
+    tables: &[],
+};
+const INFLUX: Keys = Keys {
+    plain: &["url", "database", "user", "org", "bucket"],
+    secrets: &["password", "token"],
+    tables: &[],
+};
+
+impl Reader<'_> {
+    fn at(&mut self, span: Option<Range<usize>>, message: String) {
+        let at = span.map_or(0, |span| span.start);
+        self.problems.push(problem(self.text, at, message));
+    }
+
+    /// Checks a table's keys: unknown ones, and secrets written in the file.
+    fn keys(&mut self, table: &Table, keys: &Keys, name: &str) {
+        for (key, _) in table.iter() {
+            let span = table.key(key).and_then(toml_edit::Key::span);
+            if keys.secrets.contains(&key) {
+                self.at(
+                    span,
+                    format!(
+                        "`{key}` is a secret and is not kept in this file: name an \
+                         environment variable with `{key}_env` or an owner-only file with \
+                         `{key}_file`"
+                    ),
+                );
+            } else if !keys.allows(key) {
+                self.at(
+                    span,
+                    format!(
+                        "unknown key `{key}` in {name} (expected one of: {})",
+                        keys.expected()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn string(&mut self, table: &Table, key: &str) -> Option<(String, Option<Range<usize>>)> {
+        let item = table.get(key)?;
+        match item.as_str() {
+            Some(text) => Some((text.to_owned(), item.span())),
+            None => {
+                self.at(item.span(), format!("`{key}` must be a string"));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, table: &Table, key: &str) -> Option<bool> {
+        let item = table.get(key)?;
+        match item.as_bool() {
+            Some(value) => Some(value),
+            None => {
+                self.at(item.span(), format!("`{key}` must be true or false"));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, table: &Table, key: &str, range: Range<i64>) -> Option<i64> {
+        let item = table.get(key)?;
+        match item.as_integer() {
+            Some(value) if range.contains(&value) => Some(value),
+            _ => {
+                self.at(
+                    item.span(),
+                    format!(
+                        "`{key}` must be a whole number from {} to {}",
+                        range.start,
+                        range.end - 1
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn table<'t>(&mut self, parent: &'t Table, key: &str, keys: &Keys) -> Option<&'t Table> {
+        let item = parent.get(key)?;
+        match item {
+            Item::Table(table) => {
+                self.keys(table, keys, &format!("[{key}]"));
+                Some(table)
+            }
+            _ => {
+                self.at(item.span(), format!("`{key}` must be a table: [{key}]"));
+                None
+            }
+        }
+    }
+
+    /// A secret named by `KEY_env` or `KEY_file` (not both).
+    fn secret(&mut self, table: &Table, key: &str) -> Option<Secret> {
+        let env_key = format!("{key}_env");
+        let file_key = format!("{key}_file");
+        let from_env = self.string(table, &env_key);
+        let from_file = self.string(table, &file_key);
+        match (from_env, from_file) {
+            (Some(_), Some((_, span))) => {
+                self.at(span, format!("give `{env_key}` or `{file_key}`, not both"));
+                None
+            }
+            (Some((name, span)), None) => match (self.env)(&name) {
+                Some(value) if !value.is_empty() => Some(Secret {
+                    value,
+                    origin: format!("the environment variable {name}"),
+                }),
+                _ => {
+                    self.at(
+                        span,
+                        format!("the environment variable {name} (`{env_key}`) is not set"),
+                    );
+                    None
+                }
+            },
+            (None, Some((path, span))) => match read_secret_file(Path::new(&path)) {
+                Ok(value) => Some(Secret {
+                    value,
+                    origin: format!("the file {path}"),
+                }),
+                Err(message) => {
+                    self.at(span, format!("`{file_key}`: {message}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn config(&mut self, top: &Table) -> Config {
+        let mut config = Config::default();
+        self.keys(top, &TOP, "the file");
+        if let Some((backend, span)) = self.string(top, "backend") {
+            if BACKENDS.contains(&backend.as_str()) {
+                config.backend = backend;
+            } else {
+                self.at(
+                    span,
+                    format!(
+                        "unknown backend {backend:?} (expected one of: {})",
+                        BACKENDS.join(", ")
+                    ),
+                );
+            }
+        }
+        config.base_url = self.string(top, "base_url").map(|(url, _)| url);
+        if let Some(item) = top.get("usage_points") {
+            self.usage_points(item, &mut config.usage_points);
+        }
+        config.state = self
+            .string(top, "state")
+            .map(|(path, _)| expand_home(&path));
+        if let Some((schedule, span)) = self.string(top, "schedule") {
+            match schedule.parse::<OffPeakConfig>() {
+                Ok(_) => config.schedule = schedule,
+                Err(error) => {
+                    // The schedule's own column, inside the string (after its quote).
+                    let start = span.map_or(0, |span| span.start + 1);
+                    let offset: usize = schedule
+                        .chars()
+                        .take(error.column().saturating_sub(1))
+                        .map(char::len_utf8)
+                        .sum();
+                    self.at(
+                        Some(start + offset..start + offset),
+                        format!("schedule: {error}"),
+                    );
+                }
+            }
+        }
+        if let Some((zone, span)) = self.string(top, "holiday_zone") {
+            match zone.parse() {
+                Ok(zone) => config.holiday_zone = zone,
+                Err(error) => self.at(span, format!("holiday_zone: {error}")),
+            }
+        }
+        if let Some(production) = self.boolean(top, "production") {
+            config.production = production;
+        }
+        if let Some(history) = self.table(top, "history", &HISTORY) {
+            if let Some(days) = self.integer(history, "days", 1..36_500) {
+                config.days = days;
+            }
+            if let Some(days) = self.integer(history, "hours_days", 0..36_500) {
+                config.hours_days = days;
+            }
+        }
+        if let Some(credentials) = self.table(top, "credentials", &CREDENTIALS) {
+            config.token = self.secret(credentials, "token");
+            config.client_id = self.string(credentials, "client_id").map(|(id, _)| id);
+            config.client_secret = self.secret(credentials, "client_secret");
+        }
+        self.check_credentials(top, &config);
+        config.output = self.output(top);
+        config
+    }
+
+    fn usage_points(&mut self, item: &Item, into: &mut Vec<String>) {
+        let Some(array) = item.as_array() else {
+            self.at(
+                item.span(),
+                "`usage_points` must be a list of 14-digit PDLs: [\"12345678901234\"]".to_owned(),
+            );
+            return;
+        };
+        for value in array {
+            match value {
+                Value::String(text) if text.value().parse::<linky_core::UsagePointId>().is_ok() => {
+                    into.push(text.value().clone());
+                }
+                other => {
+                    let span = other.span();
+                    let shown = span
+                        .clone()
+                        .and_then(|span| self.text.get(span))
+                        .unwrap_or("this value")
+                        .to_owned();
+                    self.at(span, format!("{shown} is not a usage point (14 digits)"));
+                }
+            }
+        }
+    }
+
+    /// What each backend needs, said where the backend is named.
+    fn check_credentials(&mut self, top: &Table, config: &Config) {
+        let span = top.get("backend").and_then(Item::span);
+        let needs = match config.backend.as_str() {
+            "conso-api" | "myelectricaldata" if config.token.is_none() => {
+                "a token: `token_env` or `token_file` in [credentials]"
+            }
+            "data-connect" | "data-connect-v5"
+                if config.client_id.is_none() || config.client_secret.is_none() =>
+            {
+                "`client_id` and `client_secret_env` or `client_secret_file` in [credentials]"
+            }
+            _ => return,
+        };
+        // A credential named but unreadable is reported already, where it is named.
+        let already = self
+            .problems
+            .iter()
+            .any(|p| p.message.contains("`token_") || p.message.contains("`client_secret_"));
+        if !already {
+            self.at(
+                span,
+                format!("the backend {} needs {needs}", config.backend),
+            );
+        }
+    }
+
+    fn output(&mut self, top: &Table) -> Output {
+        let domoticz = self.table(top, "domoticz", &DOMOTICZ);
+        let victoria = self.table(top, "victoria", &VICTORIA);
+        let influx = self.table(top, "influx", &INFLUX);
+        let chosen = [
+            ("domoticz", domoticz),
+            ("victoria", victoria),
+            ("influx", influx),
+        ];
+        let given: Vec<&str> = chosen
+            .iter()
+            .filter(|(_, t)| t.is_some())
+            .map(|(n, _)| *n)
+            .collect();
+        if given.len() > 1 {
+            let span = top.get(given[1]).and_then(Item::span);
+            self.at(
+                span,
+                format!(
+                    "write to one place: [{}] and [{}] are both given",
+                    given[0], given[1]
+                ),
+            );
+        }
+        if let Some(table) = domoticz {
+            let url = self.url(table, "domoticz");
+            let user = self.string(table, "user").map(|(user, _)| user);
+            let password = self.secret(table, "password");
+            let bearer = self.secret(table, "bearer");
+            let plain = self.boolean(table, "allow_plain_basic").unwrap_or(false);
+            if user.is_some() != password.is_some() && bearer.is_none() {
+                let span = table.get("user").and_then(Item::span).or(table.span());
+                self.at(
+                    span,
+                    "a Domoticz login needs both `user` and `password_env` (or `password_file`)"
+                        .to_owned(),
+                );
+            }
+            let Some(url) = url else {
+                return Output::Print;
+            };
+            let https = url.starts_with("https://");
+            let mut config = DomoticzConfig::new(url);
+            config.auth = match (user, password, bearer) {
+                (Some(user), Some(password), _) if https || plain => DomoticzAuth::Basic {
+                    user,
+                    password: password.password(),
+                    allow_plain_http: plain,
+                },
+                (Some(user), Some(password), _) => DomoticzAuth::Session {
+                    user,
+                    password: password.password(),
+                },
+                (_, _, Some(token)) => DomoticzAuth::Bearer {
+                    token: token.password(),
+                },
+                _ => DomoticzAuth::None,
+            };
+            return Output::Domoticz(config);
+        }
+        if let Some(table) = victoria {
+            return match self.url(table, "victoria") {
+                Some(url) => Output::Series(LineProtocolConfig::new(
+                    url,
+                    LineProtocolServer::VictoriaMetrics,
+                )),
+                None => Output::Print,
+            };
+        }
+        if let Some(table) = influx {
+            let url = self.url(table, "influx");
+            let database = self.string(table, "database").map(|(d, _)| d);
+            let user = self.string(table, "user").map(|(u, _)| u);
+            let password = self.secret(table, "password");
+            let token = self.secret(table, "token");
+            let org = self.string(table, "org").map(|(o, _)| o);
+            let bucket = self.string(table, "bucket").map(|(b, _)| b);
+            let server = match token {
+                Some(token) => {
+                    if org.is_none() || bucket.is_none() {
+                        self.at(
+                            table.span(),
+                            "InfluxDB 2.x (a token) needs `org` and `bucket`".to_owned(),
+                        );
+                    }
+                    LineProtocolServer::InfluxV2 {
+                        org: org.unwrap_or_default(),
+                        bucket: bucket.unwrap_or_default(),
+                        token: token.password(),
+                    }
+                }
+                None => LineProtocolServer::InfluxV1 {
+                    database: database.unwrap_or_else(|| "linky".to_owned()),
+                    credentials: user.zip(password.map(|p| p.password())),
+                },
+            };
+            return match url {
+                Some(url) => Output::Series(LineProtocolConfig::new(url, server)),
+                None => Output::Print,
+            };
+        }
+        Output::Print
+    }
+
+    fn url(&mut self, table: &Table, name: &str) -> Option<String> {
+        match self.string(table, "url") {
+            Some((url, _)) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url)
+            }
+            Some((url, span)) => {
+                self.at(
+                    span,
+                    format!("[{name}] url {url:?} must start with http:// or https://"),
+                );
+                None
+            }
+            None => {
+                self.at(table.span(), format!("[{name}] needs a `url`"));
+                None
+            }
+        }
+    }
+}
+
+/// A secret file's first line; the file must be the user's own and unreadable by others.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let metadata =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mode = metadata.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} can be read by others (mode {mode:o}): `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value = text.lines().next().unwrap_or("").trim().to_owned();
+    if value.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(value)
+}
+
+/// `~/...` in a path, as a shell would read it.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse(text, &no_env) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .iter()
+                .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_complete_file_reads() {
+        let env = |name: &str| (name == "DZ_PASSWORD").then(|| "s3cret".to_owned());
+        let text = "backend = \"proxy\"\nusage_points = [\"12345678901234\"]\n\
+                    schedule = \"22h00-6h00\"\nholiday_zone = \"alsace-moselle\"\n\
+                    production = false\n[history]\ndays = 30\nhours_days = 2\n\
+                    [domoticz]\nurl = \"https://dz.example\"\nuser = \"admin\"\n\
+                    password_env = \"DZ_PASSWORD\"\n";
+        let config = parse(text, &env).unwrap();
+        assert_eq!(config.usage_points, ["12345678901234"]);
+        assert_eq!((config.days, config.hours_days), (30, 2));
+        assert_eq!(config.holiday_zone, HolidayZone::AlsaceMoselle);
+        assert!(!config.production);
+        let Output::Domoticz(domoticz) = &config.output else {
+            panic!("{config:?}")
+        };
+        assert!(matches!(domoticz.auth, DomoticzAuth::Basic { .. }));
+        // The password is read, never printed.
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_column() {
+        let text = "backnd = \"proxy\"\nschedule = \"22h00-6h00 lundo 1h-2h\"\n\
+                    usage_points = [\"123\"]\n[history]\ndays = -1\nweeks = 2\n\
+                    [domoticz]\nurl = \"127.0.0.1:8080\"\npassword = \"hunter2\"\n";
+        let found = problems(text);
+        assert_eq!(
+            found,
+            [
+                "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
+                 usage_points, state, schedule, holiday_zone, production, [history], \
+                 [credentials], [domoticz], [victoria], [influx])",
+                "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
+                 range, P or a PDL",
+                "3:17: \"123\" is not a usage point (14 digits)",
+                "5:8: `days` must be a whole number from 1 to 36499",
+                "6:1: unknown key `weeks` in [history] (expected one of: days, hours_days)",
+                "8:7: [domoticz] url \"127.0.0.1:8080\" must start with http:// or https://",
+                "9:1: `password` is a secret and is not kept in this file: name an environment \
+                 variable with `password_env` or an owner-only file with `password_file`",
+            ],
+            "{found:#?}"
+        );
+        // The secret written in the file is not repeated in the report.
+        assert!(!found.concat().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_example_reads() {
+        let config = parse(EXAMPLE, &no_env).unwrap();
+        assert_eq!(config.schedule, "22h00-6h00");
+        assert!(describe(&config).contains("output: Domoticz at http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn broken_toml_is_one_problem_where_it_breaks() {
+        let found = problems("backend = \"proxy\"\nschedule = 22h00\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("2:12: "), "{found:?}");
+    }
+
+    #[test]
+    fn a_missing_variable_and_a_shared_secret_file_are_problems() {
+        let folder = std::env::temp_dir().join(format!("linky-config-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let shared = folder.join("shared");
+        std::fs::write(&shared, "secret\n").unwrap();
+        let owned = folder.join("owned");
+        std::fs::write(&owned, "tok3n\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::set_permissions(&owned, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let text = format!(
+            "backend = \"conso-api\"\n[credentials]\ntoken_file = \"{}\"\n\
+             [domoticz]\nurl = \"http://dz\"\nbearer_env = \"NOT_SET_HERE\"\n",
+            shared.display()
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("3:14: `token_file`: "), "{found:?}");
+        assert!(
+            found[0].contains("can be read by others (mode 644)"),
+            "{found:?}"
+        );
+        assert!(found[1].starts_with("6:14: the environment variable NOT_SET_HERE"));
+        let text = format!(
+            "backend = \"conso-api\"\n[credentials]\ntoken_file = \"{}\"\n",
+            owned.display()
+        );
+        let config = parse(&text, &no_env).unwrap();
+        assert_eq!(config.token.unwrap().expose(), "tok3n");
+        std::fs::remove_dir_all(&folder).ok();
+    }
+
+    #[test]
+    fn a_backend_without_its_credentials_is_a_problem() {
+        let found = problems("backend = \"myelectricaldata\"\n");
+        assert_eq!(
+            found,
+            [
+                "1:11: the backend myelectricaldata needs a token: `token_env` or `token_file` \
+              in [credentials]"
+            ]
+        );
+        let found = problems(
+            "backend = \"enedis\"\n[domoticz]\nurl = \"http://a\"\n[victoria]\nurl = \"http://b\"\n",
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("1:11: unknown backend \"enedis\""));
+        assert!(found[1].contains("write to one place"), "{found:?}");
+    }
+}

@@ -1,0 +1,844 @@
+//! `linky`: gets Linky meter data from Enedis, splits it into peak and off-peak energy and
+//! writes it into Domoticz (or a time-series database), once or as a daemon.
+//!
+//! ```text
+//! cargo install --locked --path examples --bin linky
+//! linky --help
+//! ```
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use linky_core::{Clock, Flow, HolidayZone, PARIS, UsagePointId};
+use linky_domoticz::{CancelToken, MemoryState, StateDir, StopReason, SyncEvent, SyncReport};
+use linky_examples::chart::{self, Language};
+use linky_examples::config::{self, Config, Output};
+use linky_examples::progress::{Mode, Reporter};
+use linky_examples::{LiveError, LiveRun, Target};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success (a daemon stopped by SIGINT or SIGTERM, too)
+  1    failure: an error that trying again will not mend (see the messages)
+  2    usage error: bad arguments or configuration file
+  3    consent needed: give (or give again) your consent to Enedis, in a terminal
+  4    retry later: a quota or an outage; what was fetched is kept
+  130  interrupted (SIGINT or SIGTERM during a one-shot run); what was fetched is kept";
+
+/// Linky smart-meter data from Enedis into Domoticz, peak and off-peak hours split exactly.
+#[derive(Debug, Parser)]
+#[command(name = "linky", version, propagate_version = true, after_help = EXIT_CODES)]
+struct Cli {
+    /// The configuration file [default: linky/config.toml in your config folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print the sync's events as JSON, one object per line (for other programs)
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    json: bool,
+    /// Print nothing but errors
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch what is missing, split it, write it; with --daemon, again at each next run
+    #[command(after_help = EXIT_CODES)]
+    Sync(SyncArgs),
+    /// Replay a recorded session: a whole sync, offline, no account needed
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+    /// Run one sync and record what went over the wire (secrets redacted) for a bug report
+    #[command(after_help = EXIT_CODES)]
+    Record(RecordArgs),
+    /// Explain an off-peak schedule: its canonical form and weekly timetable
+    Explain(ExplainArgs),
+    /// Draw the daily peak/off-peak energy and the profile of a week (SVG or PNG)
+    Chart(ChartArgs),
+    /// Check or locate the configuration file
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Read the configuration and report every problem with its line and column
+    Check {
+        /// The file [default: --config, or linky/config.toml in your config folder]
+        path: Option<PathBuf>,
+    },
+    /// Print where the configuration file is looked for
+    Path,
+    /// Print an annotated configuration to start from
+    Example,
+}
+
+/// What a sync run takes besides the configuration file (given here, it wins).
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// The state folder: tokens and readings [default: the configuration's, or linky in
+    /// your data folder]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// The backend
+    #[arg(long, value_parser = config::BACKENDS)]
+    backend: Option<String>,
+    /// Another address for the backend (a mirror, a test server)
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// A usage point (PDL, 14 digits); repeat for more
+    #[arg(long = "pdl", value_name = "PDL")]
+    usage_points: Vec<String>,
+    /// The off-peak schedule (see `linky explain`)
+    #[arg(long, value_name = "SCHEDULE")]
+    schedule: Option<String>,
+    /// Days of day rows
+    #[arg(long)]
+    days: Option<i64>,
+    /// Days of hour rows
+    #[arg(long)]
+    hours_days: Option<i64>,
+    /// Run at this local time on a clock that moves only on waits (tests, reproducing a
+    /// run; a daemon's sleeps then pass at once)
+    #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = parse_now)]
+    now: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Debug, Args)]
+struct SyncArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Run again and again: sleep until the next run the schedule computes (calling
+    /// hours, spread minute, retries); SIGINT or SIGTERM stops cleanly
+    #[arg(long)]
+    daemon: bool,
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Where to save the session
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    /// Replace your usage points in the session too
+    #[arg(long)]
+    hide_usage_points: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The session [default: the bundled main session]
+    #[arg(long, value_name = "FILE", conflicts_with = "two_years")]
+    session: Option<PathBuf>,
+    /// Generate and replay a two-year backfill from this seed
+    #[arg(long, value_name = "SEED")]
+    two_years: Option<u64>,
+    /// Keep the state in this folder [default: in memory]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Also draw the replayed data (.svg or .png); repeat for both
+    #[arg(long, value_name = "FILE")]
+    chart: Vec<PathBuf>,
+    /// The chart's language [default: from LANG]
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
+    /// Write to the configuration's Domoticz or database instead of memory
+    #[arg(long)]
+    to_config_output: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    /// The schedule, e.g. "22h30-6h30" or "2h00-7h00 13h00-16h00 we 0h-24h"
+    schedule: String,
+    /// Only this usage point's timetable
+    #[arg(long, value_name = "PDL")]
+    pdl: Option<String>,
+    /// The production's timetable
+    #[arg(long)]
+    production: bool,
+    /// The holidays' zone
+    #[arg(long, default_value = "metropole")]
+    zone: String,
+}
+
+#[derive(Debug, Args)]
+struct ChartArgs {
+    /// Draw a recorded session's data (replayed offline)
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    session: Option<PathBuf>,
+    /// Draw what the sync holds in this state folder [default: the configuration's]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Usage points to draw [default: the configuration's, or the session's]
+    #[arg(long = "pdl", value_name = "PDL")]
+    usage_points: Vec<String>,
+    /// First day [default: 31 days before the last]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: Option<chrono::NaiveDate>,
+    /// Last day [default: yesterday, or the session's last day]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: Option<chrono::NaiveDate>,
+    /// Output files (.svg or .png); repeat for more [default: linky.svg and linky.png]
+    #[arg(long, short, value_name = "FILE")]
+    output: Vec<PathBuf>,
+    /// The labels' language [default: from LANG]
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
+    /// The off-peak schedule that splits the days [default: the configuration's, or the
+    /// session's]
+    #[arg(long, value_name = "SCHEDULE")]
+    schedule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Lang {
+    Fr,
+    En,
+}
+
+fn language(lang: Option<Lang>) -> Language {
+    match lang {
+        Some(Lang::Fr) => Language::French,
+        Some(Lang::En) => Language::English,
+        None => Language::from_environment(),
+    }
+}
+
+fn parse_now(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .map_err(|e| format!("expected \"YYYY-MM-DD HH:MM\": {e}"))
+}
+
+/// The exit codes, documented in `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+    Consent = 3,
+    RetryLater = 4,
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// How a sync's report ends the program.
+fn exit_of(report: &SyncReport) -> Exit {
+    match report.stopped {
+        _ if report.is_success() => Exit::Success,
+        Some(StopReason::ConsentLost) => Exit::Consent,
+        Some(StopReason::Cancelled) => Exit::Interrupted,
+        Some(StopReason::RetryLater { .. } | StopReason::Deadline) => Exit::RetryLater,
+        _ if report.errors().all(linky_domoticz::SyncError::is_retryable) => Exit::RetryLater,
+        _ => Exit::Failure,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let mode = if cli.json {
+        Mode::Json
+    } else if cli.quiet {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Mode::Bars
+    } else {
+        Mode::Lines
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return Exit::Failure.into();
+        }
+    };
+    runtime.block_on(run(cli, mode)).into()
+}
+
+async fn run(cli: Cli, mode: Mode) -> Exit {
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "linky", &mut std::io::stdout());
+            Exit::Success
+        }
+        Command::Explain(args) => explain(args),
+        Command::Config { command } => config_command(&cli, command),
+        Command::Sync(args) => match load_config(&cli) {
+            Ok(config) => sync(config, &args.run, args.daemon, None, mode).await,
+            Err(exit) => exit,
+        },
+        Command::Record(args) => match load_config(&cli) {
+            Ok(config) => {
+                let record = Some((args.output.clone(), args.hide_usage_points));
+                sync(config, &args.run, false, record, mode).await
+            }
+            Err(exit) => exit,
+        },
+        Command::Replay(args) => replay(&cli, args, mode).await,
+        Command::Chart(args) => chart_command(&cli, args, mode).await,
+    }
+}
+
+/// The configuration: `--config PATH` (which must be there), else the default file when
+/// there is one, else the defaults.
+fn load_config(cli: &Cli) -> Result<Config, Exit> {
+    let path = match &cli.config {
+        Some(path) => path.clone(),
+        None => match config::default_path() {
+            Some(path) if path.exists() => path,
+            _ => return Ok(Config::default()),
+        },
+    };
+    config::load(&path).map_err(|error| {
+        eprintln!("{error}");
+        Exit::Usage
+    })
+}
+
+fn config_command(cli: &Cli, command: &ConfigCommand) -> Exit {
+    match command {
+        ConfigCommand::Path => {
+            match cli.config.clone().or_else(config::default_path) {
+                Some(path) => println!("{}", path.display()),
+                None => println!("no config folder on this system: use --config PATH"),
+            }
+            Exit::Success
+        }
+        ConfigCommand::Example => {
+            print!("{}", config::EXAMPLE);
+            Exit::Success
+        }
+        ConfigCommand::Check { path } => {
+            let Some(path) = path
+                .clone()
+                .or_else(|| cli.config.clone())
+                .or_else(config::default_path)
+            else {
+                eprintln!("no config folder on this system: give the file's path");
+                return Exit::Usage;
+            };
+            match config::load(&path) {
+                Ok(config) => {
+                    if !cli.quiet {
+                        println!("{}: ok", path.display());
+                        println!("{}", config::describe(&config));
+                    }
+                    Exit::Success
+                }
+                Err(error) => {
+                    eprintln!("{error}");
+                    let count = error.problems.len();
+                    eprintln!(
+                        "{count} problem{} in {}",
+                        if count == 1 { "" } else { "s" },
+                        path.display()
+                    );
+                    Exit::Usage
+                }
+            }
+        }
+    }
+}
+
+fn explain(args: &ExplainArgs) -> Exit {
+    let zone: HolidayZone = match args.zone.parse() {
+        Ok(zone) => zone,
+        Err(error) => {
+            eprintln!("error: --zone: {error}");
+            return Exit::Usage;
+        }
+    };
+    let flow = if args.production {
+        Flow::Production
+    } else {
+        Flow::Consumption
+    };
+    match linky_examples::explain(&args.schedule, args.pdl.as_deref(), flow, zone) {
+        Ok(text) => {
+            print!("{text}");
+            Exit::Success
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            Exit::Usage
+        }
+    }
+}
+
+/// The command line's run settings over the configuration's.
+fn apply(mut config: Config, args: &RunArgs) -> Result<Config, String> {
+    if let Some(backend) = &args.backend {
+        config.backend.clone_from(backend);
+    }
+    if args.base_url.is_some() {
+        config.base_url.clone_from(&args.base_url);
+    }
+    if !args.usage_points.is_empty() {
+        for pdl in &args.usage_points {
+            pdl.parse::<UsagePointId>()
+                .map_err(|e| format!("--pdl {pdl}: {e}"))?;
+        }
+        config.usage_points.clone_from(&args.usage_points);
+    }
+    if let Some(schedule) = &args.schedule {
+        schedule
+            .parse::<linky_core::OffPeakConfig>()
+            .map_err(|e| format!("--schedule: {e}"))?;
+        config.schedule.clone_from(schedule);
+    }
+    if let Some(days) = args.days {
+        config.days = days;
+    }
+    if let Some(days) = args.hours_days {
+        config.hours_days = days;
+    }
+    Ok(config)
+}
+
+fn state_folder(explicit: Option<&Path>, config: &Config) -> Result<PathBuf, String> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| config.state.clone())
+        .or_else(config::default_state)
+        .ok_or_else(|| "no data folder on this system: give --state DIR".to_owned())
+}
+
+fn clock_at(now: Option<chrono::NaiveDateTime>) -> Result<Arc<dyn Clock>, String> {
+    Ok(match now {
+        Some(now) => Arc::new(linky_core::ManualClock::new(
+            now.and_local_timezone(PARIS)
+                .earliest()
+                .ok_or("--now: that time does not exist in Paris")?
+                .to_utc(),
+        )),
+        None => Arc::new(linky_enedis::SystemClock),
+    })
+}
+
+/// Cancels `token` on SIGINT or SIGTERM, and says that it did.
+fn on_signals(token: CancelToken) -> Arc<AtomicBool> {
+    let signalled = Arc::new(AtomicBool::new(false));
+    let flag = signalled.clone();
+    tokio::spawn(async move {
+        let terminate = async {
+            #[cfg(unix)]
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+            #[cfg(not(unix))]
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+        flag.store(true, Ordering::SeqCst);
+        token.cancel();
+    });
+    signalled
+}
+
+async fn sync(
+    config: Config,
+    args: &RunArgs,
+    daemon: bool,
+    record: Option<(PathBuf, bool)>,
+    mode: Mode,
+) -> Exit {
+    let setup = || -> Result<(LiveRun, Arc<dyn Clock>), String> {
+        let config = apply(config.clone(), args)?;
+        let state = state_folder(args.state.as_deref(), &config)?;
+        let (record, hide_usage_points) = match &record {
+            Some((path, hide)) => (Some(path.clone()), *hide),
+            None => (None, false),
+        };
+        let run = LiveRun {
+            config,
+            state,
+            record,
+            hide_usage_points,
+            interactive: std::io::stdin().is_terminal(),
+        };
+        Ok((run, clock_at(args.now)?))
+    };
+    let (run, clock) = match setup() {
+        Ok(setup) => setup,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let cancel = CancelToken::new();
+    let signalled = on_signals(cancel.clone());
+    let mut reporter = Reporter::new(mode);
+    let mut round = 1_u32;
+    loop {
+        if daemon {
+            reporter.say(&format!(
+                "run {round} at {}",
+                clock.local_now(PARIS).format("%Y-%m-%d %H:%M")
+            ));
+        }
+        let report = {
+            let mut progress = |event: &SyncEvent| reporter.event(event);
+            let mut lines = Vec::new();
+            let mut say = |line: &str| lines.push(line.to_owned());
+            let result = linky_examples::live_sync(
+                &run,
+                clock.clone(),
+                cancel.clone(),
+                &mut progress,
+                &mut say,
+            )
+            .await;
+            reporter.finish();
+            for line in lines {
+                reporter.say(&line);
+            }
+            result
+        };
+        let report = match report {
+            Ok(report) => report,
+            Err(LiveError::ConsentNeeded(message)) => {
+                eprintln!("error: {message}");
+                return Exit::Consent;
+            }
+            Err(LiveError::Failed(message)) => {
+                eprintln!("error: {message}");
+                return Exit::Failure;
+            }
+        };
+        reporter.summary(&report);
+        let exit = exit_of(&report);
+        if !daemon {
+            return exit;
+        }
+        if signalled.load(Ordering::SeqCst) || cancel.is_cancelled() {
+            reporter.say("stopped by a signal; what was fetched is kept");
+            return Exit::Success;
+        }
+        if exit == Exit::Consent {
+            return exit;
+        }
+        // Sleep until the next run the core computed (after a Retry-After, not before it).
+        let next = report
+            .next_run
+            .and_local_timezone(PARIS)
+            .earliest()
+            .map(|at| at.to_utc())
+            .unwrap_or_else(|| clock.now() + chrono::Duration::hours(1));
+        let wait = (next - clock.now())
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(60));
+        reporter.say(&format!(
+            "next run at {} (in {})",
+            report.next_run.format("%Y-%m-%d %H:%M"),
+            linky_examples::progress::human_wait(wait)
+        ));
+        tokio::select! {
+            () = clock.sleep(wait) => {}
+            () = cancel.cancelled() => {
+                reporter.say("stopped by a signal while sleeping");
+                return Exit::Success;
+            }
+        }
+        round += 1;
+    }
+}
+
+fn read_session(args: &ReplayArgs) -> Result<(String, linky_enedis::Session), String> {
+    if let Some(seed) = args.two_years {
+        return Ok((
+            format!("a generated two-year backfill (seed {seed})"),
+            linky_examples::two_year_session(seed),
+        ));
+    }
+    match &args.session {
+        None => Ok((
+            "the bundled main session".to_owned(),
+            linky_examples::main_session(),
+        )),
+        Some(path) => read_session_file(path).map(|s| (path.display().to_string(), s)),
+    }
+}
+
+fn read_session_file(path: &Path) -> Result<linky_enedis::Session, String> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| linky_enedis::Session::from_json(&bytes).map_err(|e| e.to_string()))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
+    let (name, session) = match read_session(args) {
+        Ok(session) => session,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let target = if args.to_config_output {
+        match load_config(cli) {
+            Ok(config) => match config.output {
+                Output::Domoticz(domoticz) => Target::Domoticz(domoticz),
+                Output::Series(series) => Target::LineProtocol(series),
+                Output::Print => Target::Memory,
+            },
+            Err(exit) => return exit,
+        }
+    } else {
+        Target::Memory
+    };
+    let info = session.replay.clone();
+    let state: Box<dyn linky_domoticz::StateStore> = match &args.state {
+        Some(folder) => match StateDir::open(folder) {
+            Ok(state) => Box::new(state),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Failure;
+            }
+        },
+        None => Box::new(MemoryState::new()),
+    };
+    let mut reporter = Reporter::new(mode);
+    reporter.say(&format!(
+        "replaying {name} ({} exchanges)",
+        session.exchanges.len()
+    ));
+    let mut out: Vec<u8> = Vec::new();
+    let replayed = {
+        let mut progress = |event: &SyncEvent| reporter.event(event);
+        linky_examples::replay_into(
+            session,
+            target,
+            state.as_ref(),
+            &mut out,
+            Some(&mut progress),
+        )
+        .await
+    };
+    reporter.finish();
+    let replayed = match replayed {
+        Ok(replayed) => replayed,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Failure;
+        }
+    };
+    if !matches!(mode, Mode::Json | Mode::Quiet) {
+        print!("{}", String::from_utf8_lossy(&out));
+    }
+    if let Some(report) = &replayed.report {
+        reporter.summary(report);
+    }
+    if !args.chart.is_empty() {
+        let Some(info) = info else {
+            eprintln!("error: --chart: the session does not say its usage points");
+            return Exit::Failure;
+        };
+        let to = info.now.date();
+        let from = to - chrono::Duration::days(info.days.max(1));
+        let exit = draw(
+            state.as_ref(),
+            &info.usage_points,
+            &info.offpeak,
+            from,
+            to,
+            &args.chart,
+            language(args.lang),
+            &reporter,
+        );
+        if exit != Exit::Success {
+            return exit;
+        }
+    }
+    if replayed.as_recorded {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    state: &dyn linky_domoticz::StateStore,
+    usage_points: &[String],
+    schedule: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    outputs: &[PathBuf],
+    language: Language,
+    reporter: &Reporter,
+) -> Exit {
+    let mut points = Vec::new();
+    for pdl in usage_points {
+        match pdl.parse::<UsagePointId>() {
+            Ok(point) => points.push(point),
+            Err(error) => {
+                eprintln!("error: {pdl}: {error}");
+                return Exit::Usage;
+            }
+        }
+    }
+    let schedule = match schedule.parse() {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!("error: schedule: {error}");
+            return Exit::Usage;
+        }
+    };
+    let data = chart::chart_data(state, &points, &schedule, HolidayZone::Metropole, from, to);
+    for output in outputs {
+        if let Err(message) = chart::write_chart(&data, language, output) {
+            eprintln!("error: {message}");
+            return Exit::Failure;
+        }
+        reporter.say(&format!(
+            "chart of {} days written to {}",
+            data.days.len(),
+            output.display()
+        ));
+    }
+    Exit::Success
+}
+
+async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let reporter = Reporter::new(if mode == Mode::Bars {
+        Mode::Lines
+    } else {
+        mode
+    });
+    let outputs = if args.output.is_empty() {
+        vec![PathBuf::from("linky.svg"), PathBuf::from("linky.png")]
+    } else {
+        args.output.clone()
+    };
+    let language = language(args.lang);
+    if let Some(path) = &args.session {
+        let session = match read_session_file(path) {
+            Ok(session) => session,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::Usage;
+            }
+        };
+        let Some(info) = session.replay.clone() else {
+            eprintln!(
+                "error: {}: the session does not say its usage points",
+                path.display()
+            );
+            return Exit::Usage;
+        };
+        let state = MemoryState::new();
+        let mut out = Vec::new();
+        let mut quiet = |_: &SyncEvent| {};
+        let replayed = linky_examples::replay_into(
+            session,
+            Target::Memory,
+            &state,
+            &mut out,
+            Some(&mut quiet),
+        )
+        .await;
+        if let Err(message) = replayed {
+            eprintln!("error: {message}");
+            return Exit::Failure;
+        }
+        let to = args
+            .to
+            .map_or(info.now.date(), |to| to.succ_opt().unwrap_or(to));
+        let from = args
+            .from
+            .unwrap_or(to - chrono::Duration::days(info.days.max(1)));
+        let usage_points = if args.usage_points.is_empty() {
+            info.usage_points.clone()
+        } else {
+            args.usage_points.clone()
+        };
+        return draw(
+            &state,
+            &usage_points,
+            args.schedule.as_deref().unwrap_or(&info.offpeak),
+            from,
+            to,
+            &outputs,
+            language,
+            &reporter,
+        );
+    }
+    let folder = match state_folder(args.state.as_deref(), &config) {
+        Ok(folder) => folder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let state = match StateDir::open(&folder) {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Failure;
+        }
+    };
+    let usage_points = if args.usage_points.is_empty() {
+        config.usage_points.clone()
+    } else {
+        args.usage_points.clone()
+    };
+    if usage_points.is_empty() {
+        eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
+        return Exit::Usage;
+    }
+    let today = linky_enedis::SystemClock.local_now(PARIS).date();
+    let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
+    let from = args.from.unwrap_or(to - chrono::Duration::days(31));
+    draw(
+        &state,
+        &usage_points,
+        args.schedule.as_deref().unwrap_or(&config.schedule),
+        from,
+        to,
+        &outputs,
+        language,
+        &reporter,
+    )
+}

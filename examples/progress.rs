@@ -1,0 +1,382 @@
+//! What `linky` shows while a sync runs: bars on a terminal (requests done of planned, a
+//! quota's or a retry's wait shown as such), plain lines elsewhere, the typed events as
+//! JSON lines for other programs, or nothing; and the summary table at the end.
+
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use linky_domoticz::{SyncEvent, SyncReport};
+use serde_json::{Value, json};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Bars (a terminal).
+    Bars,
+    /// One line per event (a log, a pipe).
+    Lines,
+    /// One JSON object per event.
+    Json,
+    /// Nothing but errors.
+    Quiet,
+}
+
+/// Shows a run's events as they come.
+pub struct Reporter {
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    planned: u64,
+    done: u64,
+    /// Per usage point and kind: requests planned, and done.
+    kinds: std::collections::HashMap<(String, &'static str), (u64, u64)>,
+}
+
+impl Reporter {
+    /// A reporter; bars draw on standard error.
+    pub fn new(mode: Mode) -> Reporter {
+        Reporter {
+            mode,
+            bar: None,
+            planned: 0,
+            done: 0,
+            kinds: Default::default(),
+        }
+    }
+
+    /// How it shows progress.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn bar(&mut self) -> &ProgressBar {
+        self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} requests {pos}/{len} [{bar:30}] {elapsed} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        })
+    }
+
+    /// Shows one event.
+    pub fn event(&mut self, event: &SyncEvent) {
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Json => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", event_json(event)).ok();
+                out.flush().ok();
+            }
+            Mode::Lines => println!("  {event}"),
+            Mode::Bars => self.draw(event),
+        }
+    }
+
+    fn draw(&mut self, event: &SyncEvent) {
+        match event {
+            SyncEvent::Planned {
+                usage_point,
+                kind,
+                requests,
+            } => {
+                let requests = *requests as u64;
+                self.kinds
+                    .insert((usage_point.to_string(), kind.as_str()), (requests, 0));
+                self.planned += requests;
+                let planned = self.planned;
+                self.bar().set_length(planned);
+            }
+            SyncEvent::RequestSent {
+                usage_point,
+                kind,
+                request,
+            } => {
+                let message = format!(
+                    "{usage_point} {} {}..{}",
+                    kind.as_str(),
+                    request.start,
+                    request.end
+                );
+                self.bar().set_message(message);
+            }
+            SyncEvent::RequestAnswered {
+                usage_point, kind, ..
+            }
+            | SyncEvent::NoData {
+                usage_point, kind, ..
+            } => {
+                self.done += 1;
+                let key = (usage_point.to_string(), kind.as_str());
+                let entry = self.kinds.entry(key).or_default();
+                entry.1 += 1;
+                // A meter without that direction: the rest of its plan is not asked.
+                if matches!(
+                    event,
+                    SyncEvent::NoData {
+                        permanent: true,
+                        ..
+                    }
+                ) {
+                    self.planned -= entry.0.saturating_sub(entry.1);
+                    entry.0 = entry.1;
+                }
+                let (done, planned) = (self.done, self.planned);
+                let bar = self.bar();
+                bar.set_length(planned);
+                bar.set_position(done);
+            }
+            SyncEvent::Retrying {
+                wait,
+                reason,
+                rate_limited,
+                attempt,
+                ..
+            } => {
+                let what = if *rate_limited {
+                    "quota reached"
+                } else {
+                    "server error"
+                };
+                let message = format!(
+                    "{what}: waiting {} before attempt {} ({reason})",
+                    human_wait(*wait),
+                    attempt + 1
+                );
+                // Above the bar, so that it stays once the wait is over.
+                self.bar().println(format!("  {message}"));
+                self.bar().set_message(message);
+            }
+            SyncEvent::Writing { device, .. } => {
+                let message = format!("writing {device}");
+                self.bar().set_message(message);
+            }
+            SyncEvent::Stopped { reason } => {
+                let line = format!("stopped: {reason}");
+                self.bar().println(line);
+            }
+            SyncEvent::StateWarning { .. } => {
+                let line = format!("warning: {event}");
+                self.bar().println(line);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the bars (the summary comes after).
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Prints a line for a person (not in JSON or quiet mode).
+    pub fn say(&self, line: &str) {
+        match self.mode {
+            Mode::Json | Mode::Quiet => {}
+            Mode::Bars => match &self.bar {
+                Some(bar) => bar.println(line),
+                None => println!("{line}"),
+            },
+            Mode::Lines => println!("{line}"),
+        }
+    }
+
+    /// The run's summary: a table of devices, the errors, the next run. In JSON mode, one
+    /// `finished` object.
+    pub fn summary(&mut self, report: &SyncReport) {
+        self.finish();
+        match self.mode {
+            Mode::Quiet => {
+                for error in report.errors() {
+                    eprintln!("error: {error}");
+                }
+            }
+            Mode::Json => println!("{}", report_json(report)),
+            Mode::Bars | Mode::Lines => print!("{}", summary_table(report)),
+        }
+    }
+}
+
+/// A wait as a person reads it.
+pub fn human_wait(wait: Duration) -> String {
+    let seconds = wait.as_secs();
+    match seconds {
+        0..60 => format!("{:.0} s", wait.as_secs_f64().ceil()),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds / 60 % 60),
+    }
+}
+
+/// The summary table of a run.
+pub fn summary_table(report: &SyncReport) -> String {
+    let mut rows = vec![[
+        "device".to_owned(),
+        "days".to_owned(),
+        "hours".to_owned(),
+        "dashboard".to_owned(),
+        "anomalies".to_owned(),
+        "waiting".to_owned(),
+        "errors".to_owned(),
+    ]];
+    for device in &report.devices {
+        rows.push([
+            device.device.to_string(),
+            device.days_written.to_string(),
+            device.hours_written.to_string(),
+            if device.dashboard_written {
+                "written"
+            } else {
+                "-"
+            }
+            .to_owned(),
+            device.anomalies.to_string(),
+            device.days_waiting.to_string(),
+            device.errors.len().to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for (n, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, width))| {
+                if c == 0 {
+                    format!("{cell:<width$}")
+                } else {
+                    format!("{cell:>width$}")
+                }
+            })
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+        if n == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            text.push_str(&rule.join("  "));
+            text.push('\n');
+        }
+    }
+    for error in report.errors() {
+        text.push_str(&format!("error: {error}\n"));
+    }
+    text.push_str(&format!(
+        "{} requests answered; {}\nnext run: {}\n",
+        report.requests,
+        match &report.stopped {
+            Some(reason) => format!("stopped: {reason}"),
+            None if report.is_success() => "success".to_owned(),
+            None => "finished with errors".to_owned(),
+        },
+        report.next_run
+    ));
+    text
+}
+
+/// A typed event as a JSON object (`event` names it; times are local ISO).
+pub fn event_json(event: &SyncEvent) -> Value {
+    match event {
+        SyncEvent::Planned {
+            usage_point,
+            kind,
+            requests,
+        } => json!({"event": "planned", "usage_point": usage_point.as_str(),
+                    "kind": kind.as_str(), "requests": requests}),
+        SyncEvent::RequestSent {
+            usage_point,
+            kind,
+            request,
+        } => json!({"event": "request_sent", "usage_point": usage_point.as_str(),
+                    "kind": kind.as_str(), "start": request.start.to_string(),
+                    "end": request.end.to_string()}),
+        SyncEvent::RequestAnswered {
+            usage_point,
+            kind,
+            request,
+            values,
+            anomalies,
+        } => json!({"event": "request_answered", "usage_point": usage_point.as_str(),
+                    "kind": kind.as_str(), "start": request.start.to_string(),
+                    "end": request.end.to_string(), "values": values,
+                    "anomalies": anomalies}),
+        SyncEvent::NoData {
+            usage_point,
+            kind,
+            permanent,
+        } => json!({"event": "no_data", "usage_point": usage_point.as_str(),
+                    "kind": kind.as_str(), "permanent": permanent}),
+        SyncEvent::Retrying {
+            usage_point,
+            kind,
+            attempt,
+            wait,
+            reason,
+            rate_limited,
+        } => json!({"event": "retrying", "usage_point": usage_point.as_str(),
+                    "kind": kind.as_str(), "attempt": attempt,
+                    "wait_seconds": wait.as_secs_f64(), "reason": reason,
+                    "rate_limited": rate_limited}),
+        SyncEvent::TokenRenewed { usage_point } => {
+            json!({"event": "token_renewed", "usage_point": usage_point.as_str()})
+        }
+        SyncEvent::Stopped { reason } => {
+            json!({"event": "stopped", "reason": reason.to_string()})
+        }
+        SyncEvent::StateWarning {
+            usage_point,
+            warning,
+        } => json!({"event": "state_warning", "usage_point": usage_point.as_str(),
+                    "warning": warning}),
+        SyncEvent::Writing {
+            device,
+            days,
+            hours,
+        } => json!({"event": "writing", "device": device.to_string(), "days": days,
+                    "hours": hours}),
+        SyncEvent::DeviceDone { report } => json!({
+            "event": "device_done", "device": report.device.to_string(),
+            "days_written": report.days_written, "hours_written": report.hours_written,
+            "dashboard_written": report.dashboard_written, "anomalies": report.anomalies,
+            "days_waiting": report.days_waiting,
+            "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+        other => json!({"event": "other", "text": other.to_string()}),
+    }
+}
+
+/// A run's report as one JSON object (`"event": "finished"`).
+pub fn report_json(report: &SyncReport) -> Value {
+    json!({
+        "event": "finished",
+        "success": report.is_success(),
+        "requests": report.requests,
+        "full_grab": report.full_grab,
+        "stopped": report.stopped.as_ref().map(ToString::to_string),
+        "next_run": report.next_run.to_string(),
+        "errors": report.errors().map(ToString::to_string).collect::<Vec<_>>(),
+        "devices": report.devices.iter().map(|d| json!({
+            "device": d.device.to_string(), "days_written": d.days_written,
+            "hours_written": d.hours_written, "dashboard_written": d.dashboard_written,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_a_person_reads_them() {
+        assert_eq!(human_wait(Duration::from_millis(1500)), "2 s");
+        assert_eq!(human_wait(Duration::from_secs(90)), "1 min 30 s");
+        assert_eq!(human_wait(Duration::from_secs(7260)), "2 h 1 min");
+    }
+}

@@ -1,0 +1,752 @@
+//! The `linky` command as a person runs it: the built binary, its help and exit codes, its
+//! configuration checks, its screen in a pseudo-terminal (bars, summary), its daemon
+//! stopped by signals, and against a simulated Enedis (the fault suite's) the exit codes
+//! that cron and systemd act on.
+
+#[allow(dead_code)]
+#[path = "faults/enedis.rs"]
+mod enedis;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use enedis::{CONSUMER, Enedis, Fault, PRODUCER, Rule, When};
+use linky_enedis::{AccessToken, FileTokenStore, RefreshToken, TokenSet, TokenStore};
+use tokio::io::AsyncBufReadExt;
+
+const LINKY: &str = env!("CARGO_BIN_EXE_linky");
+/// The runs' local time (a clock that moves only on waits).
+const NOW: &str = "2024-06-20 12:00";
+
+static FOLDERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh folder, removed when dropped.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(name: &str) -> Folder {
+        let path = std::env::temp_dir().join(format!(
+            "linky-cli-{name}-{}-{}",
+            std::process::id(),
+            FOLDERS.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::remove_dir_all(&path).ok();
+        std::fs::create_dir_all(&path).unwrap();
+        Folder(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// The command, with a home of its own (no user configuration is read), in English.
+fn linky(home: &Folder) -> Command {
+    let mut command = Command::new(LINKY);
+    command
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help_and_version() {
+    let home = Folder::new("help");
+    for subcommand in [
+        "sync",
+        "replay",
+        "record",
+        "explain",
+        "chart",
+        "config",
+        "config check",
+        "completions",
+    ] {
+        let words: Vec<&str> = subcommand.split(' ').collect();
+        let (code, out, _) = run(linky(&home).args(&words).arg("--help"));
+        assert_eq!(code, 0, "{subcommand} --help");
+        assert!(out.contains(&format!("Usage: linky {subcommand}")), "{out}");
+        let (code, out, _) = run(linky(&home).args(&words).arg("--version"));
+        assert_eq!(code, 0, "{subcommand} --version");
+        let name = subcommand.replace(' ', "-");
+        assert_eq!(
+            out.trim(),
+            format!("linky-{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    let (code, out, _) = run(linky(&home).arg("--help"));
+    assert_eq!(code, 0);
+    for line in [
+        "3    consent needed",
+        "4    retry later",
+        "2    usage error",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
+    let (code, out, _) = run(linky(&home).arg("--version"));
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("linky ", env!("CARGO_PKG_VERSION")))
+    );
+    // Usage errors are 2, with the reason.
+    let (code, _, err) = run(linky(&home).args(["sync", "--frobnicate"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--frobnicate"), "{err}");
+    let (code, _, err) = run(linky(&home).args(["sync", "--backend", "enedis"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values: proxy"), "{err}");
+    // Completions for the shells.
+    let (code, out, _) = run(linky(&home).args(["completions", "bash"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("_linky()") && out.contains("--daemon"),
+        "{out}"
+    );
+    let (code, out, _) = run(linky(&home).args(["completions", "zsh"]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("#compdef linky"), "{out}");
+}
+
+#[test]
+fn config_check_reports_every_problem_of_a_broken_file() {
+    let home = Folder::new("config");
+    let path = home.join("broken.toml");
+    std::fs::write(
+        &path,
+        "backend = \"proxy\"\nshedule = \"22h-6h\"\n[domoticz]\nurl = \"http://127.0.0.1:8080\"\n\
+         password = \"hunter2\"\n[history]\ndays = \"many\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(linky(&home).args(["config", "check"]).arg(&path));
+    assert_eq!(code, 2, "{out}{err}");
+    let shown = path.display().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{shown}:2:1: unknown key `shedule`")),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{shown}:5:1: `password` is a secret")),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{shown}:7:8: `days` must be a whole number")),
+        "{err}"
+    );
+    assert_eq!(lines[3], format!("3 problems in {shown}"));
+    assert!(!err.contains("hunter2"));
+    // Broken TOML: where it breaks.
+    std::fs::write(&path, "backend = \"proxy\"\n[domoticz\nurl = 1\n").unwrap();
+    let (code, _, err) = run(linky(&home).args(["config", "check"]).arg(&path));
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("{shown}:2:")), "{err}");
+    // A run with a broken file stops before anything: a usage error.
+    let (code, _, err) = run(linky(&home).arg("--config").arg(&path).arg("sync"));
+    assert_eq!(code, 2, "{err}");
+    // A missing file given by name is a problem too.
+    let (code, _, err) = run(linky(&home).args(["config", "check", "/nonexistent/linky.toml"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the file"), "{err}");
+    // The example it prints reads, and the default path is in the config folder.
+    let (code, example, _) = run(linky(&home).args(["config", "example"]));
+    assert_eq!(code, 0);
+    std::fs::create_dir_all(home.join("config/linky")).unwrap();
+    std::fs::write(home.join("config/linky/config.toml"), example).unwrap();
+    let (code, out, err) = run(linky(&home).args(["config", "check"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("config/linky/config.toml: ok"), "{out}");
+    assert!(out.contains("schedule: 22h00-6h00"), "{out}");
+    let (_, out, _) = run(linky(&home).args(["config", "path"]));
+    assert!(out.trim().ends_with("config/linky/config.toml"), "{out}");
+}
+
+#[test]
+fn explain_prints_the_timetable_or_the_error_under_its_word() {
+    let home = Folder::new("explain");
+    let (code, out, _) = run(linky(&home).args(["explain", "22h30-6h30 sa 0h-24h"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("canonical: 22:30-06:30 sat 00:00-24:00\n"),
+        "{out}"
+    );
+    assert!(out.contains("  sat  00:00-24:00 (all day)"), "{out}");
+    let (code, _, err) = run(linky(&home).args(["explain", "22h30-6h30 lundo 1h-2h"]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.lines().take(2).collect::<Vec<_>>(),
+        ["22h30-6h30 lundo 1h-2h", "           ^^^^^"],
+        "{err}"
+    );
+}
+
+/// Runs the command in a pseudo-terminal of 120 columns: everything it wrote (escape
+/// sequences included), the screen it leaves, and its exit code.
+fn in_terminal(home: &Folder, arguments: &[&str]) -> (String, String, u32) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 60,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut command = CommandBuilder::new(LINKY);
+    command.args(arguments);
+    command.env("HOME", &home.0);
+    command.env("XDG_CONFIG_HOME", home.join("config"));
+    command.env("XDG_DATA_HOME", home.join("data"));
+    command.env("LANG", "C");
+    command.env("TERM", "xterm-256color");
+    command.cwd(&home.0);
+    let mut child = pair.slave.spawn_command(command).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let collector = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut buffer = [0_u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buffer[..n]);
+        }
+        bytes
+    });
+    let status = child.wait().unwrap();
+    drop(pair.master);
+    let bytes = collector.join().unwrap();
+    let mut screen = vt100::Parser::new(60, 120, 10_000);
+    screen.process(&bytes);
+    let mut all = String::from_utf8_lossy(&bytes).into_owned();
+    all.retain(|c| c != '\r');
+    (all, screen.screen().contents(), status.exit_code())
+}
+
+#[test]
+fn a_replay_in_a_terminal_draws_bars_then_a_summary_table() {
+    let home = Folder::new("terminal");
+    let (written, screen, code) = in_terminal(&home, &["replay", "--two-years", "7"]);
+    assert_eq!(code, 0, "{written}");
+    // Bars were drawn while it ran: "requests done/planned [===>   ]".
+    let bars: Vec<&str> = written
+        .split('\x1b')
+        .filter(|part| part.contains(" requests ") && part.contains("=>"))
+        .collect();
+    assert!(bars.len() > 2, "no bar drawn:\n{written}");
+    // The last one is full: every planned request done (the plan of a direction a meter
+    // lacks is dropped from the total once the meter says so).
+    assert!(
+        written.contains(&format!(" requests 215/215 [{}]", "=".repeat(30))),
+        "{written}"
+    );
+    // They are gone at the end; the summary table stays on the screen.
+    assert!(!screen.contains("=>"), "{screen}");
+    for expected in [
+        "device                           days  hours  dashboard",
+        "12345678901234 / 10284856584123   730",
+        "215 requests answered; success",
+        "outcome: success (recorded: success)",
+    ] {
+        assert!(
+            screen.contains(expected),
+            "{expected:?} not on the screen:\n{screen}"
+        );
+    }
+    // Not a terminal: plain lines, no escape sequences, the same table.
+    let (code, out, _) = run(linky(&home).args(["replay", "--two-years", "7"]));
+    assert_eq!(code, 0);
+    assert!(!out.contains('\x1b'));
+    assert!(out.contains("  12345678901234: consumption 2024-"), "{out}");
+    assert!(out.contains("215 requests answered; success"), "{out}");
+    // --json: one event per line, each an object, the last the report.
+    let (code, out, _) = run(linky(&home).args(["--json", "replay"]));
+    assert_eq!(code, 0);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    assert_eq!(events[0]["event"], "planned");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "retrying" && e["rate_limited"] == true)
+    );
+    let last = events.last().unwrap();
+    assert_eq!(
+        (&last["event"], &last["success"]),
+        (&"finished".into(), &true.into())
+    );
+    // --quiet: nothing.
+    let (code, out, _) = run(linky(&home).args(["--quiet", "replay"]));
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn a_replay_that_differs_from_its_recording_fails() {
+    let home = Folder::new("mismatch");
+    let session =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sessions/replay-main.json");
+    let mut text = std::fs::read_to_string(&session).unwrap();
+    text = text.replace("\"outcome\":\"success\"", "\"outcome\":\"failure\"");
+    let altered = home.join("altered.json");
+    std::fs::write(&altered, text).unwrap();
+    let (code, out, _) = run(linky(&home).args(["replay", "--session"]).arg(&altered));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("outcome: success (recorded: failure)"),
+        "{out}"
+    );
+    let (code, _, err) = run(linky(&home).args(["replay", "--session", "/nonexistent.json"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent.json"), "{err}");
+}
+
+// ---- against a simulated Enedis ----
+
+/// A configuration for the simulated Enedis, the state folder with a consent given.
+fn configured(home: &Folder, enedis: &Enedis, days: i64, consent: bool) -> PathBuf {
+    let state = home.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    if consent {
+        let now = chrono::NaiveDateTime::parse_from_str(NOW, "%Y-%m-%d %H:%M").unwrap();
+        let now = now.and_local_timezone(linky_core::PARIS).unwrap().to_utc();
+        FileTokenStore::new(state.join("tokens.json"))
+            .save(&TokenSet {
+                access_token: AccessToken::new("access-0"),
+                refresh_token: Some(RefreshToken::new("refresh")),
+                expires_at: SystemTime::from(now) + Duration::from_secs(12_600),
+                usage_points: vec![CONSUMER.to_owned(), PRODUCER.to_owned()],
+            })
+            .unwrap();
+    }
+    let config = home.join("linky.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend = \"proxy\"\nbase_url = \"{}\"\nschedule = \"22h00-6h00\"\n\
+             state = \"{}\"\n[history]\ndays = {days}\nhours_days = 2\n",
+            enedis.url(),
+            state.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+async fn sync_once(home: &Folder, config: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut command = tokio::process::Command::new(LINKY);
+    command
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("LANG", "C")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .arg("--config")
+        .arg(config)
+        .args(["sync", "--now", NOW])
+        .args(extra);
+    let output = command.output().await.unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_ends_with_the_exit_code_cron_and_systemd_act_on() {
+    // Success: 0, the summary table.
+    let home = Folder::new("exit-success");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("device "), "{out}");
+    assert!(out.contains("success\nnext run: 2024-06-21 "), "{out}");
+    let clean = enedis.data_requests();
+
+    // A quota whose Retry-After is beyond the retry policy: 4, retry later.
+    let home = Folder::new("exit-quota");
+    let quota = Fault::Status {
+        status: 429,
+        retry_after: Some(7200),
+        body: r#"{"error":"too_many_requests"}"#.to_owned(),
+    };
+    let enedis = Enedis::start(vec![Rule::new(When::Nth(1), quota, 1)]).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        out.contains("stopped: retry later, not before 2024-06-20 14:"),
+        "{out}"
+    );
+    // What was fetched is kept: the next run asks only for the rest, and succeeds; in
+    // all, one request more than a clean run (the refused one).
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(enedis.data_requests(), clean + 1, "{out}");
+
+    // Consent revoked: 3.
+    let home = Folder::new("exit-consent");
+    let enedis = Enedis::start(vec![Rule::new(When::Nth(2), Fault::LoseConsent, 1)]).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 3, "{out}{err}");
+    // No consent yet and nobody at a terminal to give it: 3 at once, nothing asked.
+    let home = Folder::new("exit-no-consent");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 14, false);
+    let (code, _, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("run `linky sync` once in a terminal"), "{err}");
+    assert_eq!(enedis.data_requests(), 0);
+
+    // Another usage point's body, every time: 1, a failure to look at.
+    let home = Folder::new("exit-failure");
+    let enedis = Enedis::start(vec![Rule::new(When::Any, Fault::OtherUsagePoint, 1000)]).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &["--json"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["success"], false);
+}
+
+/// Runs `linky sync --daemon`, its output lines sent as they come.
+struct Daemon {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Daemon {
+    fn start(home: &Folder, config: &Path) -> Daemon {
+        let mut child = tokio::process::Command::new(LINKY)
+            .env("HOME", &home.0)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("LANG", "C")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .arg("--config")
+            .arg(config)
+            .args(["sync", "--daemon", "--now", NOW])
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (10 s at most) for a line holding `text`.
+    async fn wait_for(&mut self, text: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.seen.iter().any(|line| line.contains(text)) {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => self.seen.push(line),
+                _ => panic!("no {text:?} in:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Sends SIGTERM; the exit code, within 5 s.
+    async fn terminate(mut self) -> (i32, String) {
+        let pid = self.child.id().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .expect("the daemon did not stop within 5 s")
+            .unwrap()
+            .code()
+            .unwrap_or(-1);
+        while let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_millis(500), self.lines.recv()).await
+        {
+            self.seen.push(line);
+        }
+        (code, self.seen.join("\n"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_again_at_each_next_run_and_stops_cleanly_on_sigterm() {
+    let home = Folder::new("daemon");
+    // The fourth request hangs: SIGTERM arrives while it is under way.
+    let stall = Fault::StallBeforeHeaders(Duration::from_secs(300));
+    let enedis = Enedis::start(vec![Rule::new(When::Nth(3), stall, 1)]).await;
+    let config = configured(&home, &enedis, 30, true);
+    let mut daemon = Daemon::start(&home, &config);
+    daemon.wait_for("run 1 at 2024-06-20 12:00").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while enedis.data_requests() < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", daemon.seen);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, out) = daemon.terminate().await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("stopped: cancelled"), "{out}");
+    assert!(
+        out.contains("stopped by a signal; what was fetched is kept"),
+        "{out}"
+    );
+    assert_eq!(enedis.data_requests(), 4);
+
+    // Restarted: the three answers kept are not asked again; the run finishes, sleeps
+    // until the next run the core computes (the next morning, calling hours), runs again.
+    let mut daemon = Daemon::start(&home, &config);
+    daemon.wait_for("next run at 2024-06-21 08:").await;
+    daemon.wait_for("run 2 at 2024-06-21 08:").await;
+    daemon.wait_for("run 3 at 2024-06-22 08:").await;
+    let (code, out) = daemon.terminate().await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("stopped by a signal"), "{out}");
+    // Nothing fetched twice: the restarted first run asked exactly what a clean first run
+    // asks, less the three answers the stopped one had stored.
+    let first_run = out.split("run 2 at").next().unwrap();
+    let asked = |text: &str| -> usize {
+        ["consumption", "production", "peaks"]
+            .iter()
+            .map(|kind| text.matches(&format!(": {kind} 20")).count())
+            .sum()
+    };
+    let clean = Folder::new("daemon-clean");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&clean, &enedis, 30, true);
+    let (code, out, err) = sync_once(&clean, &config, &[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(asked(&out), enedis.data_requests());
+    assert_eq!(asked(first_run) + 3, asked(&out), "{first_run}\n---\n{out}");
+}
+
+// ---- charts ----
+
+fn main_session_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sessions/replay-main.json")
+}
+
+/// The SVG's rectangles of a fill colour, and its texts.
+fn svg_parts(
+    path: &Path,
+) -> (
+    std::collections::HashMap<String, usize>,
+    Vec<String>,
+    String,
+) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("a well-formed SVG");
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    let size = format!(
+        "{}x{}",
+        root.attribute("width").unwrap(),
+        root.attribute("height").unwrap()
+    );
+    let mut fills = std::collections::HashMap::new();
+    let mut texts = Vec::new();
+    for node in document.descendants() {
+        match node.tag_name().name() {
+            "rect" => {
+                *fills
+                    .entry(node.attribute("fill").unwrap_or("").to_owned())
+                    .or_default() += 1
+            }
+            "text" => texts.push(node.text().unwrap_or("").trim().to_owned()),
+            _ => {}
+        }
+    }
+    (fills, texts, size)
+}
+
+#[test]
+fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
+    let home = Folder::new("chart");
+    let (svg, png) = (home.join("week.svg"), home.join("week.png"));
+    let (code, out, err) = run(linky(&home)
+        .args(["chart", "--lang", "fr", "--session"])
+        .arg(main_session_file())
+        .arg("-o")
+        .arg(&svg)
+        .arg("-o")
+        .arg(&png));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("chart of 7 days written to"), "{out}");
+    let (fills, texts, size) = svg_parts(&svg);
+    assert_eq!(size, "1200x800");
+    // A week of bars: off-peak every day (blue), peak on the four working days (orange:
+    // the weekend is off-peak all day in this schedule), production every day (green);
+    // plus one legend mark each.
+    assert_eq!(fills.get("#3182BD"), Some(&(7 + 1)), "{fills:?}");
+    assert_eq!(fills.get("#D95F0E"), Some(&(4 + 1)), "{fills:?}");
+    assert_eq!(fills.get("#31A354"), Some(&(7 + 1)), "{fills:?}");
+    for label in [
+        "Heures creuses",
+        "Heures pleines",
+        "Production",
+        "Consommation",
+        "kWh",
+        "kW moyens",
+        "8 nov.",
+        "14 nov.",
+        "lun.",
+        "dim.",
+        "Profil moyen d'une semaine",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label:?} not in {texts:?}"
+        );
+    }
+    assert!(
+        texts.iter().any(|t| t.starts_with("Énergie par jour")),
+        "{texts:?}"
+    );
+    // The PNG: the same size, drawn (text and the series' colours), not blank.
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1200, 800));
+    let channels = info.line_size / info.width as usize;
+    let colours: Vec<&[u8]> = pixels[..info.buffer_size()].chunks(channels).collect();
+    let white = colours.iter().filter(|c| c[..3] == [255, 255, 255]).count();
+    let share = 1.0 - white as f64 / colours.len() as f64;
+    assert!((0.1..0.9).contains(&share), "{share}");
+    for series in [[0x31, 0x82, 0xbd], [0xd9, 0x5f, 0x0e], [0x31, 0xa3, 0x54]] {
+        assert!(colours.iter().any(|c| c[..3] == series), "{series:?}");
+    }
+    let distinct: std::collections::HashSet<&[u8]> = colours.iter().copied().collect();
+    assert!(
+        distinct.len() > 20,
+        "text is drawn anti-aliased: {}",
+        distinct.len()
+    );
+
+    // In English.
+    let (code, _, err) = run(linky(&home)
+        .args(["chart", "--lang", "en", "--session"])
+        .arg(main_session_file())
+        .arg("-o")
+        .arg(&svg));
+    assert_eq!(code, 0, "{err}");
+    let (_, texts, _) = svg_parts(&svg);
+    for label in [
+        "Off-peak hours",
+        "Peak hours",
+        "Nov 8",
+        "Mon",
+        "Sun",
+        "average kW",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label:?} not in {texts:?}"
+        );
+    }
+    // Bad requests: another format, a period without data.
+    let (code, _, err) = run(linky(&home)
+        .args(["chart", "--session"])
+        .arg(main_session_file())
+        .args(["-o", "chart.gif"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("a chart is written as .svg or .png"), "{err}");
+    let (code, _, err) = run(linky(&home)
+        .args([
+            "chart",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-01-31",
+            "--session",
+        ])
+        .arg(main_session_file()));
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing to draw"), "{err}");
+}
+
+#[test]
+fn a_replay_keeps_its_state_for_a_chart_of_any_period_and_draws_its_own() {
+    let home = Folder::new("chart-state");
+    let state = home.join("state");
+    let own = home.join("replay.svg");
+    let (code, out, err) = run(linky(&home)
+        .args(["replay", "--two-years", "3", "--state"])
+        .arg(&state)
+        .arg("--chart")
+        .arg(&own));
+    assert_eq!(code, 0, "{out}{err}");
+    let (fills, _, _) = svg_parts(&own);
+    assert_eq!(fills.get("#3182BD"), Some(&(730 + 1)), "{fills:?}");
+    // A month of it, from the state folder: month labels in English.
+    let month = home.join("month.svg");
+    let (code, out, err) = run(linky(&home)
+        .args([
+            "chart",
+            "--lang",
+            "en",
+            "--pdl",
+            "12345678901234",
+            "--from",
+            "2024-03-01",
+        ])
+        .args([
+            "--to",
+            "2024-03-31",
+            "--schedule",
+            linky_examples::MAIN_OFFPEAK,
+            "--state",
+        ])
+        .arg(&state)
+        .arg("-o")
+        .arg(&month));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("chart of 31 days"), "{out}");
+    let (fills, texts, _) = svg_parts(&month);
+    assert_eq!(fills.get("#3182BD"), Some(&(31 + 1)), "{fills:?}");
+    // The consumer alone: no production bars.
+    assert_eq!(fills.get("#31A354"), None, "{fills:?}");
+    assert!(texts.iter().any(|t| t == "Mar 31"), "{texts:?}");
+}
