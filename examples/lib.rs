@@ -6,7 +6,7 @@ pub mod config;
 mod live;
 pub mod progress;
 
-pub use live::{LiveError, LiveRun, backend, live_sync, sync_settings};
+pub use live::{LiveError, LiveOutcome, LiveRun, backend, live_sync, sync_settings};
 
 use std::io::Write;
 

@@ -148,9 +148,19 @@ pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), Str
     Ok((settings, warnings.iter().map(ToString::to_string).collect()))
 }
 
+/// What a live sync did.
+#[derive(Debug)]
+pub struct LiveOutcome {
+    /// The sync's report.
+    pub report: SyncReport,
+    /// The day tables, when the configuration writes nowhere else (printed).
+    pub tables: Option<String>,
+}
+
 /// One live sync: consent through the device flow when needed (its address and code go to
-/// `say`), then a run on `clock`, its events to `progress`, stopped by `cancel`. The rows
-/// go where the configuration says (printed into `say` when nowhere else).
+/// `say` at once: a person must read them while the run waits), then a run on `clock`,
+/// its events to `progress`, stopped by `cancel`. The rows go where the configuration
+/// says (or into the outcome's tables).
 ///
 /// # Errors
 ///
@@ -162,7 +172,7 @@ pub async fn live_sync(
     cancel: CancelToken,
     progress: &mut (dyn FnMut(&SyncEvent) + Send),
     say: &mut (dyn FnMut(&str) + Send),
-) -> Result<SyncReport, LiveError> {
+) -> Result<LiveOutcome, LiveError> {
     let config = &run.config;
     let state = StateDir::open(&run.state).map_err(failed)?;
     let tokens = Arc::new(FileTokenStore::new(run.state.join("tokens.json")));
@@ -226,9 +236,7 @@ pub async fn live_sync(
         .progress(progress)
         .run()
         .await;
-    if matches!(config.output, Output::Print) {
-        say(memory.to_string().trim_end());
-    }
+    let tables = matches!(config.output, Output::Print).then(|| memory.to_string());
     if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
         let mut session = recorder.session("recorded by linky record", client.backend().name());
         // What a replay needs: the run's time, usage points and settings, its outcome.
@@ -246,5 +254,5 @@ pub async fn live_sync(
             .map_err(|e| LiveError::Failed(format!("{}: {e}", path.display())))?;
         say(&format!("session recorded in {}", path.display()));
     }
-    Ok(report)
+    Ok(LiveOutcome { report, tables })
 }

@@ -513,26 +513,22 @@ async fn sync(
                 clock.local_now(PARIS).format("%Y-%m-%d %H:%M")
             ));
         }
-        let report = {
+        let result = {
             let mut progress = |event: &SyncEvent| reporter.event(event);
-            let mut lines = Vec::new();
-            let mut say = |line: &str| lines.push(line.to_owned());
-            let result = linky_examples::live_sync(
-                &run,
-                clock.clone(),
-                cancel.clone(),
-                &mut progress,
-                &mut say,
-            )
-            .await;
-            reporter.finish();
-            for line in lines {
-                reporter.say(&line);
-            }
-            result
+            // Consent prompts and warnings: at once, on standard error (a person reads
+            // the address and code while the run waits), whatever the output mode.
+            let mut say = |line: &str| eprintln!("{line}");
+            linky_examples::live_sync(&run, clock.clone(), cancel.clone(), &mut progress, &mut say)
+                .await
         };
-        let report = match report {
-            Ok(report) => report,
+        reporter.finish();
+        let report = match result {
+            Ok(outcome) => {
+                if let Some(tables) = outcome.tables {
+                    reporter.say(tables.trim_end());
+                }
+                outcome.report
+            }
             Err(LiveError::ConsentNeeded(message)) => {
                 eprintln!("error: {message}");
                 return Exit::Consent;
