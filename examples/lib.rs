@@ -270,10 +270,14 @@ pub fn explain(
             .collect(),
     };
     for (device, label) in devices {
-        let mut timetable = config.timetable(&device, flow);
-        timetable.device = label;
-        writeln!(text).ok();
-        write!(text, "{timetable}").ok();
+        for (when, mut timetable) in config.timetables(&device, flow) {
+            timetable.device = label.clone();
+            writeln!(text).ok();
+            if config.is_dated() {
+                writeln!(text, "{when}:").ok();
+            }
+            write!(text, "{timetable}").ok();
+        }
         if !config.has_two_tariffs(&device) {
             writeln!(text, "  (a single tariff: no section applies)").ok();
         }

@@ -197,6 +197,25 @@ fn explain_prints_the_timetable_or_the_error_under_its_word() {
         "{out}"
     );
     assert!(out.contains("  sat  00:00-24:00 (all day)"), "{out}");
+    // A schedule that changes over time: each period's timetable, with when.
+    let (code, out, _) =
+        run(linky(&home).args(["explain", "22h-6h du 01/11/2025 23h-7h été 2h-7h 12h-15h"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(
+            "canonical: 22:00-06:00 from 2025-11-01 23:00-07:00 summer 02:00-07:00 12:00-15:00\n"
+        ),
+        "{out}"
+    );
+    for header in [
+        "\notherwise:\nconsumption of any other PDL",
+        "\nfrom 2025-11-01:\n",
+        "\nfrom 2025-11-01, in summer (1 April - 31 October):\n",
+        "  mon  00:00-07:00 23:00-24:00",
+        "  mon  02:00-07:00 12:00-15:00",
+    ] {
+        assert!(out.contains(header), "{header:?} in\n{out}");
+    }
     let (code, _, err) = run(linky(&home).args(["explain", "22h30-6h30 lundo 1h-2h"]));
     assert_eq!(code, 2);
     assert_eq!(

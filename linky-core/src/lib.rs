@@ -44,8 +44,8 @@ pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
 pub use ids::{DeviceId, Flow, Tariff, UsagePointId};
 pub use offpeak::{
-    CompiledSchedule, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
-    ScheduleError, ScheduleErrorKind, Section, TimeRange, Timetable, pdl_for_flow,
+    CompiledSchedule, DatedPart, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
+    ScheduleError, ScheduleErrorKind, Season, Section, TimeRange, Timetable, pdl_for_flow,
 };
 pub use pipeline::{
     DashboardRow, DayRow, DeviceData, DeviceDataBuilder, DeviceHour, DeviceRows, HistorySettings,

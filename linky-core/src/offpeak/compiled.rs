@@ -4,26 +4,37 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::model::{END_OF_DAY, OffPeakConfig, TimeRange};
+use super::model::{DatedPart, END_OF_DAY, OffPeakConfig, Section, TimeRange, pdl_for_flow};
 use crate::{Flow, HolidayZone, Tariff, is_holiday};
 
 /// Which table of a [`CompiledSchedule`] applies on a day: a weekday, or the holiday
-/// table.
+/// table, of the schedule in force that day (see [`OffPeakConfig::on`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DayKind(u8);
+pub struct DayKind {
+    table: u8,
+    layer: u16,
+}
 
 impl DayKind {
-    /// The table of public holidays.
-    pub const HOLIDAY: DayKind = DayKind(7);
+    /// The table of public holidays (of the base schedule).
+    pub const HOLIDAY: DayKind = DayKind { table: 7, layer: 0 };
 
-    /// The table of an ordinary `weekday`.
+    /// The table of an ordinary `weekday` (of the base schedule).
     pub fn weekday(weekday: chrono::Weekday) -> DayKind {
-        DayKind(weekday.num_days_from_monday() as u8)
+        DayKind {
+            table: weekday.num_days_from_monday() as u8,
+            layer: 0,
+        }
     }
 
     /// The index of the table (0 = Monday ... 6 = Sunday, 7 = holidays).
     pub const fn index(self) -> usize {
-        self.0 as usize
+        self.table as usize
+    }
+
+    /// Which schedule is in force: its index in [`OffPeakConfig::layers`] (0 = the base).
+    pub const fn layer(self) -> usize {
+        self.layer as usize
     }
 }
 
@@ -97,19 +108,21 @@ impl DayTable {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledSchedule {
-    tables: [DayTable; 8],
+    /// Per schedule that may be in force (the configuration's layers), its eight tables.
+    layers: Vec<Layer>,
+    /// The configuration's seasons and dates only (no sections), to find a day's layer.
+    calendar: Option<OffPeakConfig>,
     zone: HolidayZone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Layer {
+    tables: [DayTable; 8],
     holidays_apply: bool,
 }
 
-impl CompiledSchedule {
-    /// Compiles what `config` says for `device` and `flow`, with the holidays of `zone`.
-    pub fn new(
-        config: &OffPeakConfig,
-        device: &str,
-        flow: Flow,
-        zone: HolidayZone,
-    ) -> CompiledSchedule {
+impl Layer {
+    fn new(config: &OffPeakConfig, device: &str, flow: Flow) -> Layer {
         let part = config.part(device, flow);
         let weekdays = [
             chrono::Weekday::Mon,
@@ -125,19 +138,86 @@ impl CompiledSchedule {
             (Some(part), Some(&weekday)) => DayTable::from_ranges(part.weekday_ranges(weekday)),
             (Some(part), None) => DayTable::from_ranges(part.holidays.as_deref().unwrap_or(&[])),
         });
-        CompiledSchedule {
+        Layer {
             tables,
-            zone,
             holidays_apply: part.is_some_and(|part| part.holidays.is_some()),
         }
     }
+}
 
-    /// Which table applies on `date`.
+/// The configuration reduced to what picks a day's layer for `pdl`: its seasons and
+/// dates, and in each layer an empty default section where the original has a section
+/// for `pdl`. It answers [`OffPeakConfig::layer_index`] as the original does, without
+/// copying the ranges.
+fn calendar_of(config: &OffPeakConfig, pdl: &str) -> OffPeakConfig {
+    let marker = |schedule: &OffPeakConfig| OffPeakConfig {
+        default: schedule.section(pdl).map(|_| Section::default()),
+        usage_points: Vec::new(),
+        seasons: schedule
+            .seasons
+            .iter()
+            .map(|(season, body)| {
+                let marked = OffPeakConfig {
+                    default: body.section(pdl).map(|_| Section::default()),
+                    ..OffPeakConfig::default()
+                };
+                (*season, marked)
+            })
+            .collect(),
+        periods: Vec::new(),
+    };
+    let mut calendar = marker(config);
+    calendar.periods = config
+        .periods
+        .iter()
+        .map(|period| DatedPart {
+            from: period.from,
+            until: period.until,
+            schedule: marker(&period.schedule),
+        })
+        .collect();
+    calendar
+}
+
+impl CompiledSchedule {
+    /// Compiles what `config` says for `device` and `flow`, with the holidays of `zone`,
+    /// for every schedule it may have in force (seasons, dated parts).
+    pub fn new(
+        config: &OffPeakConfig,
+        device: &str,
+        flow: Flow,
+        zone: HolidayZone,
+    ) -> CompiledSchedule {
+        let layers = config
+            .layers()
+            .into_iter()
+            .map(|layer| Layer::new(layer, device, flow))
+            .collect();
+        CompiledSchedule {
+            layers,
+            calendar: config
+                .is_dated()
+                .then(|| calendar_of(config, pdl_for_flow(device, flow))),
+            zone,
+        }
+    }
+
+    /// Which table applies on `date`: the schedule in force that day, and in it the
+    /// holiday table or the weekday's.
     pub fn day_kind(&self, date: NaiveDate) -> DayKind {
-        if self.holidays_apply && is_holiday(date, self.zone) {
-            DayKind::HOLIDAY
+        let layer = self
+            .calendar
+            .as_ref()
+            .map_or(0, |calendar| calendar.layer_index(date, ""));
+        let holidays_apply = self.layers.get(layer).is_some_and(|l| l.holidays_apply);
+        let table = if holidays_apply && is_holiday(date, self.zone) {
+            7
         } else {
-            DayKind::weekday(date.weekday())
+            date.weekday().num_days_from_monday() as u8
+        };
+        DayKind {
+            table,
+            layer: layer as u16,
         }
     }
 
@@ -147,15 +227,24 @@ impl CompiledSchedule {
         self.tariff_in(self.day_kind(date), minute)
     }
 
+    fn table(&self, kind: DayKind) -> &DayTable {
+        static NONE: DayTable = DayTable {
+            boundaries: Vec::new(),
+        };
+        self.layers
+            .get(kind.layer())
+            .map_or(&NONE, |layer| &layer.tables[kind.index().min(7)])
+    }
+
     /// As [`CompiledSchedule::tariff_at`], for a day whose kind is already known.
     pub fn tariff_in(&self, kind: DayKind, minute: u16) -> (Tariff, u16) {
-        self.tables[kind.index()].tariff_at(minute.min(END_OF_DAY - 1))
+        self.table(kind).tariff_at(minute.min(END_OF_DAY - 1))
     }
 
     /// How many minutes of `[from, to)` (minutes of one local day, `to` at most 1440)
     /// are off-peak on a day of `kind`.
     pub fn off_peak_minutes(&self, kind: DayKind, from: u16, to: u16) -> u16 {
-        self.tables[kind.index()].off_peak_minutes(from, to.min(END_OF_DAY))
+        self.table(kind).off_peak_minutes(from, to.min(END_OF_DAY))
     }
 
     /// The holiday zone the schedule was compiled for.

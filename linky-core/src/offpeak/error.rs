@@ -21,6 +21,18 @@ pub enum ScheduleErrorKind {
     RepeatedProduction,
     /// A second section for the same PDL.
     RepeatedPdl,
+    /// A date that does not exist (`2025-02-30`), or a period that ends before it starts.
+    InvalidDate,
+    /// `from` or `until` without a date after it.
+    MissingDate,
+    /// A date that is not the bound of a period (after `from` or `until`).
+    MisplacedDate,
+    /// A dated part that shares days with another, or a season given twice in one period.
+    OverlappingPeriods,
+    /// A season word right after another (`summer winter`): a season inside a season.
+    SeasonInSeason,
+    /// A season word with nothing after it (`... summer` at the end, or before `from`).
+    EmptySeason,
 }
 
 /// A mistake in an off-peak text: what, which word, and at which column (1-based, in
@@ -94,6 +106,31 @@ impl fmt::Display for ScheduleError {
             ScheduleErrorKind::RepeatedPdl => {
                 ("second section for PDL", Some("one section per PDL"))
             }
+            ScheduleErrorKind::InvalidDate => (
+                "invalid date",
+                Some(
+                    "a date that exists (YYYY-MM-DD or DD/MM/YYYY), a period's end after its start",
+                ),
+            ),
+            ScheduleErrorKind::MissingDate => (
+                "missing date",
+                Some("a date (YYYY-MM-DD or DD/MM/YYYY) after it"),
+            ),
+            ScheduleErrorKind::MisplacedDate => {
+                ("date out of place", Some("from or until before a date"))
+            }
+            ScheduleErrorKind::OverlappingPeriods => (
+                "overlapping period",
+                Some("periods that share no day, each season once per period"),
+            ),
+            ScheduleErrorKind::EmptySeason => (
+                "season with no hours",
+                Some("time ranges, days or PDLs after a season word"),
+            ),
+            ScheduleErrorKind::SeasonInSeason => (
+                "season inside a season",
+                Some("time ranges after a season word"),
+            ),
         };
         write!(f, "{what} {:?} at column {}", self.word, self.column)?;
         if let Some(expected) = expected {

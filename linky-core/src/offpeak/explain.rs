@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::Weekday;
 
-use super::model::{Clock, END_OF_DAY, OffPeakConfig, TimeRange, day_word, pdl_for_flow};
+use super::model::{Clock, END_OF_DAY, OffPeakConfig, Season, TimeRange, day_word, pdl_for_flow};
 use crate::Flow;
 
 /// The off-peak hours of one device and flow, day by day: what applies, and why.
@@ -83,6 +83,69 @@ impl OffPeakConfig {
             flow,
             device: device.to_owned(),
         }
+    }
+}
+
+impl OffPeakConfig {
+    /// The timetable of each schedule that may be in force for `device` and `flow`, with
+    /// when: the base first ("always", or "otherwise" when there are seasons or dated
+    /// parts), then each season and dated part. A part without a section for the device's
+    /// PDL is left out (the next one holds on its days).
+    ///
+    /// ```
+    /// use linky_core::{Flow, OffPeakConfig};
+    /// let config: OffPeakConfig = "22h-6h from 2025-11-01 23h-7h summer 23h-5h 12h-15h".parse().unwrap();
+    /// let periods: Vec<String> = config
+    ///     .timetables("22516914714270", Flow::Consumption)
+    ///     .into_iter()
+    ///     .map(|(when, _)| when)
+    ///     .collect();
+    /// assert_eq!(periods, ["otherwise", "from 2025-11-01", "from 2025-11-01, in summer (1 April - 31 October)"]);
+    /// ```
+    pub fn timetables(&self, device: &str, flow: Flow) -> Vec<(String, Timetable)> {
+        let pdl = pdl_for_flow(device, flow);
+        let says = |schedule: &OffPeakConfig| schedule.section(pdl).is_some();
+        let season_words = |season: Season| match season {
+            Season::Summer => "in summer (1 April - 31 October)",
+            Season::Winter => "in winter (1 November - 31 March)",
+        };
+        let mut found = vec![(
+            if self.is_dated() {
+                "otherwise"
+            } else {
+                "always"
+            }
+            .to_owned(),
+            self.timetable(device, flow),
+        )];
+        for (season, schedule) in &self.seasons {
+            if says(schedule) {
+                found.push((
+                    season_words(*season).to_owned(),
+                    schedule.timetable(device, flow),
+                ));
+            }
+        }
+        for period in &self.periods {
+            let dates = match (period.from, period.until) {
+                (Some(from), Some(until)) => format!("from {from} until {until}"),
+                (Some(from), None) => format!("from {from}"),
+                (None, Some(until)) => format!("until {until}"),
+                (None, None) => "always".to_owned(),
+            };
+            if says(&period.schedule) {
+                found.push((dates.clone(), period.schedule.timetable(device, flow)));
+            }
+            for (season, schedule) in &period.schedule.seasons {
+                if says(schedule) {
+                    found.push((
+                        format!("{dates}, {}", season_words(*season)),
+                        schedule.timetable(device, flow),
+                    ));
+                }
+            }
+        }
+        found
     }
 }
 

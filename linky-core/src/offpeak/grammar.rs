@@ -12,23 +12,27 @@
 //! minute    = digit+                   ; 0 to 59
 //! sep       = space* ( "-" | "_" | "à" | "to" | "a" ) space*
 //! pdl       = digit+                   ; followed by a blank or the end
-//! letters   = day | holiday | production | connector
+//! date      = digit{4} "-" digit{1,2} "-" digit{1,2} | digit{1,2} "/" digit{1,2} "/" digit{4}
+//! letters   = day | holiday | production | connector | from | until | season
 //!
-//! config    = section? ( PDL section )*
+//! config    = body season-part* period*
+//! body      = section? ( PDL section )*
 //! section   = flow-part ( production flow-part )?
 //! flow-part = range* ( (day | holiday) range+ )*
+//! season-part = season body            ; the body does not start with a season
+//! period    = ( from DATE ( until DATE )? | until DATE ) body season-part*
 //! ```
 
-use chrono::Weekday;
+use chrono::{NaiveDate, Weekday};
 use nom::branch::alt;
-use nom::bytes::complete::{tag, tag_no_case, take_till1, take_while, take_while1};
+use nom::bytes::complete::{tag, tag_no_case, take_till1, take_while, take_while_m_n, take_while1};
 use nom::character::complete::{char, digit1, one_of};
 use nom::combinator::{opt, recognize};
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
 use super::error::{ScheduleError, ScheduleErrorKind};
-use super::model::{END_OF_DAY, OffPeakConfig, Part, Section, TimeRange};
+use super::model::{DatedPart, END_OF_DAY, OffPeakConfig, Part, Season, Section, TimeRange};
 
 /// One word of the text, with where it starts (a byte offset into the text).
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +49,10 @@ enum TokenKind {
     Holiday,
     Production,
     Pdl(String),
+    Date(NaiveDate),
+    From,
+    Until,
+    Season(Season),
 }
 
 /// What a nom production found wrong, and where (the input left at that point).
@@ -189,6 +197,12 @@ fn letters(input: &str) -> Parsed<'_, Letters> {
     let folded = fold(word);
     let meaning = match folded.as_str() {
         "p" | "prod" | "production" => Some(Letters::Token(TokenKind::Production)),
+        "from" | "du" | "depuis" | "des" | "since" => Some(Letters::Token(TokenKind::From)),
+        "until" | "till" | "au" | "jusqu'au" | "jusqu’au" => {
+            Some(Letters::Token(TokenKind::Until))
+        }
+        "summer" | "ete" => Some(Letters::Token(TokenKind::Season(Season::Summer))),
+        "winter" | "hiver" => Some(Letters::Token(TokenKind::Season(Season::Winter))),
         "et" | "and" => Some(Letters::Connector),
         "jf" | "ba" => Some(Letters::Token(TokenKind::Holiday)),
         _ if is_prefix_of_any(&folded, &["ferie", "feries", "holiday", "holidays"]) => {
@@ -268,7 +282,28 @@ fn fold(word: &str) -> String {
         .collect()
 }
 
-// token = range | pdl | letters
+// date = digit{4} "-" digit{1,2} "-" digit{1,2} | digit{1,2} "/" digit{1,2} "/" digit{4}
+fn date(input: &str) -> Parsed<'_, NaiveDate> {
+    let short = |input| take_while_m_n(1, 2, |c: char| c.is_ascii_digit()).parse(input);
+    let year = |input| take_while_m_n(4, 4, |c: char| c.is_ascii_digit()).parse(input);
+    let (rest, (y, m, d)) = alt((
+        (year, preceded(char('-'), short), preceded(char('-'), short)),
+        (short, preceded(char('/'), short), preceded(char('/'), year)).map(|(d, m, y)| (y, m, d)),
+    ))
+    .parse(input)?;
+    let word = &input[..input.len() - rest.len()];
+    if !rest.is_empty() && !rest.starts_with(is_blank) {
+        return failure(input, first_word(input), ScheduleErrorKind::UnknownWord);
+    }
+    let parts: Option<(i32, u32, u32)> =
+        (|| Some((y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)))();
+    match parts.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)) {
+        Some(date) => Ok((rest, date)),
+        None => failure(input, word, ScheduleErrorKind::InvalidDate),
+    }
+}
+
+// token = date | range | pdl | letters
 fn token<'a>(text: &'a str, input: &'a str) -> Parsed<'a, Option<Token<'a>>> {
     let offset = text.len() - input.len();
     let make = |rest: &'a str, kind| {
@@ -278,6 +313,11 @@ fn token<'a>(text: &'a str, input: &'a str) -> Parsed<'a, Option<Token<'a>>> {
             kind,
         })
     };
+    match date(input) {
+        Ok((rest, parsed)) => return Ok((rest, make(rest, TokenKind::Date(parsed)))),
+        Err(nom::Err::Error(_)) => {}
+        Err(other) => return Err(other),
+    }
     match range(input) {
         Ok((rest, parsed)) => return Ok((rest, make(rest, TokenKind::Range(parsed)))),
         Err(nom::Err::Error(_)) => {}
@@ -358,21 +398,124 @@ pub(crate) fn parse(text: &str) -> Result<OffPeakConfig, ScheduleError> {
     config(&mut words)
 }
 
-// config = section? ( PDL section )*
+// config = body season-part* period*
 fn config(words: &mut Words<'_, '_>) -> Result<OffPeakConfig, ScheduleError> {
+    let mut parsed = body(words)?;
+    parsed.seasons = season_parts(words)?;
+    while let Some(token) = words.next().cloned() {
+        let header = words.position - 1;
+        // body() and season_parts() stop only at a period's first word or the end;
+        // anything else would be a bug, reported as an unknown word rather than a panic.
+        let period = match token.kind {
+            TokenKind::From | TokenKind::Until => dated_part(words, &token)?,
+            TokenKind::Date(_) => {
+                return Err(words.error(&token, ScheduleErrorKind::MisplacedDate, token.text));
+            }
+            _ => return Err(words.error(&token, ScheduleErrorKind::UnknownWord, token.text)),
+        };
+        // Changes written one after the other (`from A ... from B ...`): an open-ended
+        // period ends the day before the next one starts.
+        if let (Some(last), Some(start)) = (parsed.periods.last_mut(), period.from)
+            && last.until.is_none()
+            && last.from.is_some_and(|from| from < start)
+        {
+            last.until = start.pred_opt();
+        }
+        if parsed.periods.iter().any(|known| known.overlaps(&period)) {
+            // The period's header: `from D`, `until D`, `from D until D`.
+            let last = words.tokens[header..]
+                .iter()
+                .take_while(|t| {
+                    matches!(
+                        t.kind,
+                        TokenKind::From | TokenKind::Until | TokenKind::Date(_)
+                    )
+                })
+                .last()
+                .unwrap_or(&token);
+            let word = &words.text[token.offset..last.offset + last.text.len()];
+            return Err(words.error(&token, ScheduleErrorKind::OverlappingPeriods, word));
+        }
+        parsed.periods.push(period);
+    }
+    Ok(parsed)
+}
+
+/// The bound after `from` or `until`.
+fn bound(words: &mut Words<'_, '_>, keyword: &Token<'_>) -> Result<NaiveDate, ScheduleError> {
+    match words.peek().map(|t| t.kind.clone()) {
+        Some(TokenKind::Date(date)) => {
+            words.next();
+            Ok(date)
+        }
+        _ => Err(words.error(keyword, ScheduleErrorKind::MissingDate, keyword.text)),
+    }
+}
+
+// period = ( from DATE ( until DATE )? | until DATE ) body season-part*
+fn dated_part(words: &mut Words<'_, '_>, first: &Token<'_>) -> Result<DatedPart, ScheduleError> {
+    let (mut from, mut until) = (None, None);
+    if first.kind == TokenKind::From {
+        from = Some(bound(words, first)?);
+        if let Some(keyword) = words.peek().filter(|t| t.kind == TokenKind::Until).cloned() {
+            words.next();
+            let end = bound(words, &keyword)?;
+            if from.is_some_and(|from| end < from) {
+                let word = format!("{} {end}", keyword.text);
+                return Err(words.error(&keyword, ScheduleErrorKind::InvalidDate, &word));
+            }
+            until = Some(end);
+        }
+    } else {
+        until = Some(bound(words, first)?);
+    }
+    let mut schedule = body(words)?;
+    schedule.seasons = season_parts(words)?;
+    Ok(DatedPart {
+        from,
+        until,
+        schedule,
+    })
+}
+
+// season-part* (each season once per level)
+fn season_parts(words: &mut Words<'_, '_>) -> Result<Vec<(Season, OffPeakConfig)>, ScheduleError> {
+    let mut seasons: Vec<(Season, OffPeakConfig)> = Vec::new();
+    while let Some(token) = words.peek().cloned() {
+        let TokenKind::Season(season) = token.kind else {
+            break;
+        };
+        words.next();
+        if let Some(next) = words
+            .peek()
+            .filter(|t| matches!(t.kind, TokenKind::Season(_)))
+        {
+            let word = format!("{} {}", token.text, next.text);
+            return Err(words.error(&token, ScheduleErrorKind::SeasonInSeason, &word));
+        }
+        if seasons.iter().any(|(known, _)| *known == season) {
+            return Err(words.error(&token, ScheduleErrorKind::OverlappingPeriods, token.text));
+        }
+        let schedule = body(words)?;
+        if !schedule.has_sections() {
+            return Err(words.error(&token, ScheduleErrorKind::EmptySeason, token.text));
+        }
+        seasons.push((season, schedule));
+    }
+    Ok(seasons)
+}
+
+// body = section? ( PDL section )*
+fn body(words: &mut Words<'_, '_>) -> Result<OffPeakConfig, ScheduleError> {
     let mut parsed = OffPeakConfig::default();
-    if words
-        .peek()
-        .is_some_and(|t| !matches!(t.kind, TokenKind::Pdl(_)))
-    {
+    if words.peek().is_some_and(|t| opens_section(&t.kind)) {
         parsed.default = Some(section(words)?);
     }
-    while let Some(token) = words.next().cloned() {
-        // section() stops only at a PDL or the end; anything else would be a bug, and
-        // is reported as an unknown word rather than a panic.
+    while let Some(token) = words.peek().cloned() {
         let TokenKind::Pdl(id) = &token.kind else {
-            return Err(words.error(&token, ScheduleErrorKind::UnknownWord, token.text));
+            break;
         };
+        words.next();
         if parsed.usage_points.iter().any(|(known, _)| known == id) {
             return Err(words.error(&token, ScheduleErrorKind::RepeatedPdl, token.text));
         }
@@ -380,6 +523,14 @@ fn config(words: &mut Words<'_, '_>) -> Result<OffPeakConfig, ScheduleError> {
         parsed.usage_points.push((id.clone(), own));
     }
     Ok(parsed)
+}
+
+/// Whether a word belongs to a section (rather than opening a PDL or a period).
+fn opens_section(kind: &TokenKind) -> bool {
+    matches!(
+        kind,
+        TokenKind::Range(_) | TokenKind::Day(_) | TokenKind::Holiday | TokenKind::Production
+    )
 }
 
 // section = flow-part ( production flow-part )?
@@ -436,7 +587,12 @@ fn flow_part(words: &mut Words<'_, '_>) -> Result<Part, ScheduleError> {
                 target = Some(index);
                 previous_opened = Some(token.clone());
             }
-            TokenKind::Production | TokenKind::Pdl(_) => break,
+            TokenKind::Production
+            | TokenKind::Pdl(_)
+            | TokenKind::Date(_)
+            | TokenKind::From
+            | TokenKind::Until
+            | TokenKind::Season(_) => break,
         }
         words.next();
     }

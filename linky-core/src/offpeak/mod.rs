@@ -1,6 +1,27 @@
 //! The off-peak schedule language: the "Heures creuses" line of text,
 //! parsed into a typed configuration, printed back in a canonical form, explained as a
 //! weekly timetable, and looked up minute by minute, plainly or through a compiled form.
+//!
+//! Hours may change over time: `from DATE` / `until DATE` open a dated part, `summer` /
+//! `winter` (`été` / `hiver`) a season, each a whole schedule of its own; each local day
+//! uses the schedule in force on it (see [`OffPeakConfig`] for the rule).
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use linky_core::{CompiledSchedule, Flow, HolidayZone, OffPeakConfig, Tariff};
+//! let config: OffPeakConfig = "22h-6h du 01/11/2025 23h-7h été 2h-7h 12h-15h".parse().unwrap();
+//! assert_eq!(
+//!     config.to_string(),
+//!     "22:00-06:00 from 2025-11-01 23:00-07:00 summer 02:00-07:00 12:00-15:00"
+//! );
+//! let schedule = CompiledSchedule::new(&config, "22516914714270", Flow::Consumption, HolidayZone::Metropole);
+//! let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+//! // 22:30 is off-peak before the change, peak after it; noon is off-peak in summer 2026.
+//! assert_eq!(schedule.tariff_at(day(2025, 10, 31), 22 * 60 + 30).0, Tariff::OffPeak);
+//! assert_eq!(schedule.tariff_at(day(2025, 11, 3), 22 * 60 + 30).0, Tariff::Peak);
+//! assert_eq!(schedule.tariff_at(day(2026, 3, 31), 12 * 60).0, Tariff::Peak);
+//! assert_eq!(schedule.tariff_at(day(2026, 4, 1), 12 * 60).0, Tariff::OffPeak);
+//! ```
 
 mod compiled;
 mod error;
@@ -14,7 +35,8 @@ pub use compiled::{CompiledSchedule, DayKind};
 pub use error::{ScheduleError, ScheduleErrorKind};
 pub use explain::Timetable;
 pub use model::{
-    END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part, Section, TimeRange, pdl_for_flow,
+    DatedPart, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part, Season, Section,
+    TimeRange, pdl_for_flow,
 };
 
 impl FromStr for OffPeakConfig {

@@ -141,7 +141,85 @@ impl Section {
     }
 }
 
+/// A season of the off-peak reform (TURPE 7): summer runs from 1 April to 31 October,
+/// winter from 1 November to 31 March.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Season {
+    /// 1 April to 31 October (`summer`, `été`).
+    Summer,
+    /// 1 November to 31 March (`winter`, `hiver`).
+    Winter,
+}
+
+impl Season {
+    /// The season of `date`.
+    pub fn of(date: NaiveDate) -> Season {
+        if (4..=10).contains(&date.month()) {
+            Season::Summer
+        } else {
+            Season::Winter
+        }
+    }
+
+    /// The canonical word (`summer`, `winter`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Season::Summer => "summer",
+            Season::Winter => "winter",
+        }
+    }
+}
+
+impl fmt::Display for Season {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A part of a schedule that holds between two dates (both included; either may be open),
+/// with seasonal parts of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedPart {
+    /// The first day it holds (`from`), if bounded.
+    pub from: Option<NaiveDate>,
+    /// The last day it holds (`until`, included), if bounded.
+    pub until: Option<NaiveDate>,
+    /// What holds then: its sections, and its own seasons (never periods of its own).
+    pub schedule: OffPeakConfig,
+}
+
+impl DatedPart {
+    /// Whether `date` lies in the part's dates.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|from| from <= date) && self.until.is_none_or(|until| date <= until)
+    }
+
+    /// Whether two parts share a day.
+    pub fn overlaps(&self, other: &DatedPart) -> bool {
+        let starts_before_other_ends = match (self.from, other.until) {
+            (Some(from), Some(until)) => from <= until,
+            _ => true,
+        };
+        let other_starts_before_this_ends = match (other.from, self.until) {
+            (Some(from), Some(until)) => from <= until,
+            _ => true,
+        };
+        starts_before_other_ends && other_starts_before_this_ends
+    }
+}
+
 /// A whole off-peak configuration, as parsed from the "Heures creuses" text.
+///
+/// A schedule may change over time: **dated parts** (`from 2025-11-01 ...`, `until
+/// 2025-10-31 ...`, `from D until D ...`) and **seasons** (`summer ...`, `winter ...`,
+/// also inside a dated part) each hold a whole schedule of their own (default section,
+/// PDL sections, days, holidays, production). On a local day, the schedule in force for a
+/// PDL ([`OffPeakConfig::on`]) is the first that has a section for it (its own or a
+/// default one), from the most specific: the season of the dated part holding the day,
+/// that dated part, the season at the top, then the words before any period (the
+/// **base**). A part without a section for a PDL leaves its days to the next, so
+/// `from 2025-11-01 12345678901234 23h-7h` changes that PDL's hours only; write
+/// `00:00-00:00` for "no off-peak hours" in a period.
 ///
 /// ```
 /// use linky_core::{Flow, HolidayZone, OffPeakConfig};
@@ -156,13 +234,104 @@ pub struct OffPeakConfig {
     pub default: Option<Section>,
     /// The PDL sections, in the order given (the PDL as written: a run of digits).
     pub usage_points: Vec<(String, Section)>,
+    /// Seasonal schedules (each with no seasons or periods of its own), at most one per
+    /// season.
+    pub seasons: Vec<(Season, OffPeakConfig)>,
+    /// Dated schedules, which never overlap (only at the top level).
+    pub periods: Vec<DatedPart>,
 }
 
 /// The separator of a merged device's id: `C / P`.
 pub const MERGED_DEVICE_SEPARATOR: &str = " / ";
 
 impl OffPeakConfig {
-    /// The section that applies to `pdl` (the lookup's first step).
+    /// Whether this schedule has a section of its own (a default or a PDL section),
+    /// ignoring its seasons and periods.
+    pub fn has_sections(&self) -> bool {
+        self.default.is_some() || !self.usage_points.is_empty()
+    }
+
+    /// Whether the schedule changes over time (it has seasons or dated parts).
+    pub fn is_dated(&self) -> bool {
+        !self.seasons.is_empty() || !self.periods.is_empty()
+    }
+
+    /// The schedule in force for `pdl` on local day `date`: a season's, a dated part's,
+    /// or the base (this one, whose own sections are then what [`OffPeakConfig::section`]
+    /// sees).
+    pub fn on(&self, date: NaiveDate, pdl: &str) -> &OffPeakConfig {
+        self.layer(self.layer_index(date, pdl))
+    }
+
+    /// Every schedule that may be in force, base first, then the top seasons, then for
+    /// each dated part its own schedule and its seasons: [`OffPeakConfig::layer_index`]
+    /// indexes this list.
+    pub fn layers(&self) -> Vec<&OffPeakConfig> {
+        let mut layers = vec![self];
+        layers.extend(self.seasons.iter().map(|(_, schedule)| schedule));
+        for period in &self.periods {
+            layers.push(&period.schedule);
+            layers.extend(period.schedule.seasons.iter().map(|(_, schedule)| schedule));
+        }
+        layers
+    }
+
+    fn layer(&self, index: usize) -> &OffPeakConfig {
+        let mut index = index;
+        if index == 0 {
+            return self;
+        }
+        index -= 1;
+        if let Some((_, schedule)) = self.seasons.get(index) {
+            return schedule;
+        }
+        index -= self.seasons.len();
+        for period in &self.periods {
+            if index == 0 {
+                return &period.schedule;
+            }
+            index -= 1;
+            if let Some((_, schedule)) = period.schedule.seasons.get(index) {
+                return schedule;
+            }
+            index -= period.schedule.seasons.len();
+        }
+        self
+    }
+
+    /// The index in [`OffPeakConfig::layers`] of the schedule in force for `pdl` on
+    /// `date`.
+    pub fn layer_index(&self, date: NaiveDate, pdl: &str) -> usize {
+        if !self.is_dated() {
+            return 0;
+        }
+        let season = Season::of(date);
+        let says = |schedule: &OffPeakConfig| schedule.section(pdl).is_some();
+        let mut base = 1 + self.seasons.len();
+        for period in &self.periods {
+            if period.contains(date) {
+                let seasons = &period.schedule.seasons;
+                if let Some(n) = seasons
+                    .iter()
+                    .position(|(s, schedule)| *s == season && says(schedule))
+                {
+                    return base + 1 + n;
+                }
+                if says(&period.schedule) {
+                    return base;
+                }
+                break;
+            }
+            base += 1 + period.schedule.seasons.len();
+        }
+        self.seasons
+            .iter()
+            .position(|(s, schedule)| *s == season && says(schedule))
+            .map_or(0, |n| 1 + n)
+    }
+
+    /// The section that applies to `pdl` (the lookup's first step) in this schedule's own
+    /// sections (the base of a dated schedule: see [`OffPeakConfig::on`]).
     pub fn section(&self, pdl: &str) -> Option<&Section> {
         self.usage_points
             .iter()
@@ -192,7 +361,8 @@ impl OffPeakConfig {
         at: NaiveDateTime,
         zone: HolidayZone,
     ) -> bool {
-        let Some(part) = self.part(device, flow) else {
+        let pdl = pdl_for_flow(device, flow);
+        let Some(part) = self.on(at.date(), pdl).part(device, flow) else {
             return false;
         };
         let minute = (at.hour() * 60 + at.minute()) as u16;
@@ -201,21 +371,23 @@ impl OffPeakConfig {
             .any(|range| range.contains(minute))
     }
 
-    /// Whether `device` has two tariffs: the configuration has a default section or a
-    /// section for that PDL (for a merged device, for either PDL).
+    /// Whether `device` has two tariffs: the configuration (at any time of it) has a
+    /// default section or a section for that PDL (for a merged device, for either PDL).
     pub fn has_two_tariffs(&self, device: &str) -> bool {
-        match device.split_once(MERGED_DEVICE_SEPARATOR) {
-            Some((consumption, production)) => {
-                self.section(consumption.trim()).is_some()
-                    || self.section(production.trim()).is_some()
-            }
-            None => self.section(device).is_some(),
-        }
+        self.layers()
+            .iter()
+            .any(|layer| match device.split_once(MERGED_DEVICE_SEPARATOR) {
+                Some((consumption, production)) => {
+                    layer.section(consumption.trim()).is_some()
+                        || layer.section(production.trim()).is_some()
+                }
+                None => layer.section(device).is_some(),
+            })
     }
 
-    /// Whether the configuration is empty (no off-peak anywhere).
+    /// Whether the configuration is empty (no off-peak anywhere, at any time).
     pub fn is_empty(&self) -> bool {
-        self.default.is_none() && self.usage_points.is_empty()
+        self.layers().iter().all(|layer| !layer.has_sections())
     }
 }
 
@@ -271,17 +443,44 @@ fn write_section(out: &mut Vec<String>, section: &Section, placeholder: bool) {
     }
 }
 
+/// Writes a schedule's own sections; `placeholder`: something even when it has none (a
+/// season's body, which may not be empty).
+fn write_body(words: &mut Vec<String>, schedule: &OffPeakConfig, placeholder: bool) {
+    if let Some(section) = &schedule.default {
+        write_section(words, section, true);
+    } else if placeholder && schedule.usage_points.is_empty() {
+        words.push("00:00-00:00".to_owned());
+    }
+    for (pdl, section) in &schedule.usage_points {
+        words.push(pdl.clone());
+        write_section(words, section, false);
+    }
+}
+
+fn write_seasons(words: &mut Vec<String>, schedule: &OffPeakConfig) {
+    for (season, body) in &schedule.seasons {
+        words.push(season.as_str().to_owned());
+        write_body(words, body, true);
+    }
+}
+
 impl fmt::Display for OffPeakConfig {
-    /// The canonical form: times as `HH:MM`, English three-letter days, `holiday`, `P`;
-    /// it parses back to the same configuration.
+    /// The canonical form: times as `HH:MM`, English three-letter days, `holiday`, `P`,
+    /// `summer`, `winter`, `from YYYY-MM-DD`, `until YYYY-MM-DD`; it parses back to the same
+    /// configuration.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut words = Vec::new();
-        if let Some(section) = &self.default {
-            write_section(&mut words, section, true);
-        }
-        for (pdl, section) in &self.usage_points {
-            words.push(pdl.clone());
-            write_section(&mut words, section, false);
+        write_body(&mut words, self, false);
+        write_seasons(&mut words, self);
+        for period in &self.periods {
+            if let Some(from) = period.from {
+                words.push(format!("from {from}"));
+            }
+            if let Some(until) = period.until {
+                words.push(format!("until {until}"));
+            }
+            write_body(&mut words, &period.schedule, false);
+            write_seasons(&mut words, &period.schedule);
         }
         f.write_str(&words.join(" "))
     }

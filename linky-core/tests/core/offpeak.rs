@@ -554,6 +554,140 @@ fn error_messages() {
 }
 
 #[test]
+fn schedules_over_time_read_in_french_and_english_and_print_canonically() {
+    let cases = [
+        // Seasons, French words.
+        (
+            "23h-7h été 2h-7h 12h-15h hiver 23h-7h",
+            "23:00-07:00 summer 02:00-07:00 12:00-15:00 winter 23:00-07:00",
+        ),
+        // A dated change, French dates and words, seasons inside it.
+        (
+            "22h30-6h30 du 01/11/2025 au 31/03/2026 23h-7h",
+            "22:30-06:30 from 2025-11-01 until 2026-03-31 23:00-07:00",
+        ),
+        (
+            "22h-6h depuis 2026-04-01 summer 2h-7h 13h-16h winter 23h-7h",
+            "22:00-06:00 from 2026-04-01 summer 02:00-07:00 13:00-16:00 winter 23:00-07:00",
+        ),
+        // Changes one after the other: each ends the day before the next.
+        (
+            "22h-6h from 2025-11-01 23h-7h from 2026-11-01 0h-8h",
+            "22:00-06:00 from 2025-11-01 until 2026-10-31 23:00-07:00 from 2026-11-01 00:00-08:00",
+        ),
+        // Until a date, then the base; with days, holidays, PDLs and production inside.
+        (
+            "until 2025-10-31 22h-6h sa 0h-24h 12345678901234 1h-7h P 12h-14h",
+            "until 2025-10-31 22:00-06:00 sat 00:00-24:00 12345678901234 01:00-07:00 P 12:00-14:00",
+        ),
+    ];
+    for (input, canonical) in cases {
+        let config = check_canonical(input, canonical);
+        assert!(config.is_dated(), "{input}");
+    }
+    // Every schedule of the old language is undated and keeps its canonical form.
+    assert!(!parse("22h30-6h30 sa 0h-24h 12345678901234 1h-2h P 3h-4h").is_dated());
+}
+
+#[test]
+fn the_timetable_explains_each_period() {
+    let config = parse("23h-7h from 2025-11-01 summer 2h-7h 12h-15h");
+    let explained: Vec<String> = config
+        .timetables("22516914714270", Flow::Consumption)
+        .into_iter()
+        .map(|(when, timetable)| {
+            format!(
+                "{when}: {}",
+                timetable.weekdays[0]
+                    .iter()
+                    .map(|(b, e)| format!(
+                        "{:02}:{:02}-{:02}:{:02}",
+                        b / 60,
+                        b % 60,
+                        e / 60,
+                        e % 60
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })
+        .collect();
+    assert_eq!(
+        explained,
+        [
+            "otherwise: 00:00-07:00 23:00-24:00",
+            "from 2025-11-01, in summer (1 April - 31 October): 02:00-07:00 12:00-15:00",
+        ]
+    );
+    // The season switch days, looked up: 31 March is winter, 1 April summer.
+    let zone = HolidayZone::Metropole;
+    let off = |when: &str| config.is_off_peak("1", Flow::Consumption, at(when), zone);
+    assert!(off("2026-03-31 23:30") && !off("2026-04-01 23:30"));
+    assert!(!off("2026-03-31 12:30") && off("2026-04-01 12:30"));
+    // Before the dated part, summer is not special: the base holds.
+    assert!(!off("2025-06-01 12:30") && off("2025-06-01 23:30"));
+}
+
+#[test]
+fn mistakes_in_schedules_over_time_are_named_where_they_are() {
+    let cases = [
+        (
+            "22h-6h from 2025-02-30 23h-7h",
+            "invalid date \"2025-02-30\" at column 13: expected a date that exists (YYYY-MM-DD or DD/MM/YYYY), a period's end after its start",
+        ),
+        (
+            "22h-6h du 31/13/2025 23h-7h",
+            "invalid date \"31/13/2025\" at column 11",
+        ),
+        (
+            "from 2026-03-01 until 2026-02-01 1h-2h",
+            "invalid date \"until 2026-02-01\" at column 17",
+        ),
+        ("22h-6h from 23h-7h", "missing date \"from\" at column 8"),
+        ("22h-6h until", "missing date \"until\" at column 8"),
+        (
+            "22h-6h 2025-11-01 23h-7h",
+            "date out of place \"2025-11-01\" at column 8",
+        ),
+        (
+            "from 2025-01-01 until 2025-12-31 1h-2h from 2025-06-01 until 2025-07-01 3h-4h",
+            "overlapping period \"from 2025-06-01 until 2025-07-01\" at column 40",
+        ),
+        (
+            "from 2025-06-01 1h-2h from 2025-01-01 3h-4h",
+            "overlapping period \"from 2025-01-01\" at column 23",
+        ),
+        (
+            "summer 1h-2h summer 3h-4h",
+            "overlapping period \"summer\" at column 14",
+        ),
+        (
+            "1h-2h summer winter 3h-4h",
+            "season inside a season \"summer winter\" at column 7",
+        ),
+        ("1h-2h été", "season with no hours \"été\" at column 7"),
+        (
+            "1h-2h summer from 2025-01-01 3h-4h",
+            "season with no hours \"summer\" at column 7",
+        ),
+        (
+            "1h-2h summer 3h-4h 12345678901234 ete 5h-6h",
+            "overlapping period \"ete\" at column 35",
+        ),
+    ];
+    for (input, message) in cases {
+        let error = input.parse::<OffPeakConfig>().unwrap_err();
+        assert!(error.to_string().starts_with(message), "{input:?}: {error}");
+        let prefix: String = input.chars().take(error.column() - 1).collect();
+        assert_eq!(
+            &input[prefix.len()..prefix.len() + error.word().len()],
+            error.word(),
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
 fn the_empty_text_means_no_off_peak() {
     for input in ["", "   ", " , ; "] {
         let config = parse(input);
@@ -584,7 +718,8 @@ fn a_megabyte_of_input_is_read_in_bounded_time() {
 
 mod properties {
     use super::*;
-    use linky_core::{Part, Section, Tariff, TimeRange};
+    use chrono::NaiveDate;
+    use linky_core::{DatedPart, Part, Season, Section, Tariff, TimeRange};
     use proptest::prelude::*;
 
     fn time_range() -> impl Strategy<Value = TimeRange> {
@@ -619,7 +754,8 @@ mod properties {
 
     const PDLS: [&str; 4] = ["12345678901234", "88888888888888", "22516914714270", "7"];
 
-    fn config() -> impl Strategy<Value = OffPeakConfig> {
+    /// A schedule's own sections (no seasons, no periods).
+    fn body() -> impl Strategy<Value = OffPeakConfig> {
         (
             prop::option::of(section()),
             prop::collection::vec((0usize..PDLS.len(), section()), 0..3),
@@ -634,8 +770,68 @@ mod properties {
                 OffPeakConfig {
                     default,
                     usage_points,
+                    ..OffPeakConfig::default()
                 }
             })
+    }
+
+    /// Zero to two seasons, each once, each saying something (a season's text is never
+    /// empty).
+    fn seasons() -> impl Strategy<Value = Vec<(Season, OffPeakConfig)>> {
+        let said = || body().prop_filter("a season says something", OffPeakConfig::has_sections);
+        (0usize..4, said(), said()).prop_map(|(which, summer, winter)| match which {
+            0 => Vec::new(),
+            1 => vec![(Season::Summer, summer)],
+            2 => vec![(Season::Winter, winter)],
+            _ => vec![(Season::Winter, winter), (Season::Summer, summer)],
+        })
+    }
+
+    /// Dated parts that never overlap, the first possibly open at its start and the last
+    /// at its end, each with its own body and seasons.
+    fn periods() -> impl Strategy<Value = Vec<DatedPart>> {
+        (
+            prop::collection::btree_set(0i64..11 * 365, 0..7),
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec((body(), seasons()), 4),
+        )
+            .prop_map(|(days, open_start, open_end, bodies)| {
+                let first = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+                let days: Vec<NaiveDate> = days
+                    .into_iter()
+                    .map(|d| first + chrono::Duration::days(d))
+                    .collect();
+                let count = days.len() / 2;
+                let mut periods = Vec::new();
+                for (n, ((mut schedule, seasons), pair)) in bodies
+                    .into_iter()
+                    .zip(days.chunks(2))
+                    .take(count)
+                    .enumerate()
+                {
+                    schedule.seasons = seasons;
+                    periods.push(DatedPart {
+                        from: (!(open_start && n == 0)).then_some(pair[0]),
+                        // One period open at both ends cannot be written: keep its end.
+                        until: (!(open_end && n + 1 == count && !(open_start && n == 0)))
+                            .then_some(pair[1]),
+                        schedule,
+                    });
+                }
+                periods
+            })
+    }
+
+    fn config() -> impl Strategy<Value = OffPeakConfig> {
+        prop_oneof![
+            body(),
+            (body(), seasons(), periods()).prop_map(|(mut config, seasons, periods)| {
+                config.seasons = seasons;
+                config.periods = periods;
+                config
+            }),
+        ]
     }
 
     fn device() -> impl Strategy<Value = String> {
@@ -676,6 +872,14 @@ mod properties {
             Just("holiday"),
             Just("P"),
             Just("prod"),
+            Just("from"),
+            Just("until"),
+            Just("du"),
+            Just("2025-11-01"),
+            Just("31/03/2026"),
+            Just("2025-02-30"),
+            Just("summer"),
+            Just("hiver"),
             Just("et"),
             Just("and"),
             Just(","),

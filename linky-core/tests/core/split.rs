@@ -368,3 +368,113 @@ proptest! {
         prop_assert_eq!(whole.intervals(), &pieces[..]);
     }
 }
+
+/// Schedules that change over time: each local day is split by the schedule in force on
+/// it, DST days included. A constant 1 kW makes each class's energy its hours.
+#[test]
+fn seasons_and_dated_parts_split_each_day_by_the_schedule_in_force() {
+    let text = "23h-7h summer 2h-7h 12h-15h";
+    let config: OffPeakConfig = text.parse().unwrap();
+    let compiled = schedule(text, "1", Flow::Consumption);
+    let days = [
+        "2026-03-28", // winter, 24 h
+        "2026-03-29", // winter, spring forward: 23 h, 02:00-03:00 does not exist
+        "2026-03-31", // the last winter day
+        "2026-04-01", // the season switch: summer
+        "2026-10-25", // summer, fall back: 25 h, 02:00-03:00 twice
+        "2026-10-31", // the last summer day
+        "2026-11-01", // winter again
+    ];
+    let readings: Vec<Reading> = days
+        .iter()
+        .flat_map(|day| full_day(date(day), IntervalLength::PT30M, 1000))
+        .collect();
+    let curve = curve(&readings);
+    let split = curve.split(&compiled);
+    let got: Vec<(String, [f64; 2])> = split
+        .days()
+        .iter()
+        .map(|day| (day.date.to_string(), wh(day.energy)))
+        .collect();
+    let kwh = |peak: f64, off_peak: f64| [peak * 1000.0, off_peak * 1000.0];
+    assert_eq!(
+        got,
+        [
+            ("2026-03-28".to_owned(), kwh(16.0, 8.0)),
+            // 23:00-24:00 and 00:00-07:00 less the hour that does not exist.
+            ("2026-03-29".to_owned(), kwh(16.0, 7.0)),
+            ("2026-03-31".to_owned(), kwh(16.0, 8.0)),
+            // Summer: 02:00-07:00 and 12:00-15:00.
+            ("2026-04-01".to_owned(), kwh(16.0, 8.0)),
+            // 02:00-03:00 lived twice, off-peak both times.
+            ("2026-10-25".to_owned(), kwh(16.0, 9.0)),
+            ("2026-10-31".to_owned(), kwh(16.0, 8.0)),
+            ("2026-11-01".to_owned(), kwh(16.0, 8.0)),
+        ]
+    );
+    // Not only the totals: which hours. 12:00-15:00 is off-peak on the switch day only.
+    let noon = |day: &str| {
+        config.is_off_peak(
+            "1",
+            Flow::Consumption,
+            at(&format!("{day} 12:30")),
+            HolidayZone::Metropole,
+        )
+    };
+    assert!(!noon("2026-03-31") && noon("2026-04-01") && noon("2026-10-31") && !noon("2026-11-01"));
+    // The splitter agrees with the plain lookup minute by minute.
+    assert_eq!(
+        split.totals(),
+        per_minute(&curve, &config, "1", Flow::Consumption)
+    );
+}
+
+#[test]
+fn a_dated_change_applies_from_its_first_day_and_leaves_the_past_alone() {
+    // Enedis moves the hours on 2025-11-01; a PDL of its own keeps its old hours until
+    // the end of 2025, then has none.
+    let text = "22h-6h from 2025-11-01 23h-7h 12345678901234 1h-9h from 2026-01-01 \
+                12345678901234 00:00-00:00";
+    let config: OffPeakConfig = text.parse().unwrap();
+    assert_eq!(
+        config.to_string(),
+        "22:00-06:00 from 2025-11-01 until 2025-12-31 23:00-07:00 12345678901234 \
+         01:00-09:00 from 2026-01-01 12345678901234"
+    );
+    let off = |pdl: &str, when: &str| {
+        config.is_off_peak(pdl, Flow::Consumption, at(when), HolidayZone::Metropole)
+    };
+    // The default schedule: 22-6 until 31 October, 23-7 from 1 November on.
+    assert!(off("1", "2025-10-31 22:30") && !off("1", "2025-11-01 22:30"));
+    assert!(!off("1", "2025-10-31 06:30") && off("1", "2025-11-01 06:30"));
+    // The PDL section lives in its period only: 1-9 in Nov-Dec 2025, all peak from 2026
+    // (its section there says no hours), the base before.
+    assert!(off("12345678901234", "2025-10-31 23:00"));
+    assert!(off("12345678901234", "2025-11-15 08:30"));
+    assert!(!off("12345678901234", "2026-01-01 08:30"));
+    // Another PDL in 2026: the 2026 period has no default section, so the base holds.
+    assert!(off("1", "2026-02-01 22:30"));
+    // Split: the change day (a Saturday) against the day before.
+    let readings: Vec<Reading> = ["2025-10-31", "2025-11-01"]
+        .iter()
+        .flat_map(|day| full_day(date(day), IntervalLength::PT30M, 1000))
+        .collect();
+    let curve = curve(&readings);
+    let split = curve.split(&schedule(text, "12345678901234", Flow::Consumption));
+    let days: Vec<[f64; 2]> = split.days().iter().map(|d| wh(d.energy)).collect();
+    assert_eq!(days, [[16_000.0, 8_000.0], [16_000.0, 8_000.0]]);
+    let hours = split.hours();
+    // 2025-11-01 08:00-09:00 (local; UTC+1) is off-peak for the PDL, 22:00-23:00 not.
+    let hour_ending = |local: &str| {
+        let end = at(local).and_local_timezone(PARIS).unwrap().timestamp() / 60;
+        hours
+            .iter()
+            .find(|h| h.end_minute == end)
+            .unwrap()
+            .energy
+            .map(Energy::as_wh)
+    };
+    assert_eq!(hour_ending("2025-11-01 09:00"), [0.0, 1000.0]);
+    assert_eq!(hour_ending("2025-11-01 23:00"), [1000.0, 0.0]);
+    assert_eq!(hour_ending("2025-10-31 23:00"), [0.0, 1000.0]);
+}
