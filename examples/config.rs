@@ -101,6 +101,9 @@ pub struct Config {
     pub holiday_zone: HolidayZone,
     /// Whether production is fetched.
     pub production: bool,
+    /// Whether a usage point the schedule says nothing of takes its contract's off-peak
+    /// hours (Enedis'), dated.
+    pub contract_hours: bool,
     /// Days of day rows.
     pub days: i64,
     /// Days of hour rows.
@@ -125,6 +128,7 @@ impl Default for Config {
             schedule: String::new(),
             holiday_zone: HolidayZone::Metropole,
             production: true,
+            contract_hours: true,
             days: 1095,
             hours_days: 7,
             token: None,
@@ -181,6 +185,7 @@ pub const EXAMPLE: &str = r#"# linky's configuration: `linky config check` reads
 backend = "proxy"                  # proxy, conso-api, myelectricaldata, data-connect, data-connect-v5
 # usage_points = ["12345678901234"] # the proxy finds the consented ones itself
 schedule = "22h00-6h00"            # off-peak hours (`linky explain "22h00-6h00"`)
+contract_hours = true              # a PDL the schedule says nothing of: Enedis' hours, dated
 holiday_zone = "metropole"
 production = true
 # state = "/var/lib/linky"         # tokens and readings [default: linky in your data folder]
@@ -230,6 +235,14 @@ pub fn describe(config: &Config) -> String {
             }
         ),
         format!("holidays: {}", config.holiday_zone),
+        format!(
+            "contract hours: {}",
+            if config.contract_hours {
+                "Enedis' hours for a PDL the schedule says nothing of"
+            } else {
+                "no"
+            }
+        ),
         format!(
             "production: {}",
             if config.production { "yes" } else { "no" }
@@ -378,6 +391,7 @@ const TOP: Keys = Keys {
         "schedule",
         "holiday_zone",
         "production",
+        "contract_hours",
     ],
     secrets: &[],
     tables: &["history", "credentials", "domoticz", "victoria", "influx"],
@@ -580,6 +594,9 @@ impl Reader<'_> {
         }
         if let Some(production) = self.boolean(top, "production") {
             config.production = production;
+        }
+        if let Some(contract_hours) = self.boolean(top, "contract_hours") {
+            config.contract_hours = contract_hours;
         }
         if let Some(history) = self.table(top, "history", &HISTORY) {
             if let Some(days) = self.integer(history, "days", 1..36_500) {
@@ -858,8 +875,8 @@ mod tests {
             found,
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
-                 usage_points, state, schedule, holiday_zone, production, [history], \
-                 [credentials], [domoticz], [victoria], [influx])",
+                 usage_points, state, schedule, holiday_zone, production, contract_hours, \
+                 [history], [credentials], [domoticz], [victoria], [influx])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",

@@ -144,7 +144,8 @@ pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), Str
     let settings = SyncSettings::new(offpeak)
         .with_history(history)
         .with_holiday_zone(config.holiday_zone)
-        .with_production(config.production);
+        .with_production(config.production)
+        .with_contract_hours(config.contract_hours);
     Ok((settings, warnings.iter().map(ToString::to_string).collect()))
 }
 

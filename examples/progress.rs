@@ -66,6 +66,7 @@ impl Reporter {
 
     /// Shows one event.
     pub fn event(&mut self, event: &SyncEvent) {
+        self.count(event);
         match self.mode {
             Mode::Quiet => {}
             Mode::Json => {
@@ -78,7 +79,14 @@ impl Reporter {
         }
     }
 
-    fn draw(&mut self, event: &SyncEvent) {
+    /// Requests done and planned so far (the plan of a direction a meter lacks is
+    /// dropped from it once the meter says so).
+    pub fn progress(&self) -> (u64, u64) {
+        (self.done, self.planned)
+    }
+
+    /// Counts requests planned and done, whatever the mode.
+    fn count(&mut self, event: &SyncEvent) {
         match event {
             SyncEvent::Planned {
                 usage_point,
@@ -89,21 +97,6 @@ impl Reporter {
                 self.kinds
                     .insert((usage_point.to_string(), kind.as_str()), (requests, 0));
                 self.planned += requests;
-                let planned = self.planned;
-                self.bar().set_length(planned);
-            }
-            SyncEvent::RequestSent {
-                usage_point,
-                kind,
-                request,
-            } => {
-                let message = format!(
-                    "{usage_point} {} {}..{}",
-                    kind.as_str(),
-                    request.start,
-                    request.end
-                );
-                self.bar().set_message(message);
             }
             SyncEvent::RequestAnswered {
                 usage_point, kind, ..
@@ -126,6 +119,31 @@ impl Reporter {
                     self.planned -= entry.0.saturating_sub(entry.1);
                     entry.0 = entry.1;
                 }
+            }
+            _ => {}
+        }
+    }
+
+    fn draw(&mut self, event: &SyncEvent) {
+        match event {
+            SyncEvent::Planned { .. } => {
+                let planned = self.planned;
+                self.bar().set_length(planned);
+            }
+            SyncEvent::RequestSent {
+                usage_point,
+                kind,
+                request,
+            } => {
+                let message = format!(
+                    "{usage_point} {} {}..{}",
+                    kind.as_str(),
+                    request.start,
+                    request.end
+                );
+                self.bar().set_message(message);
+            }
+            SyncEvent::RequestAnswered { .. } | SyncEvent::NoData { .. } => {
                 let (done, planned) = (self.done, self.planned);
                 let bar = self.bar();
                 bar.set_length(planned);
@@ -160,8 +178,12 @@ impl Reporter {
                 let line = format!("stopped: {reason}");
                 self.bar().println(line);
             }
-            SyncEvent::StateWarning { .. } => {
+            SyncEvent::StateWarning { .. } | SyncEvent::ScheduleWarning { .. } => {
                 let line = format!("warning: {event}");
+                self.bar().println(line);
+            }
+            SyncEvent::ContractHours { .. } => {
+                let line = format!("  {event}");
                 self.bar().println(line);
             }
             _ => {}
@@ -335,6 +357,17 @@ pub fn event_json(event: &SyncEvent) -> Value {
             warning,
         } => json!({"event": "state_warning", "usage_point": usage_point.as_str(),
                     "warning": warning}),
+        SyncEvent::ScheduleWarning {
+            usage_point,
+            warning,
+        } => json!({"event": "schedule_warning", "usage_point": usage_point.as_str(),
+                    "warning": warning}),
+        SyncEvent::ContractHours {
+            usage_point,
+            text,
+            since,
+        } => json!({"event": "contract_hours", "usage_point": usage_point.as_str(),
+                    "text": text, "since": since.map(|d| d.to_string())}),
         SyncEvent::Writing {
             device,
             days,
@@ -372,6 +405,33 @@ pub fn report_json(report: &SyncReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Done of planned reaches planned, exactly, over the two-year replay (whose consumer
+    /// lacks production and producer lacks consumption: their plans are dropped).
+    #[test]
+    fn a_backfill_ends_with_every_planned_request_done() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut reporter = Reporter::new(Mode::Quiet);
+        let mut out = Vec::new();
+        let state = linky_domoticz::MemoryState::new();
+        let replayed = runtime.block_on(async {
+            let mut progress = |event: &SyncEvent| reporter.event(event);
+            crate::replay_into(
+                crate::two_year_session(7),
+                crate::Target::Memory,
+                &state,
+                &mut out,
+                Some(&mut progress),
+            )
+            .await
+            .unwrap()
+        });
+        assert!(replayed.as_recorded);
+        assert_eq!(reporter.progress(), (215, 215));
+    }
 
     #[test]
     fn waits_read_as_a_person_reads_them() {

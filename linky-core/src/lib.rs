@@ -44,8 +44,9 @@ pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
 pub use ids::{DeviceId, Flow, Tariff, UsagePointId};
 pub use offpeak::{
-    CompiledSchedule, DatedPart, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR, OffPeakConfig, Part,
-    ScheduleError, ScheduleErrorKind, Season, Section, TimeRange, Timetable, pdl_for_flow,
+    CompiledSchedule, ContractHoursError, DatedPart, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR,
+    OffPeakConfig, Part, ScheduleError, ScheduleErrorKind, Season, Section, TimeRange, Timetable,
+    parse_contract_hours, pdl_for_flow,
 };
 pub use pipeline::{
     DashboardRow, DayRow, DeviceData, DeviceDataBuilder, DeviceHour, DeviceRows, HistorySettings,
@@ -58,7 +59,9 @@ pub use plan::{
     RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run, history_window, next_run,
     plan_fetches,
 };
-pub use source::{ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent};
+pub use source::{
+    ContractHours, ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent,
+};
 pub use split::{
     SingleTariff, SplitCurve, SplitDay, SplitHour, SplitInterval, SplitMonth, TariffClassifier,
     tariff_class,

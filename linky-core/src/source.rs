@@ -139,6 +139,16 @@ pub enum SourceEvent {
     TokenRenewed,
 }
 
+/// The off-peak hours a distributor has on record for a usage point (its contract).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractHours {
+    /// The text as written, e.g. `HC (22H00-6H00)` (read with
+    /// [`crate::parse_contract_hours`]).
+    pub text: String,
+    /// Since when the tariff holds, when the contract says (its last tariff change).
+    pub since: Option<chrono::NaiveDate>,
+}
+
 /// A source of Linky data, as a sync sees it.
 #[async_trait]
 pub trait ReadingSource: Send + Sync {
@@ -162,5 +172,15 @@ pub trait ReadingSource: Send + Sync {
     ) -> Result<SourceData, SourceError> {
         let _ = observer;
         self.fetch(usage_point, request).await
+    }
+
+    /// The off-peak hours the distributor has on record for `usage_point`, when the
+    /// source can tell (`None`: it cannot, or the contract has none). The default cannot.
+    async fn contract_hours(
+        &self,
+        usage_point: &UsagePointId,
+    ) -> Result<Option<ContractHours>, SourceError> {
+        let _ = usage_point;
+        Ok(None)
     }
 }

@@ -42,7 +42,8 @@ pub use memory::{MemoryDevice, MemorySink};
 pub use secret::Password;
 pub use sink::{DeviceHandle, Sink, StoredDayMismatch};
 pub use state::{
-    MemoryState, StateDir, StateError, StateStore, StoredDays, StoredKind, StoredValue, SyncMeta,
+    ContractHoursEntry, ContractHoursHistory, MemoryState, StateDir, StateError, StateStore,
+    StoredDays, StoredKind, StoredValue, SyncMeta,
 };
 pub use svalue::{dashboard_svalue, day_svalue, hour_svalue, validate_svalue};
 
@@ -52,5 +53,6 @@ pub use async_trait::async_trait;
 /// Re-exported: the rows, device ids and sources this crate's API speaks.
 pub use linky_core;
 pub use sync::{
-    CancelToken, DeviceReport, StopReason, SyncError, SyncEvent, SyncReport, SyncRun, SyncSettings,
+    CONTRACT_CHECK_DAYS, CancelToken, DeviceReport, StopReason, SyncError, SyncEvent, SyncReport,
+    SyncRun, SyncSettings,
 };

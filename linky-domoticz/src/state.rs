@@ -64,6 +64,35 @@ pub struct SyncMeta {
     /// good (ADAM-ERR0069).
     #[serde(default)]
     pub no_data: BTreeSet<String>,
+    /// Per usage point, the off-peak hours its contract gave over time (see
+    /// `SyncSettings::with_contract_hours`).
+    #[serde(default)]
+    pub contract_hours: std::collections::BTreeMap<String, ContractHoursHistory>,
+}
+
+/// The off-peak hours a usage point's contract gave, run after run: each text once, with
+/// the day it holds from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractHoursHistory {
+    /// The last day the contract was asked.
+    #[serde(default)]
+    pub checked: Option<NaiveDate>,
+    /// Each text, oldest first.
+    #[serde(default)]
+    pub entries: Vec<ContractHoursEntry>,
+}
+
+/// One text of a contract's off-peak hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractHoursEntry {
+    /// As written, e.g. `HC (22H00-6H00)`.
+    pub text: String,
+    /// The first day it holds: `None` for the first text learned (it stands for the whole
+    /// past: the hours before it are not known), else the contract's last tariff change
+    /// or, when the contract does not say, the day the change was seen.
+    pub since: Option<NaiveDate>,
+    /// The day it was first seen.
+    pub seen: NaiveDate,
 }
 
 impl SyncMeta {

@@ -47,10 +47,10 @@ use linky_core::{
     HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, Reading,
     ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
     SourceErrorKind, SourceEvent, UsagePointId, device_rows, history_after_run, history_window,
-    merge_device, merged_pairs, next_run, plan_fetches,
+    merge_device, merged_pairs, next_run, parse_contract_hours, plan_fetches,
 };
 
-use crate::state::{StateError, StateStore, StoredKind, SyncMeta};
+use crate::state::{ContractHoursEntry, StateError, StateStore, StoredKind, SyncMeta};
 use crate::{Sink, SinkError};
 
 /// What a sync is told to do: [`SyncSettings::new`] or the default, then the `with_`
@@ -78,6 +78,9 @@ pub struct SyncSettings {
     pub calling_hours: CallingHours,
     /// Whether to fetch production too.
     pub production: bool,
+    /// Whether a usage point without a section in `offpeak` takes the off-peak hours of
+    /// its contract (asked at most once a week, kept with their dates in the state).
+    pub contract_hours: bool,
 }
 
 impl SyncSettings {
@@ -133,6 +136,19 @@ impl SyncSettings {
         self.production = production;
         self
     }
+
+    /// Whether a usage point for which `offpeak` says nothing takes the off-peak hours
+    /// Enedis has on record for it (its contract; the user's schedule always wins). The
+    /// contract is asked at most once every [`CONTRACT_CHECK_DAYS`] days; each text is
+    /// kept in the state with the day it holds from (the contract's last tariff change),
+    /// so that a change splits the days after it by the new hours and leaves the days
+    /// before it alone. A text that cannot be read is a warning (a [`SyncEvent`] and a
+    /// note of the device's report), never a silent single tariff. Off by default: one
+    /// more request per usage point and week.
+    pub fn with_contract_hours(mut self, contract_hours: bool) -> SyncSettings {
+        self.contract_hours = contract_hours;
+        self
+    }
 }
 
 impl Default for SyncSettings {
@@ -145,6 +161,7 @@ impl Default for SyncSettings {
             secondary: SecondaryDisplay::default(),
             calling_hours: CallingHours::default(),
             production: true,
+            contract_hours: false,
         }
     }
 }
@@ -231,6 +248,16 @@ pub enum SyncError {
     /// The run's time is outside the calling hours: nothing was fetched.
     #[error("outside calling hours: nothing fetched")]
     OutsideCallingHours,
+    /// A usage point's contract hours could not be asked for or read (a note: the run
+    /// goes on with the hours known before, or a single tariff).
+    #[error("contract off-peak hours: {detail}")]
+    ContractHours {
+        /// What went wrong.
+        detail: String,
+        /// The source's error, when asking failed.
+        #[source]
+        cause: Option<SourceError>,
+    },
 }
 
 impl SyncError {
@@ -351,6 +378,24 @@ pub enum SyncEvent {
         /// Why.
         reason: StopReason,
     },
+    /// A usage point's contract gave off-peak hours not known before (the first ones, or
+    /// a change): its days from `since` on are split by them.
+    ContractHours {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// The hours as written.
+        text: String,
+        /// The first day they hold (`None`: the whole past, as far as known).
+        since: Option<NaiveDate>,
+    },
+    /// A schedule problem: a contract's hours that cannot be read or asked for. The usage
+    /// point is split with the hours known before, or a single tariff when none are.
+    ScheduleWarning {
+        /// The usage point.
+        usage_point: UsagePointId,
+        /// What.
+        warning: String,
+    },
     /// A problem with the state, met and handled (a corrupt file fetched again).
     StateWarning {
         /// The usage point.
@@ -443,7 +488,22 @@ impl fmt::Display for SyncEvent {
             SyncEvent::StateWarning {
                 usage_point,
                 warning,
+            }
+            | SyncEvent::ScheduleWarning {
+                usage_point,
+                warning,
             } => write!(f, "{usage_point}: {warning}"),
+            SyncEvent::ContractHours {
+                usage_point,
+                text,
+                since,
+            } => {
+                write!(f, "{usage_point}: off-peak hours from the contract: {text}")?;
+                match since {
+                    Some(since) => write!(f, " from {since}"),
+                    None => Ok(()),
+                }
+            }
             SyncEvent::Writing {
                 device,
                 days,
@@ -547,6 +607,9 @@ impl CancelToken {
         }
     }
 }
+
+/// How often a sync asks a usage point's contract for its off-peak hours, in days.
+pub const CONTRACT_CHECK_DAYS: i64 = 7;
 
 /// Hears the events of a run.
 type Progress<'a> = dyn FnMut(&SyncEvent) + Send + 'a;
@@ -687,6 +750,17 @@ impl<'a> SyncRun<'a> {
         let mut gates = Vec::new();
         for usage_point in &usage_points {
             let mut device_report = DeviceReport::new(DeviceId::meter(usage_point.clone()));
+            let uses_contract =
+                settings.contract_hours && !settings.offpeak.has_two_tariffs(usage_point.as_str());
+            if uses_contract && settings.calling_hours.allows(now) && report.stopped.is_none() {
+                self.check_contract_hours(&mut meta, usage_point, today, &mut device_report)
+                    .await;
+            }
+            let offpeak = if uses_contract {
+                self.contract_schedule(&meta, usage_point, &mut device_report)
+            } else {
+                settings.offpeak.clone()
+            };
             if settings.calling_hours.allows(now) && report.stopped.is_none() {
                 report.stopped = self
                     .fetch_missing(
@@ -704,6 +778,7 @@ impl<'a> SyncRun<'a> {
             let (data, gate) = self.device_data(
                 &meta,
                 usage_point,
+                &offpeak,
                 today,
                 window.max(days),
                 &mut device_report,
@@ -773,6 +848,122 @@ impl<'a> SyncRun<'a> {
             report.next_run = report.next_run.max(allowed);
         }
         report
+    }
+
+    /// Asks the contract of `usage_point` for its off-peak hours when the last answer is
+    /// older than [`CONTRACT_CHECK_DAYS`], and keeps a new text with its first day (saved
+    /// at once, like the "no data" facts).
+    async fn check_contract_hours(
+        &self,
+        meta: &mut SyncMeta,
+        usage_point: &UsagePointId,
+        today: NaiveDate,
+        device_report: &mut DeviceReport,
+    ) {
+        let pdl = usage_point.as_str();
+        let history = meta.contract_hours.entry(pdl.to_owned()).or_default();
+        if history
+            .checked
+            .is_some_and(|checked| today < checked + Duration::days(CONTRACT_CHECK_DAYS))
+        {
+            return;
+        }
+        let cancel = self.cancel.clone();
+        let answer = tokio::select! {
+            answer = self.source.contract_hours(usage_point) => answer,
+            () = cancel.cancelled() => return,
+        };
+        let hours = match answer {
+            Ok(hours) => hours,
+            Err(error) => {
+                let warning =
+                    format!("the contract's off-peak hours could not be asked for: {error}");
+                self.say(SyncEvent::ScheduleWarning {
+                    usage_point: usage_point.clone(),
+                    warning,
+                });
+                device_report.notes.push(SyncError::ContractHours {
+                    detail: "the contract could not be asked for".to_owned(),
+                    cause: Some(error),
+                });
+                return;
+            }
+        };
+        history.checked = Some(today);
+        if let Some(hours) = hours
+            && history
+                .entries
+                .last()
+                .is_none_or(|last| last.text != hours.text)
+        {
+            // The first text stands for the whole past; a change holds from the contract's
+            // last tariff change when that is after the previous text's start, else from
+            // the day it was seen.
+            let since = match history.entries.last() {
+                None => None,
+                Some(last) => Some(
+                    hours
+                        .since
+                        .filter(|since| last.since.is_none_or(|previous| *since > previous))
+                        .unwrap_or(today),
+                ),
+            };
+            history.entries.push(ContractHoursEntry {
+                text: hours.text.clone(),
+                since,
+                seen: today,
+            });
+            self.say(SyncEvent::ContractHours {
+                usage_point: usage_point.clone(),
+                text: hours.text,
+                since,
+            });
+        }
+        if let Err(error) = self.state.save_meta(meta) {
+            device_report.errors.push(SyncError::State(error));
+        }
+    }
+
+    /// The schedule of a usage point that takes its contract's hours: the settings' with
+    /// each known text from its first day. A text that cannot be read is a warning; its
+    /// days keep the hours known before it (a single tariff when there are none).
+    fn contract_schedule(
+        &self,
+        meta: &SyncMeta,
+        usage_point: &UsagePointId,
+        device_report: &mut DeviceReport,
+    ) -> OffPeakConfig {
+        let pdl = usage_point.as_str();
+        let entries = meta
+            .contract_hours
+            .get(pdl)
+            .map(|history| history.entries.as_slice())
+            .unwrap_or_default();
+        let mut history = Vec::new();
+        for entry in entries {
+            match parse_contract_hours(&entry.text) {
+                Ok(ranges) => history.push((entry.since, ranges)),
+                Err(error) => {
+                    let fallback = if history.is_empty() {
+                        "a single tariff"
+                    } else {
+                        "the hours known before"
+                    };
+                    let warning = format!(
+                        "{error}; its days are split with {fallback}: give a schedule for {pdl} to say otherwise"
+                    );
+                    self.say(SyncEvent::ScheduleWarning {
+                        usage_point: usage_point.clone(),
+                        warning: warning.clone(),
+                    });
+                    device_report.notes.push(SyncError::ContractHours {
+                        detail: warning,
+                        cause: None,
+                    });
+                }
+            }
+        }
+        self.settings.offpeak.with_contract_hours(pdl, &history)
     }
 
     /// Tells the caller.
@@ -1008,6 +1199,7 @@ impl<'a> SyncRun<'a> {
         &self,
         meta: &SyncMeta,
         usage_point: &UsagePointId,
+        offpeak: &OffPeakConfig,
         today: NaiveDate,
         days: i64,
         device_report: &mut DeviceReport,
@@ -1035,7 +1227,7 @@ impl<'a> SyncRun<'a> {
         self.warn(device_report, warnings);
         let (mut data, report) = DeviceData::builder(
             DeviceId::meter(usage_point.clone()),
-            &self.settings.offpeak,
+            offpeak,
             self.settings.holiday_zone,
         )
         .period(from, today)

@@ -27,6 +27,10 @@ pub struct Contract {
     pub segment: Option<String>,
     /// The meter's last activation date: nothing can be asked before it.
     pub last_activation_date: Option<NaiveDate>,
+    /// The last change of the distribution tariff (v5
+    /// `last_distribution_tariff_change_date`): since when the off-peak hours hold, as far
+    /// as the contract tells.
+    pub last_tariff_change: Option<NaiveDate>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +62,7 @@ struct V5ContractFields {
     distribution_tariff: Option<String>,
     segment: Option<String>,
     last_activation_date: Option<String>,
+    last_distribution_tariff_change_date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,13 +74,25 @@ struct Contract2026 {
 }
 
 #[derive(Deserialize)]
+struct Metering2026 {
+    relais: Option<Relay2026>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Relay2026 {
+    plage_heures_creuses: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct Summary2026 {
     consumption_last_activation_date: Option<String>,
 }
 
 /// Parses a contracts body: v5 (`{"customer": {"usage_points": [...]}}`), 2026
-/// (`[{usage_point_id, subscribed_power, ...}]`) or the 2026 summary (activation date
-/// only).
+/// (`[{usage_point_id, subscribed_power, ...}]`), the 2026 summary (activation date
+/// only) or the 2026 metering data (`comptage_auto/v1`: `relais.plageHeuresCreuses`, the
+/// off-peak hours only).
 ///
 /// ```
 /// let body = br#"{"customer":{"usage_points":[{"usage_point":{"usage_point_id":"20000000000000"},
@@ -122,6 +139,9 @@ pub fn parse_contracts(body: &[u8]) -> Result<Vec<Contract>, Error> {
                     last_activation_date: fields
                         .and_then(|f| f.last_activation_date.as_deref())
                         .and_then(parse_local_date),
+                    last_tariff_change: fields
+                        .and_then(|f| f.last_distribution_tariff_change_date.as_deref())
+                        .and_then(parse_local_date),
                 }
             })
             .collect());
@@ -140,6 +160,14 @@ pub fn parse_contracts(body: &[u8]) -> Result<Vec<Contract>, Error> {
             })
             .collect());
     }
+    if value.get("relais").is_some() {
+        let parsed: Metering2026 =
+            serde_json::from_value(value).map_err(malformed("data connect 2026 metering"))?;
+        return Ok(vec![Contract {
+            offpeak_hours: parsed.relais.and_then(|relay| relay.plage_heures_creuses),
+            ..Contract::default()
+        }]);
+    }
     if value.get("consumption_last_activation_date").is_some() {
         let parsed: Summary2026 =
             serde_json::from_value(value).map_err(malformed("data connect 2026 summary"))?;
@@ -153,8 +181,9 @@ pub fn parse_contracts(body: &[u8]) -> Result<Vec<Contract>, Error> {
     }
     Err(Error::Malformed {
         format: "json",
-        detail: "not a contracts body (customer, a list, or consumption_last_activation_date)"
-            .to_owned(),
+        detail:
+            "not a contracts body (customer, a list, relais, or consumption_last_activation_date)"
+                .to_owned(),
     })
 }
 

@@ -24,6 +24,7 @@
 //! ```
 
 mod compiled;
+mod enedis;
 mod error;
 mod explain;
 mod grammar;
@@ -32,6 +33,7 @@ mod model;
 use std::str::FromStr;
 
 pub use compiled::{CompiledSchedule, DayKind};
+pub use enedis::{ContractHoursError, parse_contract_hours};
 pub use error::{ScheduleError, ScheduleErrorKind};
 pub use explain::Timetable;
 pub use model::{

@@ -308,6 +308,8 @@ impl OffPeakConfig {
         let season = Season::of(date);
         let says = |schedule: &OffPeakConfig| schedule.section(pdl).is_some();
         let mut base = 1 + self.seasons.len();
+        // Parsed periods never overlap; composed ones may (the distributor's hours of one
+        // PDL beside the user's periods): the first holding the day with a section wins.
         for period in &self.periods {
             if period.contains(date) {
                 let seasons = &period.schedule.seasons;
@@ -320,7 +322,6 @@ impl OffPeakConfig {
                 if says(&period.schedule) {
                     return base;
                 }
-                break;
             }
             base += 1 + period.schedule.seasons.len();
         }

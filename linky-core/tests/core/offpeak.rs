@@ -958,3 +958,62 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn enedis_off_peak_strings_are_read_exactly_or_refused_clearly() {
+    use linky_core::parse_contract_hours;
+    let read = |text: &str| -> Vec<String> {
+        parse_contract_hours(text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    // The strings seen in Enedis' documentation, tests and real contracts.
+    assert_eq!(read("HC (22H00-6H00)"), ["22:00-06:00"]);
+    assert_eq!(read("HC (23h00-7h30)"), ["23:00-07:30"]);
+    assert_eq!(
+        read("HC (2H00-7H00;12h30-14h00)"),
+        ["02:00-07:00", "12:30-14:00"]
+    );
+    assert_eq!(
+        read("HC (1H50-7H50;12H50-14H50)"),
+        ["01:50-07:50", "12:50-14:50"]
+    );
+    assert_eq!(
+        read("HC (0H54-6H54;11H54-13H54)"),
+        ["00:54-06:54", "11:54-13:54"]
+    );
+    assert_eq!(read("HC (22h00-06h00)"), ["22:00-06:00"]);
+    assert_eq!(
+        read("  HC(00:50 - 07:20 ; 12:20-13:50) "),
+        ["00:50-07:20", "12:20-13:50"]
+    );
+    assert_eq!(read("22H30-6H30"), ["22:30-06:30"]);
+    // Exactly as the schedule language would read the same hours.
+    let ranges = parse_contract_hours("HC (1H34-7H34;12H34-14H34)").unwrap();
+    let config: OffPeakConfig = "1h34-7h34 12h34-14h34".parse().unwrap();
+    assert_eq!(config.default.unwrap().consumption.every_day, ranges);
+    // Unreadable: a clear reason, never an empty schedule.
+    for (text, reason) in [
+        ("HC (22H00-6H00", "expected \"HC (ranges)\""),
+        ("HC ()", "no range"),
+        ("", "no range"),
+        ("HC (22H00)", "\"22H00\" is no range"),
+        ("HC (25H00-6H00)", "\"25H00\" is no time"),
+        ("HC (22H0-6H00)", "\"22H0\" is no time"),
+        ("HC (22H00-6H60)", "\"6H60\" is no time"),
+        ("HC (6H00-6H00)", "\"6H00-6H00\" is empty"),
+        (
+            "Heures creuses variables",
+            "\"Heures creuses variables\" is no range",
+        ),
+    ] {
+        let error = parse_contract_hours(text).unwrap_err();
+        assert!(error.to_string().ends_with(reason), "{text:?}: {error}");
+        assert!(
+            error.to_string().starts_with("Enedis' off-peak hours"),
+            "{error}"
+        );
+    }
+}

@@ -882,3 +882,145 @@ async fn sync_in(
         .run()
         .await
 }
+
+/// A source whose contract gives off-peak hours, changed by the test between runs.
+struct ContractSource {
+    inner: FakeSource,
+    hours: Mutex<Option<linky_core::ContractHours>>,
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl ReadingSource for ContractSource {
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError> {
+        self.inner.usage_points().await
+    }
+
+    async fn fetch(
+        &self,
+        usage_point: &UsagePointId,
+        request: &FetchRequest,
+    ) -> Result<SourceData, SourceError> {
+        self.inner.fetch(usage_point, request).await
+    }
+
+    async fn contract_hours(
+        &self,
+        _usage_point: &UsagePointId,
+    ) -> Result<Option<linky_core::ContractHours>, SourceError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.hours.lock().unwrap().clone())
+    }
+}
+
+/// Without a schedule of the user's for a usage point, the sync takes its contract's
+/// off-peak hours, keeps each text with the day it holds from, and splits each day by the
+/// hours in force then: a change leaves the days before it alone.
+#[tokio::test]
+async fn a_usage_point_without_a_schedule_takes_its_contracts_hours_over_time() {
+    use linky_core::{ContractHours, HistorySettings};
+    use linky_domoticz::{SyncError, SyncEvent};
+    let contract = |text: &str, since: Option<&str>| {
+        Some(ContractHours {
+            text: text.to_owned(),
+            since: since.map(|d| d.parse().unwrap()),
+        })
+    };
+    let source = ContractSource {
+        inner: FakeSource::new(vec![CONSUMER], vec![]),
+        hours: Mutex::new(contract("HC (22H00-6H00)", Some("2019-01-01"))),
+        asked: AtomicUsize::new(0),
+    };
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let settings = SyncSettings::new(linky_core::OffPeakConfig::default())
+        .with_history(HistorySettings::new(2, 30, Default::default(), Default::default()).0)
+        .with_contract_hours(true);
+    let run = |at: NaiveDateTime| {
+        let (source, sink, state, settings) = (&source, &sink, &state, settings.clone());
+        async move {
+            let clock = clock_at(at);
+            let mut events = Vec::new();
+            let mut hear = |event: &SyncEvent| events.push(event.clone());
+            let report = SyncRun::new(source, sink, state, &clock)
+                .settings(settings)
+                .spread_minutes(7)
+                .retry_days(3)
+                .progress(&mut hear)
+                .run()
+                .await;
+            (report, events)
+        }
+    };
+    let off_peak_wh = |day: &str| {
+        let device = sink.device(CONSUMER).unwrap();
+        let energies = device.days[&day.parse::<NaiveDate>().unwrap()];
+        (
+            energies.consumption[0].as_wh(),
+            energies.consumption[1].as_wh(),
+        )
+    };
+    let at = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+
+    // The first text learned stands for the whole past.
+    let (report, events) = run(at("2024-06-20 09:00")).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(events.iter().any(|e| matches!(e, SyncEvent::ContractHours { text, since: None, .. } if text == "HC (22H00-6H00)")));
+    assert_eq!(off_peak_wh("2024-05-25"), (16_000.0, 8_000.0));
+    assert_eq!(off_peak_wh("2024-06-19"), (16_000.0, 8_000.0));
+    // Asked once a week at most.
+    run(at("2024-06-21 09:00")).await;
+    assert_eq!(source.asked.load(Ordering::SeqCst), 1);
+
+    // Enedis moves the hours on 25 June: the days from then on are split by the new ones.
+    *source.hours.lock().unwrap() = contract("HC (23H00-6H00)", Some("2024-06-25"));
+    let (report, events) = run(at("2024-06-28 09:00")).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(source.asked.load(Ordering::SeqCst), 2);
+    assert!(events.iter().any(|e| matches!(e, SyncEvent::ContractHours { since: Some(since), .. } if since.to_string() == "2024-06-25")));
+    assert_eq!(off_peak_wh("2024-06-24"), (16_000.0, 8_000.0));
+    assert_eq!(off_peak_wh("2024-06-25"), (17_000.0, 7_000.0));
+    assert_eq!(off_peak_wh("2024-06-27"), (17_000.0, 7_000.0));
+    assert_eq!(off_peak_wh("2024-05-30"), (16_000.0, 8_000.0));
+    // Kept in the state with their dates.
+    let meta = state.load_meta().unwrap();
+    let kept: Vec<(String, Option<String>)> = meta.contract_hours[CONSUMER]
+        .entries
+        .iter()
+        .map(|e| (e.text.clone(), e.since.map(|d| d.to_string())))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("HC (22H00-6H00)".to_owned(), None),
+            ("HC (23H00-6H00)".to_owned(), Some("2024-06-25".to_owned()))
+        ]
+    );
+
+    // A text that cannot be read: a warning and a note, the hours known before kept.
+    *source.hours.lock().unwrap() = contract("HC variables", None);
+    let (report, events) = run(at("2024-07-06 09:00")).await;
+    let warned = events
+        .iter()
+        .any(|e| matches!(e, SyncEvent::ScheduleWarning { warning, .. } if warning.contains("\"HC variables\" cannot be read") && warning.contains("the hours known before")));
+    assert!(warned, "{events:#?}");
+    let device = &report.devices[0];
+    assert!(device.errors.is_empty(), "{device:?}");
+    assert!(
+        device
+            .notes
+            .iter()
+            .any(|n| matches!(n, SyncError::ContractHours { .. }))
+    );
+    assert_eq!(off_peak_wh("2024-07-05"), (17_000.0, 7_000.0));
+
+    // The user's own schedule wins: the contract is not even asked.
+    let asked = source.asked.load(Ordering::SeqCst);
+    let clock = clock_at(at("2024-07-20 09:00"));
+    SyncRun::new(&source, &sink, &state, &clock)
+        .settings(settings.clone().with_offpeak("22h-6h".parse().unwrap()))
+        .run()
+        .await;
+    assert_eq!(source.asked.load(Ordering::SeqCst), asked);
+    std::fs::remove_dir_all(root).ok();
+}

@@ -125,6 +125,24 @@ impl Backend {
         }
     }
 
+    /// The path of a usage point's contract (where its off-peak hours are), when the
+    /// backend serves one: v5 `customers_upc` (the proxy forwards v5 paths; MyElectricalData
+    /// passes the v5 body through), Data Connect 2026 `comptage_auto/v1/{prm}`. The Conso
+    /// API documents no contract endpoint.
+    pub(crate) fn contract_path(&self, usage_point: &str) -> Option<String> {
+        const V5: &str = "customers_upc/v5/usage_points/contracts";
+        match self {
+            Backend::Proxy { .. } => Some(format!("/data/proxy/{V5}?usage_point_id={usage_point}")),
+            Backend::DataConnectV5 { .. } => Some(format!("/{V5}?usage_point_id={usage_point}")),
+            Backend::DataConnect2026 { .. } => Some(format!("/comptage_auto/v1/{usage_point}")),
+            Backend::MyElectricalData { use_cache, .. } => Some(format!(
+                "/contracts/{usage_point}/{}",
+                if *use_cache { "cache/" } else { "" }
+            )),
+            Backend::ConsoApi { .. } => None,
+        }
+    }
+
     /// The usage points the configuration names (the proxy's come from the consent).
     pub(crate) fn configured_usage_points(&self) -> &[String] {
         match self {

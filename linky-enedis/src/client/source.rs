@@ -240,6 +240,60 @@ impl linky_core::ReadingSource for Client {
     ) -> Result<linky_core::SourceData, linky_core::SourceError> {
         self.source_data(usage_point, request, Some(observer)).await
     }
+
+    async fn contract_hours(
+        &self,
+        usage_point: &UsagePointId,
+    ) -> Result<Option<linky_core::ContractHours>, linky_core::SourceError> {
+        let contract = match self.contract(usage_point).await {
+            Ok(contract) => contract,
+            // "No such data" (a meter without contract data, a gateway without the
+            // endpoint): nothing to tell, not a failure.
+            Err(Error::Api(api)) if api.category() == ErrorCategory::NoData => None,
+            Err(error) => return Err(source_error(error)),
+        };
+        Ok(contract.and_then(|contract| {
+            contract
+                .offpeak_hours
+                .map(|text| linky_core::ContractHours {
+                    text,
+                    since: contract.last_tariff_change,
+                })
+        }))
+    }
+}
+
+impl Client {
+    /// The contract of `usage_point` (subscribed power, Enedis' off-peak hours, dates), or
+    /// `None` when the backend serves no contract. One request, with the client's rate
+    /// limit, token renewal and retries.
+    ///
+    /// # Errors
+    ///
+    /// As a measurement's request; [`Error::Malformed`] for a body that is no contract.
+    pub async fn contract(
+        &self,
+        usage_point: &UsagePointId,
+    ) -> Result<Option<crate::Contract>, Error> {
+        let backend = self.backend();
+        let Some(path) = backend.contract_path(usage_point.as_str()) else {
+            return Ok(None);
+        };
+        let url = format!("{}{path}", backend.base_url());
+        let span = tracing::info_span!(
+            "enedis_contract",
+            backend = backend.name(),
+            usage_point = usage_point.as_str()
+        );
+        let body = tracing::Instrument::instrument(self.get_with_retries(&url, None), span).await?;
+        let contracts = crate::parse_contracts(&body)?;
+        // A v5 body may list several usage points: take this one's, else the only one.
+        let mine = contracts
+            .iter()
+            .position(|c| c.usage_point.as_deref() == Some(usage_point.as_str()))
+            .or((contracts.len() == 1).then_some(0));
+        Ok(mine.map(|index| contracts[index].clone()))
+    }
 }
 
 impl Client {

@@ -1048,3 +1048,74 @@ async fn retries_are_deterministic_with_a_seed_and_a_manual_clock() {
     assert_eq!(waits[0], waits[1]);
     assert!((37_500..=75_000).contains(&waits[0]), "{waits:?}");
 }
+
+#[tokio::test]
+async fn the_contract_gives_the_off_peak_hours_and_since_when() {
+    use linky_core::ReadingSource;
+    let server = MockServer::start().await;
+    // The proxy forwards v5's contracts path, like the measurements.
+    let body = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/enedis/saniho_contract_data_2.json"),
+    )
+    .unwrap()
+    .replace("20000000000000", SANDBOX);
+    Mock::given(method("GET"))
+        .and(path("/data/proxy/customers_upc/v5/usage_points/contracts"))
+        .and(query_param("usage_point_id", SANDBOX))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (client, _) = proxy_client(&server, Some(valid_tokens())).await;
+    let contract = client.contract(&pdl(SANDBOX)).await.unwrap().unwrap();
+    assert_eq!(contract.subscribed_power_kva, Some(6));
+    assert_eq!(contract.last_tariff_change, Some(date("2021-11-18")));
+    let hours = client.contract_hours(&pdl(SANDBOX)).await.unwrap().unwrap();
+    assert_eq!(hours.text, "HC (0H54-6H54;11H54-13H54)");
+    assert_eq!(hours.since, Some(date("2021-11-18")));
+}
+
+#[tokio::test]
+async fn data_connect_2026_reads_the_hours_from_comptage_auto_and_the_conso_api_has_none() {
+    use linky_core::ReadingSource;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v3/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "app-token", "token_type": "Bearer", "expires_in": 12600
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/comptage_auto/v1/{SANDBOX}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "relais": {"plageHeuresCreuses": "HC (1H50-7H50;12H50-14H50)"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::builder(Backend::DataConnect2026 {
+        base_url: server.uri(),
+        client_id: "app".to_owned(),
+        client_secret: ClientSecret::new("secret"),
+        usage_points: vec![SANDBOX.to_owned()],
+    })
+    .max_per_second(1000)
+    .build()
+    .unwrap();
+    let hours = client.contract_hours(&pdl(SANDBOX)).await;
+    let hours = hours.unwrap().unwrap();
+    assert_eq!(hours.text, "HC (1H50-7H50;12H50-14H50)");
+    assert_eq!(hours.since, None);
+    // No documented contract endpoint: nothing asked, nothing told.
+    let conso = Client::builder(Backend::ConsoApi {
+        base_url: server.uri(),
+        token: ApiToken::new("t"),
+        usage_points: vec![SANDBOX.to_owned()],
+    })
+    .build()
+    .unwrap();
+    assert_eq!(conso.contract_hours(&pdl(SANDBOX)).await.unwrap(), None);
+}
