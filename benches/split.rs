@@ -5,7 +5,8 @@
 //! splitter's throughput and its ratio to the baseline.
 //!
 //! Target: at least 100 million intervals per second for PT30M on one thread, at least 50
-//! times the baseline.
+//! times the baseline. Tempo's six classes (a colour for every day of the ten years) run
+//! beside the two-class split in the same run: target at least half its rate.
 
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -14,8 +15,8 @@ use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use linky_benches::best_time;
 use linky_core::{
-    CompiledSchedule, Energy, Flow, HolidayZone, IntervalLength, LoadCurve, OffPeakConfig, PARIS,
-    Power, Reading, SplitCurve,
+    ColourCalendar, CompiledSchedule, DayColour, Energy, Flow, HolidayZone, IntervalLength,
+    LoadCurve, OffPeakConfig, PARIS, Power, Reading, SplitCurve, split_by_colour,
 };
 
 const SCHEDULE: &str = "22h26-6h26 12h00-14h00 mercredi 11h00-16h00 fe 0h-24h";
@@ -61,6 +62,51 @@ fn split(curve: &LoadCurve, schedule: &CompiledSchedule) -> SplitCurve<2> {
     curve.split(schedule)
 }
 
+/// A colour for every day from 2014-12-31 on (the first night needs the day before): 22
+/// red and 43 white days a season, in winter weekdays, the rest blue.
+fn ten_years_of_colours() -> ColourCalendar {
+    let mut calendar = ColourCalendar::new();
+    let first = NaiveDate::from_ymd_opt(2014, 12, 31).expect("a valid date");
+    for n in 0..(10 * 366 + 2) {
+        let day = first + Duration::days(n);
+        let colour = match (n * 37) % 365 {
+            0..22 => DayColour::Red,
+            22..65 => DayColour::White,
+            _ => DayColour::Blue,
+        };
+        calendar.set(day, colour);
+    }
+    calendar
+}
+
+/// Prints the six-class split's rate beside the two-class one's, measured in this run.
+fn print_tempo_ratio(curve: &LoadCurve, schedule: &CompiledSchedule, calendar: &ColourCalendar) {
+    let count = curve.intervals().len() as f64;
+    let two = best_time(StdDuration::from_secs(2), || {
+        black_box(split(curve, schedule));
+    });
+    let six = best_time(StdDuration::from_secs(2), || {
+        black_box(split_by_colour(curve, calendar));
+    });
+    let tempo = split_by_colour(curve, calendar);
+    assert!(tempo.waiting.is_empty(), "every colour is known");
+    assert_eq!(
+        tempo.split.totals().iter().copied().sum::<Energy>(),
+        split(curve, schedule)
+            .totals()
+            .iter()
+            .copied()
+            .sum::<Energy>(),
+        "six classes hold the same energy as two"
+    );
+    println!(
+        "split pt30m tempo (6 classes): {:.0} M intervals/s, two classes {:.0} M intervals/s, ratio {:.2} (target at least 0.5)",
+        count / six.as_secs_f64() / 1e6,
+        count / two.as_secs_f64() / 1e6,
+        two.as_secs_f64() / six.as_secs_f64()
+    );
+}
+
 fn print_ratios(
     config: &OffPeakConfig,
     schedule: &CompiledSchedule,
@@ -94,12 +140,14 @@ fn splitting(c: &mut Criterion) {
         CompiledSchedule::new(&config, DEVICE, Flow::Consumption, HolidayZone::Metropole);
     let half_hours = ten_years(IntervalLength::PT30M);
     let ten_minutes = ten_years(IntervalLength::PT10M);
+    let colours = ten_years_of_colours();
     if !std::env::args().any(|argument| argument == "--test") {
         print_ratios(
             &config,
             &schedule,
             &[("pt30m", &half_hours), ("pt10m", &ten_minutes)],
         );
+        print_tempo_ratio(&half_hours, &schedule, &colours);
     }
     for (name, curve) in [("pt30m", &half_hours), ("pt10m", &ten_minutes)] {
         let mut group = c.benchmark_group(format!("split_ten_years_{name}"));
@@ -107,6 +155,11 @@ fn splitting(c: &mut Criterion) {
         group.bench_function("compiled", |b| {
             b.iter(|| split(black_box(curve), &schedule))
         });
+        if name == "pt30m" {
+            group.bench_function("tempo_six_classes", |b| {
+                b.iter(|| split_by_colour(black_box(curve), &colours))
+            });
+        }
         group.sample_size(10);
         group.bench_function("baseline_per_minute", |b| {
             b.iter(|| baseline(black_box(curve), &config))

@@ -23,6 +23,7 @@
 
 mod buckets;
 mod clock;
+mod colours;
 mod curve;
 mod error;
 mod holidays;
@@ -36,6 +37,10 @@ mod units;
 
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
 pub use clock::{Clock, ManualClock};
+pub use colours::{
+    ColourCalendar, ColourSplit, DayColour, TEMPO_CLASSES, TempoClassifier, split_by_colour,
+    tempo_class,
+};
 pub use curve::{
     Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
     MAX_PLAUSIBLE_POWER, PARIS, QualityReport, Reading, parse_duration_minutes,

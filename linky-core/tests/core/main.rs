@@ -6,4 +6,5 @@ mod offpeak;
 mod pipeline;
 mod plan;
 mod split;
+mod tempo;
 mod time_model;

@@ -254,7 +254,7 @@ fn a_merged_device_from_readings() {
 }
 
 /// Random curves around the 2024 DST days, with holes and mixed lengths.
-fn readings_near_dst() -> impl Strategy<Value = Vec<Reading>> {
+pub(crate) fn readings_near_dst() -> impl Strategy<Value = Vec<Reading>> {
     let start = prop_oneof![
         Just(at("2024-03-30 00:00")),
         Just(at("2024-10-26 00:00")),

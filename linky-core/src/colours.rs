@@ -1,0 +1,258 @@
+//! Day-colour tariffs: a calendar of day colours that never invents one, and the Tempo
+//! classifier (blue, white and red days, each with peak and off-peak: six classes).
+//!
+//! **The calendar** ([`ColourCalendar`]) holds, per local date, the colour its offer gave
+//! that day; a date it does not hold is unknown, and a split that needs it waits
+//! ([`split_by_colour`] reports it) instead of guessing. It is serializable, so that a
+//! sync keeps it with its state.
+//!
+//! **Tempo** (EDF's regulated option): the colour day runs from 06:00 to 06:00 local time
+//! on the day it is named after; peak hours are 06:00-22:00, off-peak 22:00-06:00, and the
+//! night from 22:00 to 06:00 is billed with the colour of the day that started at 06:00 the
+//! morning before. So a local day D needs D's colour (06:00-24:00) and D-1's (00:00-06:00):
+//! [`TempoClassifier`] cuts D into three runs, on the real time line (the 06:00 boundary
+//! always exists; both DST changes happen inside the 00:00-06:00 run).
+//!
+//! **Other offers on the same mechanism.** EJP (22 mobile peak days from November to
+//! March, peak 07:00 to 01:00 the next day) and EDF's Zen Flex (up to 20 sobriety days,
+//! peak hours 08:00-13:00 and 18:00-20:00) are calendars of special days too: a
+//! [`ColourCalendar`] holds them as [`DayColour::Red`] (the special day) and
+//! [`DayColour::Blue`] (an ordinary one), and their classifiers would be other
+//! [`crate::TariffClassifier`]s over the same calendar. Only Tempo's classifier is
+//! implemented; EJP's and Zen Flex's, and their sources, are not.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::{LoadCurve, SplitCurve, TariffClassifier};
+
+/// A day's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DayColour {
+    /// Tempo's cheapest days (about 300 a year); an ordinary day of EJP or Zen Flex.
+    Blue,
+    /// Tempo's middle days (43 a year).
+    White,
+    /// Tempo's dearest days (22 a year, November to March, never at the weekend); EJP's
+    /// mobile peak days, Zen Flex's sobriety days.
+    Red,
+}
+
+impl DayColour {
+    /// The three colours, cheapest first.
+    pub const ALL: [DayColour; 3] = [DayColour::Blue, DayColour::White, DayColour::Red];
+
+    /// The English word (`blue`, `white`, `red`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DayColour::Blue => "blue",
+            DayColour::White => "white",
+            DayColour::Red => "red",
+        }
+    }
+
+    /// 0 for blue, 1 for white, 2 for red.
+    pub const fn index(self) -> usize {
+        match self {
+            DayColour::Blue => 0,
+            DayColour::White => 1,
+            DayColour::Red => 2,
+        }
+    }
+}
+
+impl fmt::Display for DayColour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Tempo's six classes, in this order: blue peak, blue off-peak, white peak, white
+/// off-peak, red peak, red off-peak (the class of a colour and tariff is
+/// `colour.index() * 2 + tariff_class`).
+pub const TEMPO_CLASSES: [(DayColour, crate::Tariff); 6] = [
+    (DayColour::Blue, crate::Tariff::Peak),
+    (DayColour::Blue, crate::Tariff::OffPeak),
+    (DayColour::White, crate::Tariff::Peak),
+    (DayColour::White, crate::Tariff::OffPeak),
+    (DayColour::Red, crate::Tariff::Peak),
+    (DayColour::Red, crate::Tariff::OffPeak),
+];
+
+/// The Tempo class of a colour and tariff (see [`TEMPO_CLASSES`]).
+pub const fn tempo_class(colour: DayColour, tariff: crate::Tariff) -> u8 {
+    (colour.index() * 2) as u8 + crate::tariff_class(tariff)
+}
+
+/// Each local date's colour, as its source published it; a date it does not hold is
+/// unknown.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{ColourCalendar, DayColour};
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+/// let mut calendar = ColourCalendar::new();
+/// calendar.set(day, DayColour::Red);
+/// assert_eq!(calendar.colour(day), Some(DayColour::Red));
+/// assert_eq!(calendar.colour(day.succ_opt().unwrap()), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColourCalendar {
+    days: BTreeMap<NaiveDate, DayColour>,
+}
+
+impl ColourCalendar {
+    /// An empty calendar.
+    pub fn new() -> ColourCalendar {
+        ColourCalendar::default()
+    }
+
+    /// The colour of `date`, if known.
+    pub fn colour(&self, date: NaiveDate) -> Option<DayColour> {
+        self.days.get(&date).copied()
+    }
+
+    /// Records `date`'s colour (a later publication replaces an earlier one).
+    pub fn set(&mut self, date: NaiveDate, colour: DayColour) {
+        self.days.insert(date, colour);
+    }
+
+    /// Adds every day of `other` (its colours win).
+    pub fn merge(&mut self, other: &ColourCalendar) {
+        self.days.extend(other.days.iter().map(|(d, c)| (*d, *c)));
+    }
+
+    /// The known days, in date order.
+    pub fn days(&self) -> impl Iterator<Item = (NaiveDate, DayColour)> + '_ {
+        self.days.iter().map(|(d, c)| (*d, *c))
+    }
+
+    /// How many days are known.
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+
+    /// Whether no day is known.
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+
+    /// The dates of `[from, to)` whose colour is unknown.
+    pub fn missing(&self, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+        from.iter_days()
+            .take_while(|d| *d < to)
+            .filter(|d| !self.days.contains_key(d))
+            .collect()
+    }
+
+    /// How many days of each colour the Tempo season holding `date` has used up to
+    /// `date` included (the season runs from 1 September to 31 August), blue first.
+    pub fn season_counts(&self, date: NaiveDate) -> [u32; 3] {
+        let start_year = if date.month() >= 9 {
+            date.year()
+        } else {
+            date.year() - 1
+        };
+        let start = NaiveDate::from_ymd_opt(start_year, 9, 1).unwrap_or(date);
+        let mut counts = [0; 3];
+        for (_, colour) in self.days.range(start..=date) {
+            counts[colour.index()] += 1;
+        }
+        counts
+    }
+}
+
+/// The Tempo classifier over a calendar: local day D is off-peak from 00:00 to 06:00 in
+/// D-1's colour, peak from 06:00 to 22:00 and off-peak from 22:00 in D's colour. A day
+/// whose colours are unknown is classified as blue: split with [`split_by_colour`], which
+/// leaves such days out and reports them.
+#[derive(Debug, Clone, Copy)]
+pub struct TempoClassifier<'a> {
+    calendar: &'a ColourCalendar,
+}
+
+impl<'a> TempoClassifier<'a> {
+    /// The classifier of `calendar`.
+    pub fn new(calendar: &'a ColourCalendar) -> TempoClassifier<'a> {
+        TempoClassifier { calendar }
+    }
+
+    /// The dates whose colours local day `date` needs: the day before (its night) and
+    /// the day itself.
+    pub fn needs(date: NaiveDate) -> [NaiveDate; 2] {
+        [date.pred_opt().unwrap_or(date), date]
+    }
+}
+
+/// 06:00 and 22:00 in minutes of the local day.
+const TEMPO_DAY_START: u16 = 6 * 60;
+const TEMPO_OFF_PEAK_START: u16 = 22 * 60;
+
+impl TariffClassifier<6> for TempoClassifier<'_> {
+    fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
+        use crate::Tariff::{OffPeak, Peak};
+        let [yesterday, today] = Self::needs(date);
+        let night = self.calendar.colour(yesterday).unwrap_or(DayColour::Blue);
+        let day = self.calendar.colour(today).unwrap_or(DayColour::Blue);
+        plan.clear();
+        plan.push((TEMPO_DAY_START, tempo_class(night, OffPeak)));
+        plan.push((TEMPO_OFF_PEAK_START, tempo_class(day, Peak)));
+        plan.push((crate::END_OF_DAY, tempo_class(day, OffPeak)));
+    }
+}
+
+/// A curve split by colour, and the days that wait for a colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColourSplit {
+    /// The split of the days whose colours are known (six Tempo classes).
+    pub split: SplitCurve<6>,
+    /// The local days left out: a colour they need is not known yet.
+    pub waiting: Vec<NaiveDate>,
+}
+
+/// Splits `curve` into Tempo's six classes by `calendar`, day by day; a local day whose
+/// colour or whose previous day's colour is unknown is left out and reported: its split
+/// waits until the colour is known. The classes of every kept day add up to its energy
+/// exactly, DST days included.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{
+///     split_by_colour, ColourCalendar, DayColour, IntervalLength, LoadCurve, Power, Reading, PARIS,
+/// };
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+/// let readings: Vec<Reading> = (1..=48)
+///     .map(|half_hour| {
+///         let end = day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * half_hour);
+///         Reading::new(end, IntervalLength::PT30M, Power::from_watts(1000))
+///     })
+///     .collect();
+/// let curve = LoadCurve::builder(PARIS).build(&readings).0;
+/// let mut calendar = ColourCalendar::new();
+/// calendar.set(day, DayColour::Red);
+/// // The night before 06:00 needs the 14th's colour.
+/// assert_eq!(split_by_colour(&curve, &calendar).waiting, [day]);
+/// calendar.set(day.pred_opt().unwrap(), DayColour::White);
+/// let split = split_by_colour(&curve, &calendar);
+/// let kwh = split.split.totals().map(|e| e.as_wh() / 1000.0);
+/// // White off-peak 00:00-06:00, red peak 06:00-22:00, red off-peak 22:00-24:00.
+/// assert_eq!(kwh, [0.0, 0.0, 0.0, 6.0, 16.0, 2.0]);
+/// ```
+pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSplit {
+    let mut split = curve.split(&TempoClassifier::new(calendar));
+    let mut waiting = Vec::new();
+    split.retain_days(|date| {
+        let known = TempoClassifier::needs(date)
+            .iter()
+            .all(|d| calendar.colour(*d).is_some());
+        if !known {
+            waiting.push(date);
+        }
+        known
+    });
+    ColourSplit { split, waiting }
+}
