@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod config;
+pub mod costs;
 mod live;
 pub mod progress;
 
@@ -225,6 +226,51 @@ pub async fn replay_into(
         outcome,
         as_recorded,
     })
+}
+
+/// The offers' comparison for a recorded session: replayed offline into memory, its
+/// consuming usage points' curve priced over the session's days, with the session's
+/// off-peak hours for HP/HC and `colours` for Tempo. The table, as
+/// [`costs::table`] writes it.
+///
+/// # Errors
+///
+/// A message when the session cannot be replayed or says nothing of its usage points.
+pub async fn session_costs(
+    session: Session,
+    kva: u32,
+    colours: Option<linky_core::ColourCalendar>,
+    book: &linky_core::PriceBook,
+) -> Result<String, String> {
+    let info = session
+        .replay
+        .clone()
+        .ok_or("the session does not say its time and usage points")?;
+    let state = MemoryState::new();
+    let mut out = Vec::new();
+    let mut quiet = |_: &linky_domoticz::SyncEvent| {};
+    replay_into(session, Target::Memory, &state, &mut out, Some(&mut quiet)).await?;
+    let to = info.now.date();
+    let from = to - chrono::Duration::days(info.days.max(1));
+    let usage_points: Vec<UsagePointId> = info
+        .usage_points
+        .iter()
+        .filter_map(|pdl| pdl.parse().ok())
+        .collect();
+    let curve = costs::consumption_curve(&state, &usage_points, from, to);
+    let options = costs::CostOptions {
+        from,
+        to,
+        kva,
+        schedule: info
+            .offpeak
+            .parse()
+            .map_err(|e: linky_core::ScheduleError| format!("the session's schedule: {e}"))?,
+        usage_point: info.usage_points.first().cloned().unwrap_or_default(),
+        colours,
+    };
+    let comparison = costs::compare(&curve, book, &options);
+    Ok(costs::table(&comparison, &options, book))
 }
 
 /// A schedule's canonical form and weekly timetable (of `pdl`, or of every PDL section

@@ -61,6 +61,8 @@ enum Command {
     Explain(ExplainArgs),
     /// Draw the daily peak/off-peak energy and the profile of a week (SVG or PNG)
     Chart(ChartArgs),
+    /// What each offer (Base, HP/HC, Tempo, yours) would have cost for your consumption
+    Costs(CostsArgs),
     /// Check or locate the configuration file
     Config {
         #[command(subcommand)]
@@ -205,6 +207,34 @@ struct ChartArgs {
     schedule: Option<String>,
 }
 
+#[derive(Debug, Args)]
+struct CostsArgs {
+    /// Price a recorded session's consumption (replayed offline)
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    session: Option<PathBuf>,
+    /// Price what the sync holds in this state folder [default: the configuration's]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Usage points whose consumption is priced [default: the configuration's]
+    #[arg(long = "pdl", value_name = "PDL")]
+    usage_points: Vec<String>,
+    /// First day [default: a year before the last]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: Option<chrono::NaiveDate>,
+    /// Last day [default: yesterday]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: Option<chrono::NaiveDate>,
+    /// The subscribed power, in kVA
+    #[arg(long, default_value_t = 6)]
+    kva: u32,
+    /// Your own offers, in the bundled prices' format; repeat for more
+    #[arg(long, value_name = "FILE")]
+    prices: Vec<PathBuf>,
+    /// Tempo's day colours (YYYY-MM-DD;blue|white|red a line)
+    #[arg(long, value_name = "FILE")]
+    colours: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Lang {
     Fr,
@@ -307,6 +337,7 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         },
         Command::Replay(args) => replay(&cli, args, mode).await,
         Command::Chart(args) => chart_command(&cli, args, mode).await,
+        Command::Costs(args) => costs_command(&cli, args).await,
     }
 }
 
@@ -837,4 +868,124 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         language,
         &reporter,
     )
+}
+
+async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
+    use linky_examples::costs;
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let paths: Vec<&Path> = args.prices.iter().map(PathBuf::as_path).collect();
+    let book = match costs::price_book(&paths) {
+        Ok(book) => book,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let colours = match &args.colours {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| costs::read_colours(&text))
+        {
+            Ok(colours) => Some(colours),
+            Err(message) => {
+                eprintln!("error: {}: {message}", path.display());
+                return Exit::Usage;
+            }
+        },
+    };
+    if let Some(path) = &args.session {
+        let session = match read_session_file(path) {
+            Ok(session) => session,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::Usage;
+            }
+        };
+        return match linky_examples::session_costs(session, args.kva, colours, &book).await {
+            Ok(table) => {
+                print!("{table}");
+                Exit::Success
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                Exit::Failure
+            }
+        };
+    }
+    let folder = match state_folder(args.state.as_deref(), &config) {
+        Ok(folder) => folder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let state = match StateDir::open(&folder) {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Failure;
+        }
+    };
+    let pdls = if args.usage_points.is_empty() {
+        config.usage_points.clone()
+    } else {
+        args.usage_points.clone()
+    };
+    let mut usage_points = Vec::new();
+    for pdl in &pdls {
+        match pdl.parse::<UsagePointId>() {
+            Ok(point) => usage_points.push(point),
+            Err(error) => {
+                eprintln!("error: {pdl}: {error}");
+                return Exit::Usage;
+            }
+        }
+    }
+    let Some(first) = usage_points.first().cloned() else {
+        eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
+        return Exit::Usage;
+    };
+    let mut schedule: linky_core::OffPeakConfig = match config.schedule.parse() {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!("error: schedule: {error}");
+            return Exit::Usage;
+        }
+    };
+    // A usage point the schedule says nothing of: the contract hours the sync learned.
+    use linky_domoticz::StateStore as _;
+    if !schedule.has_two_tariffs(first.as_str())
+        && let Ok(meta) = state.load_meta()
+        && let Some(history) = meta.contract_hours.get(first.as_str())
+    {
+        let known: Vec<_> = history
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                linky_core::parse_contract_hours(&entry.text)
+                    .ok()
+                    .map(|ranges| (entry.since, ranges))
+            })
+            .collect();
+        schedule = schedule.with_contract_hours(first.as_str(), &known);
+    }
+    let today = linky_enedis::SystemClock.local_now(PARIS).date();
+    let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
+    let from = args.from.unwrap_or(to - chrono::Duration::days(365));
+    let curve = costs::consumption_curve(&state, &usage_points, from, to);
+    let options = costs::CostOptions {
+        from,
+        to,
+        kva: args.kva,
+        schedule,
+        usage_point: first.to_string(),
+        colours,
+    };
+    let comparison = costs::compare(&curve, &book, &options);
+    print!("{}", costs::table(&comparison, &options, &book));
+    Exit::Success
 }

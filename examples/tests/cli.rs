@@ -778,3 +778,91 @@ fn a_replay_keeps_its_state_for_a_chart_of_any_period_and_draws_its_own() {
     assert_eq!(fills.get("#31A354"), None, "{fills:?}");
     assert!(texts.iter().any(|t| t == "Mar 31"), "{texts:?}");
 }
+
+// ---- costs ----
+
+#[test]
+fn costs_compare_the_offers_of_a_session_with_colours_and_an_offer_of_ones_own() {
+    let home = Folder::new("costs");
+    let colours = home.join("colours.txt");
+    let mut lines = String::from("# the week of the main session, and the night before it\n");
+    for day in 7..=14 {
+        let colour = match day {
+            12 => "rouge",
+            13 => "white",
+            _ => "blue",
+        };
+        lines.push_str(&format!("2024-11-{day:02};{colour}\n"));
+    }
+    std::fs::write(&colours, lines).unwrap();
+    let mine = home.join("mine.csv");
+    std::fs::write(
+        &mine,
+        "Cheap;base;2024-01-01;6;1.00/month;0.0100;a test offer\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file())
+        .arg("--colours")
+        .arg(&colours)
+        .arg("--prices")
+        .arg(&mine));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("6 kVA, 2024-11-08 to 2024-11-14: 7 days compared\n"),
+        "{out}"
+    );
+    // Four offers, cheapest first: one's own (1 c/kWh), then the regulated ones.
+    let offers: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(offers[0], "Cheap", "{out}");
+    assert_eq!(offers.len(), 4, "{out}");
+    assert!(offers.contains(&"Tempo") && offers.contains(&"HP/HC") && offers.contains(&"Base"));
+    assert!(!out.contains("not costed"), "{out}");
+    // The example's library call gives the same table (`cargo run --example costs` prints
+    // it).
+    let book = linky_examples::costs::price_book(&[mine.as_path()]).unwrap();
+    let calendar =
+        linky_examples::costs::read_colours(&std::fs::read_to_string(&colours).unwrap()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let table = runtime
+        .block_on(linky_examples::session_costs(
+            linky_examples::main_session(),
+            6,
+            Some(calendar),
+            &book,
+        ))
+        .unwrap();
+    assert_eq!(table, out);
+    // Bad files: where the mistake is.
+    std::fs::write(&colours, "2024-11-07;blue\n2024-11-08;green\n").unwrap();
+    let (code, _, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file())
+        .arg("--colours")
+        .arg(&colours));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 2, column 12: unknown colour \"green\""),
+        "{err}"
+    );
+    std::fs::write(&mine, "Cheap;base;2024-01-01;6;1.00/month;0,01x;\n").unwrap();
+    let (code, _, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file())
+        .arg("--prices")
+        .arg(&mine));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("mine.csv: line 1, column 36: \"0,01x\" is not an amount"),
+        "{err}"
+    );
+}

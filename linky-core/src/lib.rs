@@ -31,6 +31,7 @@ mod ids;
 mod offpeak;
 mod pipeline;
 mod plan;
+mod prices;
 mod source;
 mod split;
 mod units;
@@ -63,6 +64,11 @@ pub use plan::{
     CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, HistoryState, Measurement, PlanLimits,
     RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run, history_window, next_run,
     plan_fetches,
+};
+pub use prices::{
+    CompareSettings, Comparison, DayCost, EnergyPrice, MONEY_UNITS_PER_EURO, Money, Offer,
+    OfferCost, OfferKind, PriceBook, PriceFileError, PricePeriod, Subscription, compare_offers,
+    costs_by_month, costs_by_year,
 };
 pub use source::{
     ContractHours, ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent,

@@ -5,6 +5,7 @@ mod dashboard;
 mod offpeak;
 mod pipeline;
 mod plan;
+mod prices;
 mod split;
 mod tempo;
 mod time_model;

@@ -1,0 +1,743 @@
+//! Prices with their history, exact money, costs per day, month and year, and the
+//! comparison of offers over a load curve.
+//!
+//! **Money is exact.** [`Money`] counts whole 1/6 000 000 000 000 of a euro: an energy in
+//! milliwatt-minutes times a price in hundred-thousandths of a euro per kWh (the five
+//! decimals of the published prices) is a whole number of them, so costs add up without
+//! rounding; a month's cost is the sum of its days', a year's of its months'. Amounts are
+//! rounded to the cent only when printed.
+//!
+//! **Subscriptions are prorated by day**: a month's subscription (a twelfth of the yearly
+//! one) is shared between its days so that they add up to it exactly (each day gets the
+//! difference of `floor(month × d / days)` at its end and start).
+//!
+//! **Prices change on fixed dates** and changing one never rewrites the past: an offer is a
+//! list of [`PricePeriod`]s, each holding from its first day until the next one's of the
+//! same subscribed power. [`PriceBook::parse`] reads them from a text file (the bundled
+//! French regulated prices, [`PriceBook::regulated`], and the user's own offers), each
+//! mistake with its line and column.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::{
+    ColourCalendar, CompiledSchedule, Energy, LoadCurve, SingleTariff, SplitDay, split_by_colour,
+};
+
+/// Units of [`Money`] in one euro: 10^5 (price decimals) × 6·10^7 (milliwatt-minutes in a
+/// kWh).
+pub const MONEY_UNITS_PER_EURO: i128 = 6_000_000_000_000;
+
+/// An exact amount of money, in 1/[`MONEY_UNITS_PER_EURO`] of a euro.
+///
+/// ```
+/// use linky_core::{Energy, EnergyPrice, Money};
+/// let price: EnergyPrice = "0.19398".parse().unwrap();
+/// let cost = price.cost(Energy::from_wh(1500));
+/// assert_eq!(cost.to_string(), "0.29 €");
+/// assert_eq!(cost, Money::from_euro_fraction(29097, 100_000));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i128);
+
+impl Money {
+    /// No money.
+    pub const ZERO: Money = Money(0);
+
+    /// `numerator / denominator` euros, when exact in money units (`denominator` a divisor
+    /// of [`MONEY_UNITS_PER_EURO`], such as 100 or 100 000).
+    pub const fn from_euro_fraction(numerator: i64, denominator: i64) -> Money {
+        Money(numerator as i128 * (MONEY_UNITS_PER_EURO / denominator as i128))
+    }
+
+    /// Whole cents.
+    pub const fn from_cents(cents: i64) -> Money {
+        Money::from_euro_fraction(cents, 100)
+    }
+
+    /// The exact amount in money units.
+    pub const fn units(self) -> i128 {
+        self.0
+    }
+
+    /// From money units.
+    pub const fn from_units(units: i128) -> Money {
+        Money(units)
+    }
+
+    /// Rounded to the nearest cent (halves away from zero).
+    pub fn round_cents(self) -> i64 {
+        let per_cent = MONEY_UNITS_PER_EURO / 100;
+        let rounded = (self.0.abs() + per_cent / 2) / per_cent;
+        (if self.0 < 0 { -rounded } else { rounded }) as i64
+    }
+
+    /// In euros, as a float (for display and charts only; sums stay exact).
+    pub fn as_euros(self) -> f64 {
+        self.0 as f64 / MONEY_UNITS_PER_EURO as f64
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, other: Money) {
+        self.0 += other.0;
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, other: Money) -> Money {
+        Money(self.0 - other.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        Money(iter.map(|m| m.0).sum())
+    }
+}
+
+impl fmt::Display for Money {
+    /// Euros to the cent: `12.34 €`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cents = self.round_cents();
+        let sign = if cents < 0 { "-" } else { "" };
+        write!(f, "{sign}{}.{:02} €", cents.abs() / 100, cents.abs() % 100)
+    }
+}
+
+/// A price per kWh, taxes included, in hundred-thousandths of a euro (`0.19398` €/kWh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnergyPrice(i64);
+
+impl EnergyPrice {
+    /// From hundred-thousandths of a euro per kWh.
+    pub const fn from_e5(value: i64) -> EnergyPrice {
+        EnergyPrice(value)
+    }
+
+    /// In hundred-thousandths of a euro per kWh.
+    pub const fn e5(self) -> i64 {
+        self.0
+    }
+
+    /// The exact cost of `energy` at this price.
+    pub fn cost(self, energy: Energy) -> Money {
+        Money(i128::from(energy.milliwatt_minutes()) * i128::from(self.0))
+    }
+}
+
+impl std::str::FromStr for EnergyPrice {
+    type Err = String;
+
+    /// `0.19398` or `0,19398` (euros per kWh, at most five decimals).
+    fn from_str(text: &str) -> Result<EnergyPrice, String> {
+        decimal(text, 5).map(EnergyPrice)
+    }
+}
+
+impl fmt::Display for EnergyPrice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:05}", self.0 / 100_000, self.0 % 100_000)
+    }
+}
+
+/// A non-negative decimal with at most `places` decimals (`.` or `,`), scaled by
+/// 10^places.
+fn decimal(text: &str, places: u32) -> Result<i64, String> {
+    let text = text.trim();
+    let (whole, fraction) = match text.split_once(['.', ',']) {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (text, ""),
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || whole.len() > 9 {
+        return Err(format!("{text:?} is not an amount"));
+    }
+    if fraction.len() > places as usize {
+        return Err(format!("{text:?} has more than {places} decimals"));
+    }
+    let scale = 10_i64.pow(places);
+    let whole: i64 = whole
+        .parse()
+        .map_err(|_| format!("{text:?} is not an amount"))?;
+    let fraction_value: i64 = if fraction.is_empty() {
+        0
+    } else {
+        fraction
+            .parse::<i64>()
+            .map_err(|_| format!("{text:?} is not an amount"))?
+            * 10_i64.pow(places - fraction.len() as u32)
+    };
+    Ok(whole * scale + fraction_value)
+}
+
+/// A subscription's price, as published: per year (the CRE files) or per month (EDF's
+/// grids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    /// Euros per year, in cents.
+    PerYear(i64),
+    /// Euros per month, in cents.
+    PerMonth(i64),
+}
+
+impl Subscription {
+    /// A month's subscription.
+    pub fn per_month(self) -> Money {
+        match self {
+            Subscription::PerYear(cents) => {
+                Money(i128::from(cents) * (MONEY_UNITS_PER_EURO / 100) / 12)
+            }
+            Subscription::PerMonth(cents) => Money::from_cents(cents),
+        }
+    }
+
+    /// `date`'s share of its month's subscription: the days of a month add up to it
+    /// exactly.
+    pub fn on(self, date: NaiveDate) -> Money {
+        let month = self.per_month().0;
+        let days = i128::from(days_in_month(date));
+        let day = i128::from(date.day());
+        Money(month * day / days - month * (day - 1) / days)
+    }
+}
+
+impl fmt::Display for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subscription::PerYear(cents) => write!(f, "{}.{:02}/year", cents / 100, cents % 100),
+            Subscription::PerMonth(cents) => {
+                write!(f, "{}.{:02}/month", cents / 100, cents % 100)
+            }
+        }
+    }
+}
+
+fn days_in_month(date: NaiveDate) -> u32 {
+    let (year, month) = (date.year(), date.month());
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    next.and_then(|next| next.pred_opt())
+        .map_or(30, |last| last.day())
+}
+
+/// How an offer divides the hours: its number of energy prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferKind {
+    /// One price at every hour.
+    Base,
+    /// Peak and off-peak hours (the user's schedule): peak price, then off-peak.
+    PeakOffPeak,
+    /// Tempo: blue peak, blue off-peak, white peak, white off-peak, red peak, red off-peak.
+    Tempo,
+}
+
+impl OfferKind {
+    /// How many energy prices it has.
+    pub const fn classes(self) -> usize {
+        match self {
+            OfferKind::Base => 1,
+            OfferKind::PeakOffPeak => 2,
+            OfferKind::Tempo => 6,
+        }
+    }
+
+    /// The word in price files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OfferKind::Base => "base",
+            OfferKind::PeakOffPeak => "hphc",
+            OfferKind::Tempo => "tempo",
+        }
+    }
+}
+
+/// The prices of an offer from a day on, for one subscribed power.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricePeriod {
+    /// The first day they hold.
+    pub from: NaiveDate,
+    /// The subscribed power, in kVA.
+    pub kva: u32,
+    /// The subscription.
+    pub subscription: Subscription,
+    /// The energy prices, one per class of the offer's kind.
+    pub prices: Vec<EnergyPrice>,
+    /// Where the figures come from, or why they are not sure (free text).
+    pub note: String,
+}
+
+/// An offer: its name, kind, and prices over time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// Its name (`Base`, `HP/HC`, `Tempo`, or the user's).
+    pub name: String,
+    /// How it divides the hours.
+    pub kind: OfferKind,
+    /// Its prices, by first day (a period holds until the next one of the same power).
+    pub periods: Vec<PricePeriod>,
+}
+
+impl Offer {
+    /// The prices in force on `date` for `kva`.
+    pub fn period_on(&self, date: NaiveDate, kva: u32) -> Option<&PricePeriod> {
+        self.periods
+            .iter()
+            .filter(|p| p.kva == kva && p.from <= date)
+            .max_by_key(|p| p.from)
+    }
+
+    /// The cost of local day `date` with `energies` per class (as many as the kind has),
+    /// its subscription included; `None` when no price holds that day for `kva`.
+    pub fn day_cost(&self, date: NaiveDate, kva: u32, energies: &[Energy]) -> Option<DayCost> {
+        let period = self.period_on(date, kva)?;
+        let energy: Vec<Money> = period
+            .prices
+            .iter()
+            .zip(energies)
+            .map(|(price, energy)| price.cost(*energy))
+            .collect();
+        Some(DayCost {
+            date,
+            subscription: period.subscription.on(date),
+            energy,
+        })
+    }
+}
+
+/// What one day costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCost {
+    /// The local day.
+    pub date: NaiveDate,
+    /// Its share of the subscription.
+    pub subscription: Money,
+    /// The energy's cost per class.
+    pub energy: Vec<Money>,
+}
+
+impl DayCost {
+    /// Subscription and energy.
+    pub fn total(&self) -> Money {
+        self.subscription + self.energy.iter().copied().sum::<Money>()
+    }
+}
+
+/// Costs summed by local month (the sum of its days: exact).
+pub fn costs_by_month(days: &[DayCost]) -> Vec<((i32, u32), Money)> {
+    let mut months: Vec<((i32, u32), Money)> = Vec::new();
+    for day in days {
+        let key = (day.date.year(), day.date.month());
+        match months.last_mut() {
+            Some((last, total)) if *last == key => *total += day.total(),
+            _ => months.push((key, day.total())),
+        }
+    }
+    months
+}
+
+/// Costs summed by year (the sum of its months: exact).
+pub fn costs_by_year(days: &[DayCost]) -> Vec<(i32, Money)> {
+    let mut years: Vec<(i32, Money)> = Vec::new();
+    for ((year, _), total) in costs_by_month(days) {
+        match years.last_mut() {
+            Some((last, sum)) if *last == year => *sum += total,
+            _ => years.push((year, total)),
+        }
+    }
+    years
+}
+
+/// A mistake in a price file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceFileError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters) of the offending field.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for PriceFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for PriceFileError {}
+
+/// Offers and their prices over time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceBook {
+    /// The offers, in the order of the file.
+    pub offers: Vec<Offer>,
+}
+
+/// The bundled French regulated prices (see `prices/SOURCE.md` beside this crate).
+const REGULATED: &str = include_str!("../prices/regulated.csv");
+
+impl PriceBook {
+    /// The French regulated prices (EDF's "Tarif Bleu": Base, HP/HC, Tempo), taxes
+    /// included, from February 2021, bundled with the crate with the source of each
+    /// figure (`prices/SOURCE.md`).
+    pub fn regulated() -> PriceBook {
+        PriceBook::parse(REGULATED).unwrap_or_default()
+    }
+
+    /// The offer called `name`.
+    pub fn offer(&self, name: &str) -> Option<&Offer> {
+        self.offers
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Adds the offers of `other` (an offer of the same name gets its periods).
+    pub fn extend(&mut self, other: PriceBook) {
+        for offer in other.offers {
+            match self
+                .offers
+                .iter_mut()
+                .find(|o| o.name == offer.name && o.kind == offer.kind)
+            {
+                Some(known) => known.periods.extend(offer.periods),
+                None => self.offers.push(offer),
+            }
+        }
+    }
+
+    /// Reads a price file: one period a line, fields separated by `;`, `#` starts a
+    /// comment, blank lines ignored.
+    ///
+    /// ```text
+    /// offer;kind;from;kva;subscription;prices...;note
+    /// Tempo;tempo;2025-08-01;6;186.46/year;0.1494;0.1232;0.1730;0.1391;0.6468;0.1460;CRE
+    /// My offer;hphc;2026-01-01;9;19.50/month;0.2100;0.1600;
+    /// ```
+    ///
+    /// `kind` is `base` (one price), `hphc` (peak then off-peak) or `tempo` (blue peak,
+    /// blue off-peak, white peak, white off-peak, red peak, red off-peak); `from` a date
+    /// (`YYYY-MM-DD`); the subscription in euros `/year` or `/month`; prices in euros per
+    /// kWh, taxes included, at most five decimals; the last field a free note (may be
+    /// empty). A period holds until the next one of the same offer and power.
+    ///
+    /// ```
+    /// use linky_core::PriceBook;
+    /// let book = PriceBook::parse("Mine;base;2026-01-01;6;15.00/month;0.2000;\n").unwrap();
+    /// assert_eq!(book.offers[0].periods[0].prices[0].to_string(), "0.20000");
+    /// let error = PriceBook::parse("Mine;base;2026-02-30;6;15.00/month;0.2000;\n").unwrap_err();
+    /// assert_eq!(error.to_string(), "line 1, column 11: \"2026-02-30\" is not a date (YYYY-MM-DD)");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first mistake, with its line and column.
+    pub fn parse(text: &str) -> Result<PriceBook, PriceFileError> {
+        let mut book = PriceBook::default();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let content = raw.split('#').next().unwrap_or("");
+            if content.trim().is_empty() {
+                continue;
+            }
+            // Each field with the column where it starts.
+            let mut fields: Vec<(usize, &str)> = Vec::new();
+            let mut start = 0;
+            for part in content.split(';') {
+                fields.push((content[..start].chars().count() + 1, part));
+                start += part.len() + 1;
+            }
+            let error = |column: usize, message: String| PriceFileError {
+                line,
+                column,
+                message,
+            };
+            if fields.len() < 6 {
+                return Err(error(
+                    content.chars().count() + 1,
+                    format!(
+                        "expected offer;kind;from;kva;subscription;prices...;note, found {} fields",
+                        fields.len()
+                    ),
+                ));
+            }
+            let (name_column, name) = fields[0];
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(error(name_column, "the offer has no name".to_owned()));
+            }
+            let (kind_column, kind) = fields[1];
+            let kind = match kind.trim().to_ascii_lowercase().as_str() {
+                "base" => OfferKind::Base,
+                "hphc" | "hp/hc" => OfferKind::PeakOffPeak,
+                "tempo" => OfferKind::Tempo,
+                other => {
+                    return Err(error(
+                        kind_column,
+                        format!("unknown kind {other:?}: expected base, hphc or tempo"),
+                    ));
+                }
+            };
+            let (from_column, from) = fields[2];
+            let from = NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d").map_err(|_| {
+                error(
+                    from_column,
+                    format!("{:?} is not a date (YYYY-MM-DD)", from.trim()),
+                )
+            })?;
+            let (kva_column, kva) = fields[3];
+            let kva: u32 = kva
+                .trim()
+                .parse()
+                .ok()
+                .filter(|k| (1..=36).contains(k))
+                .ok_or_else(|| {
+                    error(
+                        kva_column,
+                        format!("{:?} is not a power in kVA (1 to 36)", kva.trim()),
+                    )
+                })?;
+            let (subscription_column, subscription) = fields[4];
+            let subscription = parse_subscription(subscription.trim())
+                .map_err(|message| error(subscription_column, message))?;
+            let wanted = kind.classes();
+            // The prices, then the note (the last field, possibly empty).
+            let price_fields = &fields[5..fields.len() - 1];
+            if price_fields.len() != wanted {
+                let column = fields
+                    .get(5 + wanted)
+                    .map_or(fields[fields.len() - 1].0, |f| f.0);
+                return Err(error(
+                    column,
+                    format!(
+                        "a {} offer has {wanted} price{}, found {} (the last field is the note: \
+                         end the line with ; when there is none)",
+                        kind.as_str(),
+                        if wanted == 1 { "" } else { "s" },
+                        price_fields.len()
+                    ),
+                ));
+            }
+            let mut prices = Vec::with_capacity(wanted);
+            for (column, price) in price_fields {
+                prices.push(
+                    price
+                        .parse::<EnergyPrice>()
+                        .map_err(|m| error(*column, m))?,
+                );
+            }
+            let note = fields[fields.len() - 1].1.trim().to_owned();
+            let offer = match book.offers.iter_mut().find(|o| o.name == name) {
+                Some(offer) if offer.kind != kind => {
+                    return Err(error(
+                        kind_column,
+                        format!("{name} is a {} offer above", offer.kind.as_str()),
+                    ));
+                }
+                Some(offer) => offer,
+                None => {
+                    book.offers.push(Offer {
+                        name: name.to_owned(),
+                        kind,
+                        periods: Vec::new(),
+                    });
+                    book.offers.last_mut().expect("just pushed")
+                }
+            };
+            if offer.periods.iter().any(|p| p.from == from && p.kva == kva) {
+                return Err(error(
+                    from_column,
+                    format!("{name} already has {kva} kVA prices from {from}"),
+                ));
+            }
+            offer.periods.push(PricePeriod {
+                from,
+                kva,
+                subscription,
+                prices,
+                note,
+            });
+        }
+        Ok(book)
+    }
+}
+
+fn parse_subscription(text: &str) -> Result<Subscription, String> {
+    let (amount, per) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?}: expected euros /year or /month, e.g. 186.46/year"))?;
+    let cents = decimal(amount, 2)?;
+    match per.trim().to_ascii_lowercase().as_str() {
+        "year" | "an" | "yr" => Ok(Subscription::PerYear(cents)),
+        "month" | "mois" => Ok(Subscription::PerMonth(cents)),
+        other => Err(format!(
+            "{other:?}: a subscription is per year or per month"
+        )),
+    }
+}
+
+/// What one offer would have cost over the compared days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferCost {
+    /// The offer's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: OfferKind,
+    /// The cost of each compared day.
+    pub days: Vec<DayCost>,
+}
+
+impl OfferCost {
+    /// Subscription and energy over the compared days.
+    pub fn total(&self) -> Money {
+        self.days.iter().map(DayCost::total).sum()
+    }
+
+    /// The subscription's part.
+    pub fn subscription(&self) -> Money {
+        self.days.iter().map(|d| d.subscription).sum()
+    }
+}
+
+/// What a set of offers would have cost over the same days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// Each offer that could be costed, cheapest first.
+    pub offers: Vec<OfferCost>,
+    /// The days compared: every offer has a price and the data it needs on each.
+    pub days: Vec<NaiveDate>,
+    /// Days of the period left out, and why (no data, no price, a colour unknown).
+    pub left_out: Vec<(NaiveDate, String)>,
+}
+
+/// What [`compare_offers`] compares.
+#[derive(Debug, Clone, Copy)]
+pub struct CompareSettings<'a> {
+    /// The first day.
+    pub from: NaiveDate,
+    /// The day after the last.
+    pub to: NaiveDate,
+    /// The subscribed power, in kVA.
+    pub kva: u32,
+    /// The user's peak and off-peak hours, for HP/HC offers.
+    pub schedule: &'a CompiledSchedule,
+    /// The day colours, for Tempo offers (none: Tempo cannot be costed).
+    pub colours: Option<&'a ColourCalendar>,
+}
+
+/// What every offer of `book` would have cost for `curve` over `[from, to)`, day by day,
+/// on the days that all of them can cost (a day with data whose colour is unknown, or
+/// without a price for one offer, is left out for all, so that the totals compare the
+/// same days). A day counts when its data cover it (23, 24 or 25 hours).
+pub fn compare_offers(
+    curve: &LoadCurve,
+    book: &PriceBook,
+    settings: CompareSettings<'_>,
+) -> Comparison {
+    let in_period = |date: NaiveDate| settings.from <= date && date < settings.to;
+    let complete = |day: &SplitDay<2>| day.minutes == day.hours_in_day * 60;
+    let base: Vec<SplitDay<2>> = curve
+        .split(&SingleTariff)
+        .days()
+        .into_iter()
+        .filter(|d| in_period(d.date))
+        .collect();
+    let hphc: Vec<SplitDay<2>> = curve
+        .split(settings.schedule)
+        .days()
+        .into_iter()
+        .filter(|d| in_period(d.date))
+        .collect();
+    let tempo = settings
+        .colours
+        .map(|colours| split_by_colour(curve, colours));
+    let tempo_days: Vec<SplitDay<6>> = tempo
+        .as_ref()
+        .map(|t| {
+            t.split
+                .days()
+                .into_iter()
+                .filter(|d| in_period(d.date))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut left_out: Vec<(NaiveDate, String)> = Vec::new();
+    let mut days: Vec<NaiveDate> = Vec::new();
+    let uses_tempo = book.offers.iter().any(|o| o.kind == OfferKind::Tempo);
+    for date in settings.from.iter_days().take_while(|d| *d < settings.to) {
+        let Some(day) = base.iter().find(|d| d.date == date).filter(|d| complete(d)) else {
+            left_out.push((date, "no complete data".to_owned()));
+            continue;
+        };
+        let _ = day;
+        if uses_tempo && settings.colours.is_some() && !tempo_days.iter().any(|d| d.date == date) {
+            left_out.push((date, "its Tempo colour is not known".to_owned()));
+            continue;
+        }
+        if let Some(offer) = book
+            .offers
+            .iter()
+            .filter(|o| o.kind != OfferKind::Tempo || settings.colours.is_some())
+            .find(|o| o.period_on(date, settings.kva).is_none())
+        {
+            left_out.push((
+                date,
+                format!("no {} kVA price for {}", settings.kva, offer.name),
+            ));
+            continue;
+        }
+        days.push(date);
+    }
+    let mut offers: Vec<OfferCost> = book
+        .offers
+        .iter()
+        .filter(|o| o.kind != OfferKind::Tempo || settings.colours.is_some())
+        .map(|offer| {
+            let costs = days
+                .iter()
+                .filter_map(|date| {
+                    let energies: Vec<Energy> = match offer.kind {
+                        OfferKind::Base => {
+                            let day = base.iter().find(|d| d.date == *date)?;
+                            vec![day.energy.iter().copied().sum()]
+                        }
+                        OfferKind::PeakOffPeak => {
+                            hphc.iter().find(|d| d.date == *date)?.energy.to_vec()
+                        }
+                        OfferKind::Tempo => {
+                            tempo_days.iter().find(|d| d.date == *date)?.energy.to_vec()
+                        }
+                    };
+                    offer.day_cost(*date, settings.kva, &energies)
+                })
+                .collect();
+            OfferCost {
+                name: offer.name.clone(),
+                kind: offer.kind,
+                days: costs,
+            }
+        })
+        .collect();
+    offers.sort_by_key(OfferCost::total);
+    Comparison {
+        offers,
+        days,
+        left_out,
+    }
+}
