@@ -256,3 +256,81 @@ pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSp
     });
     ColourSplit { split, waiting }
 }
+
+/// Where day colours come from (RTE, a community cache...), as a sync sees it.
+#[async_trait::async_trait]
+pub trait ColourSource: Send + Sync {
+    /// A short name for messages.
+    fn name(&self) -> &str;
+
+    /// The colours published for the local days `[from, to)`; a day not published yet is
+    /// absent, never guessed.
+    async fn colours(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ColourCalendar, crate::SourceError>;
+}
+
+/// Several colour sources, asked in order: each one for the days the ones before it did
+/// not give (an error moves on to the next one). The calendar holds every day any of them
+/// gave; it fails only when every source failed.
+///
+/// ```
+/// # async fn example(rte: &dyn linky_core::ColourSource, cache: &dyn linky_core::ColourSource) {
+/// use chrono::NaiveDate;
+/// use linky_core::{ColourSource, FallbackColours};
+/// let sources = FallbackColours::new(vec![rte, cache]);
+/// let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+/// let calendar = sources.colours(from, from + chrono::Duration::days(31)).await;
+/// # }
+/// ```
+pub struct FallbackColours<'a> {
+    sources: Vec<&'a dyn ColourSource>,
+}
+
+impl<'a> FallbackColours<'a> {
+    /// The sources, the preferred one first.
+    pub fn new(sources: Vec<&'a dyn ColourSource>) -> FallbackColours<'a> {
+        FallbackColours { sources }
+    }
+}
+
+#[async_trait::async_trait]
+impl ColourSource for FallbackColours<'_> {
+    fn name(&self) -> &str {
+        "fallback"
+    }
+
+    async fn colours(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ColourCalendar, crate::SourceError> {
+        let mut calendar = ColourCalendar::new();
+        let mut last_error = None;
+        for source in &self.sources {
+            let missing = calendar.missing(from, to);
+            let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
+                break;
+            };
+            match source
+                .colours(*first, *last + chrono::Duration::days(1))
+                .await
+            {
+                Ok(found) => {
+                    for (date, colour) in found.days() {
+                        if missing.contains(&date) {
+                            calendar.set(date, colour);
+                        }
+                    }
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        match last_error {
+            Some(error) if calendar.is_empty() => Err(error),
+            _ => Ok(calendar),
+        }
+    }
+}

@@ -24,6 +24,7 @@
 mod backfill;
 mod classify;
 mod client;
+mod colours;
 mod contract;
 mod error;
 mod secret;
@@ -37,6 +38,10 @@ pub use client::{
     Backend, Client, ClientBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_USER_AGENT, DeviceCode,
     DeviceFlow, Fetched, MeterSource, PollDecision, SystemClock, TokenStoreDebug, decide_poll,
     v5_path,
+};
+pub use colours::{
+    ColourClient, ColourServer, colour_sessions, parse_colours, synthetic_tempo_calendar,
+    tempo_season,
 };
 pub use contract::{Contract, parse_contracts};
 pub use error::{ApiError, Error, ErrorCategory};

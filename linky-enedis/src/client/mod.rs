@@ -1,9 +1,10 @@
 //! The async client: one [`Client`] per backend, behind the [`MeterSource`] trait.
 
 mod device_flow;
-mod limiter;
+pub(crate) mod limiter;
 mod routes;
 mod source;
+pub(crate) use source::source_error;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -417,49 +418,17 @@ impl Client {
     }
 
     /// Reads an answer's body, refusing it as soon as it is known to pass the limit.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-        let limit = self.inner.settings.max_body_bytes;
-        let too_large = |received: u64| Error::BodyTooLarge {
-            backend: self.backend().name(),
-            limit,
-            received,
-        };
-        let announced = response.content_length();
-        if let Some(length) = announced
-            && length > limit as u64
-        {
-            return Err(too_large(length));
-        }
-        let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| self.transport_error(&error))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(too_large((body.len() + chunk.len()) as u64));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    async fn read_body(&self, response: reqwest::Response) -> Result<Vec<u8>, Error> {
+        read_capped(
+            response,
+            self.inner.settings.max_body_bytes,
+            self.backend().name(),
+        )
+        .await
     }
 
     fn transport_error(&self, error: &reqwest::Error) -> Error {
-        // reqwest's message can hold the URL; keep only what happened.
-        let what = if error.is_timeout() {
-            "timed out"
-        } else if error.is_connect() {
-            "could not connect"
-        } else if error.is_body() || error.is_decode() {
-            "the answer was cut off"
-        } else {
-            "the connection failed"
-        };
-        Error::Transport {
-            backend: self.backend().name(),
-            detail: what.to_owned(),
-            timeout: error.is_timeout(),
-        }
+        transport_error(self.backend().name(), error)
     }
 
     fn can_renew_token(&self) -> bool {
@@ -621,5 +590,55 @@ impl Client {
                 })
                 .unwrap_or_default(),
         })
+    }
+}
+
+/// Reads an answer's body up to `limit` bytes, refusing it as soon as it is known to pass
+/// it (announced or streamed).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+    backend: &'static str,
+) -> Result<Vec<u8>, Error> {
+    let too_large = |received: u64| Error::BodyTooLarge {
+        backend,
+        limit,
+        received,
+    };
+    let announced = response.content_length();
+    if let Some(length) = announced
+        && length > limit as u64
+    {
+        return Err(too_large(length));
+    }
+    let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(backend, &error))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A transport failure, without reqwest's message (it can hold the URL).
+pub(crate) fn transport_error(backend: &'static str, error: &reqwest::Error) -> Error {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the connection failed"
+    };
+    Error::Transport {
+        backend,
+        detail: what.to_owned(),
+        timeout: error.is_timeout(),
     }
 }

@@ -353,7 +353,7 @@ impl Client {
     }
 }
 
-fn source_error(error: Error) -> linky_core::SourceError {
+pub(crate) fn source_error(error: Error) -> linky_core::SourceError {
     use linky_core::SourceErrorKind;
     let kind = match error.category() {
         ErrorCategory::Transient => SourceErrorKind::Transient,

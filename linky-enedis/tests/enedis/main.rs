@@ -2,6 +2,7 @@
 //! client against a local server.
 
 mod client;
+mod colours;
 mod sandbox;
 mod session;
 mod wire;
