@@ -104,6 +104,8 @@ pub struct Config {
     /// Whether a usage point the schedule says nothing of takes its contract's off-peak
     /// hours (Enedis'), dated.
     pub contract_hours: bool,
+    /// Whether the sync keeps Tempo's day colours (from RTE, else api-couleur-tempo.fr).
+    pub tempo: bool,
     /// Days of day rows.
     pub days: i64,
     /// Days of hour rows.
@@ -129,6 +131,7 @@ impl Default for Config {
             holiday_zone: HolidayZone::Metropole,
             production: true,
             contract_hours: true,
+            tempo: false,
             days: 1095,
             hours_days: 7,
             token: None,
@@ -186,6 +189,7 @@ backend = "proxy"                  # proxy, conso-api, myelectricaldata, data-co
 # usage_points = ["12345678901234"] # the proxy finds the consented ones itself
 schedule = "22h00-6h00"            # off-peak hours (`linky explain "22h00-6h00"`)
 contract_hours = true              # a PDL the schedule says nothing of: Enedis' hours, dated
+tempo = false                      # keep Tempo's day colours (RTE, else api-couleur-tempo.fr)
 holiday_zone = "metropole"
 production = true
 # state = "/var/lib/linky"         # tokens and readings [default: linky in your data folder]
@@ -392,6 +396,7 @@ const TOP: Keys = Keys {
         "holiday_zone",
         "production",
         "contract_hours",
+        "tempo",
     ],
     secrets: &[],
     tables: &["history", "credentials", "domoticz", "victoria", "influx"],
@@ -597,6 +602,9 @@ impl Reader<'_> {
         }
         if let Some(contract_hours) = self.boolean(top, "contract_hours") {
             config.contract_hours = contract_hours;
+        }
+        if let Some(tempo) = self.boolean(top, "tempo") {
+            config.tempo = tempo;
         }
         if let Some(history) = self.table(top, "history", &HISTORY) {
             if let Some(days) = self.integer(history, "days", 1..36_500) {
@@ -876,7 +884,7 @@ mod tests {
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
                  usage_points, state, schedule, holiday_zone, production, contract_hours, \
-                 [history], [credentials], [domoticz], [victoria], [influx])",
+                 tempo, [history], [credentials], [domoticz], [victoria], [influx])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",

@@ -231,12 +231,30 @@ pub async fn live_sync(
         .await
         .map(|points| points.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
-    let report = SyncRun::new(&client, sink, &state, clock.as_ref())
+    // Tempo's colours: RTE's public data, else the api-couleur-tempo.fr cache.
+    let colour_clients = if config.tempo {
+        let make = |server| {
+            linky_enedis::ColourClient::new(server)
+                .map(|client| client.clock(clock.clone()))
+                .map_err(failed)
+        };
+        Some((
+            make(linky_enedis::ColourServer::rte())?,
+            make(linky_enedis::ColourServer::couleur_tempo())?,
+        ))
+    } else {
+        None
+    };
+    let fallback = colour_clients
+        .as_ref()
+        .map(|(rte, cache)| linky_core::FallbackColours::new(vec![rte, cache]));
+    let mut sync = SyncRun::new(&client, sink, &state, clock.as_ref())
         .settings(settings.clone())
-        .cancel_token(cancel)
-        .progress(progress)
-        .run()
-        .await;
+        .cancel_token(cancel);
+    if let Some(fallback) = &fallback {
+        sync = sync.colour_source(fallback);
+    }
+    let report = sync.progress(progress).run().await;
     let tables = matches!(config.output, Output::Print).then(|| memory.to_string());
     if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
         let mut session = recorder.session("recorded by linky record", client.backend().name());

@@ -182,7 +182,7 @@ impl Reporter {
                 let line = format!("warning: {event}");
                 self.bar().println(line);
             }
-            SyncEvent::ContractHours { .. } => {
+            SyncEvent::ContractHours { .. } | SyncEvent::Colours { .. } => {
                 let line = format!("  {event}");
                 self.bar().println(line);
             }
@@ -357,6 +357,9 @@ pub fn event_json(event: &SyncEvent) -> Value {
             warning,
         } => json!({"event": "state_warning", "usage_point": usage_point.as_str(),
                     "warning": warning}),
+        SyncEvent::Colours { learned, unknown } => json!({"event": "colours",
+                    "learned": learned,
+                    "unknown": unknown.iter().map(ToString::to_string).collect::<Vec<_>>()}),
         SyncEvent::ScheduleWarning {
             usage_point,
             warning,

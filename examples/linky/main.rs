@@ -973,6 +973,14 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             .collect();
         schedule = schedule.with_contract_hours(first.as_str(), &known);
     }
+    // Without a colour file, the colours the sync kept (`tempo = true`).
+    let colours = colours.or_else(|| {
+        state
+            .load_meta()
+            .ok()
+            .map(|meta| meta.colours)
+            .filter(|colours| !colours.is_empty())
+    });
     let today = linky_enedis::SystemClock.local_now(PARIS).date();
     let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
     let from = args.from.unwrap_or(to - chrono::Duration::days(365));

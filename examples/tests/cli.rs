@@ -866,3 +866,29 @@ fn costs_compare_the_offers_of_a_session_with_colours_and_an_offer_of_ones_own()
         "{err}"
     );
 }
+
+#[test]
+fn costs_of_a_state_folder_use_the_colours_the_sync_kept() {
+    use linky_domoticz::StateStore;
+    let home = Folder::new("costs-state");
+    let state = home.join("state");
+    let (code, out, err) = run(linky(&home).arg("replay").arg("--state").arg(&state));
+    assert_eq!(code, 0, "{out}{err}");
+    let period = ["--pdl", "12345678901234", "--from", "2024-11-08", "--to", "2024-11-14"];
+    // No colours yet: Tempo is not costed.
+    let (code, out, _) = run(linky(&home).arg("costs").args(period).arg("--state").arg(&state));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Tempo: not costed"), "{out}");
+    // The colours a sync with `tempo = true` keeps in its state.
+    let folder = linky_domoticz::StateDir::open(&state).unwrap();
+    let mut meta = folder.load_meta().unwrap();
+    for day in 7..=14 {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 11, day).unwrap();
+        meta.colours.set(date, linky_core::DayColour::White);
+    }
+    folder.save_meta(&meta).unwrap();
+    let (code, out, _) = run(linky(&home).arg("costs").args(period).arg("--state").arg(&state));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("7 days compared"), "{out}");
+    assert!(out.lines().any(|line| line.starts_with("Tempo ")), "{out}");
+}

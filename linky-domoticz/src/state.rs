@@ -68,6 +68,9 @@ pub struct SyncMeta {
     /// `SyncSettings::with_contract_hours`).
     #[serde(default)]
     pub contract_hours: std::collections::BTreeMap<String, ContractHoursHistory>,
+    /// The day colours learned (Tempo), when the run has a colour source.
+    #[serde(default)]
+    pub colours: linky_core::ColourCalendar,
 }
 
 /// The off-peak hours a usage point's contract gave, run after run: each text once, with

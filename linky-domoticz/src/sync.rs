@@ -43,9 +43,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use linky_core::{
-    CallingHours, Clock, DeviceData, DeviceId, DeviceRows, FetchRequest, Flow, HistorySettings,
-    HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, Reading,
-    ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
+    CallingHours, Clock, ColourSource, DeviceData, DeviceId, DeviceRows, FetchRequest, Flow,
+    HistorySettings, HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits,
+    Reading, ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
     SourceErrorKind, SourceEvent, UsagePointId, device_rows, history_after_run, history_window,
     merge_device, merged_pairs, next_run, parse_contract_hours, plan_fetches,
 };
@@ -248,6 +248,15 @@ pub enum SyncError {
     /// The run's time is outside the calling hours: nothing was fetched.
     #[error("outside calling hours: nothing fetched")]
     OutsideCallingHours,
+    /// The day colours could not be asked for (a note: the days stay unknown and wait).
+    #[error("day colours from {publisher}: {cause}")]
+    Colours {
+        /// The colour source.
+        publisher: String,
+        /// Why.
+        #[source]
+        cause: SourceError,
+    },
     /// A usage point's contract hours could not be asked for or read (a note: the run
     /// goes on with the hours known before, or a single tariff).
     #[error("contract off-peak hours: {detail}")]
@@ -373,6 +382,14 @@ pub enum SyncEvent {
         /// The usage point being fetched.
         usage_point: UsagePointId,
     },
+    /// Day colours were asked for (Tempo): how many were learned, and the days of the
+    /// window still unknown (not published yet, or the sources failed).
+    Colours {
+        /// Days learned in this run.
+        learned: usize,
+        /// Days of the window whose colour is still unknown.
+        unknown: Vec<NaiveDate>,
+    },
     /// The run stops asking the source.
     Stopped {
         /// Why.
@@ -485,6 +502,20 @@ impl fmt::Display for SyncEvent {
                 write!(f, "{usage_point}: access token renewed")
             }
             SyncEvent::Stopped { reason } => write!(f, "stopped: {reason}"),
+            SyncEvent::Colours { learned, unknown } => {
+                write!(f, "day colours: {learned} learned")?;
+                match (unknown.first(), unknown.last()) {
+                    (Some(first), Some(last)) if first == last => {
+                        write!(f, ", {first} not known yet")
+                    }
+                    (Some(first), Some(last)) => write!(
+                        f,
+                        ", {} days not known yet ({first} to {last})",
+                        unknown.len()
+                    ),
+                    _ => Ok(()),
+                }
+            }
             SyncEvent::StateWarning {
                 usage_point,
                 warning,
@@ -545,6 +576,8 @@ pub struct SyncReport {
     pub errors: Vec<SyncError>,
     /// Why the run stopped asking the source early, if it did.
     pub stopped: Option<StopReason>,
+    /// Problems met and handled, not tied to one device (the run still succeeds).
+    pub notes: Vec<SyncError>,
     /// When to run next (local time).
     pub next_run: NaiveDateTime,
 }
@@ -621,6 +654,7 @@ type Progress<'a> = dyn FnMut(&SyncEvent) + Send + 'a;
 /// and fixed when given.
 pub struct SyncRun<'a> {
     source: &'a dyn ReadingSource,
+    colour_source: Option<&'a dyn ColourSource>,
     sink: &'a dyn Sink,
     state: &'a dyn StateStore,
     clock: &'a dyn Clock,
@@ -645,6 +679,7 @@ impl<'a> SyncRun<'a> {
     ) -> SyncRun<'a> {
         SyncRun {
             source,
+            colour_source: None,
             sink,
             state,
             clock,
@@ -694,6 +729,16 @@ impl<'a> SyncRun<'a> {
         self
     }
 
+    /// Also keeps the day colours (Tempo) of the history window and tomorrow in the
+    /// state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
+    /// cache) for the days not known yet, once per run, within the calling hours; a day not
+    /// published stays unknown (the [`SyncEvent::Colours`] event lists them). What other
+    /// tools build on them (costs, Tempo counters) reads [`SyncMeta::colours`].
+    pub fn colour_source(mut self, source: &'a dyn ColourSource) -> SyncRun<'a> {
+        self.colour_source = Some(source);
+        self
+    }
+
     /// Hears every [`SyncEvent`] as it happens.
     pub fn progress(self, progress: &'a mut Progress<'a>) -> SyncRun<'a> {
         if let Ok(mut slot) = self.progress.lock() {
@@ -722,6 +767,7 @@ impl<'a> SyncRun<'a> {
             full_grab,
             errors,
             stopped: None,
+            notes: Vec::new(),
             next_run: now,
         };
         if !settings.calling_hours.allows(now) {
@@ -735,6 +781,20 @@ impl<'a> SyncRun<'a> {
             }
         };
         let today = now.date();
+        if let Some(colours) = self.colour_source
+            && settings.calling_hours.allows(now)
+            && !self.cancel.is_cancelled()
+        {
+            let from = today - Duration::days(window.max(days) + 1);
+            self.learn_colours(
+                colours,
+                &mut meta,
+                from,
+                today + Duration::days(2),
+                &mut report,
+            )
+            .await;
+        }
         let history = if self.sink.keeps_all_hours() {
             settings.history.covering_all_hours()
         } else {
@@ -964,6 +1024,49 @@ impl<'a> SyncRun<'a> {
             }
         }
         self.settings.offpeak.with_contract_hours(pdl, &history)
+    }
+
+    /// Asks `source` for the colours of `[from, to)` not known yet, keeps them (saved at
+    /// once), and tells which are still unknown.
+    async fn learn_colours(
+        &self,
+        source: &dyn ColourSource,
+        meta: &mut SyncMeta,
+        from: NaiveDate,
+        to: NaiveDate,
+        report: &mut SyncReport,
+    ) {
+        let missing = meta.colours.missing(from, to);
+        let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
+            return;
+        };
+        let cancel = self.cancel.clone();
+        let answer = tokio::select! {
+            answer = source.colours(*first, *last + Duration::days(1)) => answer,
+            () = cancel.cancelled() => return,
+        };
+        let mut learned = 0;
+        match answer {
+            Ok(found) => {
+                for (date, colour) in found.days() {
+                    if meta.colours.colour(date) != Some(colour) {
+                        learned += 1;
+                    }
+                    meta.colours.set(date, colour);
+                }
+                if let Err(error) = self.state.save_meta(meta) {
+                    report.errors.push(SyncError::State(error));
+                }
+            }
+            Err(error) => report.notes.push(SyncError::Colours {
+                publisher: source.name().to_owned(),
+                cause: error,
+            }),
+        }
+        self.say(SyncEvent::Colours {
+            learned,
+            unknown: meta.colours.missing(from, to),
+        });
     }
 
     /// Tells the caller.

@@ -1024,3 +1024,106 @@ async fn a_usage_point_without_a_schedule_takes_its_contracts_hours_over_time() 
     assert_eq!(source.asked.load(Ordering::SeqCst), asked);
     std::fs::remove_dir_all(root).ok();
 }
+
+/// A colour source that knows the days up to `published`, and counts what it is asked.
+struct Colours {
+    published: NaiveDate,
+    asked: Mutex<Vec<(NaiveDate, NaiveDate)>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl linky_core::ColourSource for Colours {
+    fn name(&self) -> &str {
+        "test colours"
+    }
+
+    async fn colours(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<linky_core::ColourCalendar, SourceError> {
+        self.asked.lock().unwrap().push((from, to));
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SourceError::new(SourceErrorKind::Transient, "503"));
+        }
+        let mut calendar = linky_core::ColourCalendar::new();
+        for day in from
+            .iter_days()
+            .take_while(|d| *d < to && *d <= self.published)
+        {
+            let colour = if chrono::Datelike::day(&day) % 10 == 0 {
+                linky_core::DayColour::Red
+            } else {
+                linky_core::DayColour::Blue
+            };
+            calendar.set(day, colour);
+        }
+        Ok(calendar)
+    }
+}
+
+/// With a colour source, a run keeps the window's day colours in its state, asks only for
+/// those it lacks, and says which are still unknown; a failing source is a note, never a
+/// failed run or an invented colour.
+#[tokio::test]
+async fn a_run_keeps_the_day_colours_it_lacks() {
+    use chrono::Datelike;
+    use linky_domoticz::{SyncError, SyncEvent};
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let colours = Colours {
+        published: "2024-06-20".parse().unwrap(),
+        asked: Mutex::new(Vec::new()),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let run = |at: NaiveDateTime| {
+        let (source, sink, state, colours) = (&source, &sink, &state, &colours);
+        async move {
+            let clock = clock_at(at);
+            let mut events = Vec::new();
+            let mut hear = |event: &SyncEvent| events.push(event.clone());
+            let report = SyncRun::new(source, sink, state, &clock)
+                .settings(settings())
+                .colour_source(colours)
+                .progress(&mut hear)
+                .run()
+                .await;
+            (report, events)
+        }
+    };
+    let (report, events) = run(now()).await;
+    assert!(report.is_success(), "{report:?}");
+    let meta = state.load_meta().unwrap();
+    let today: NaiveDate = now().date();
+    // The window and today are known; tomorrow is not published yet.
+    assert_eq!(meta.colours.colour(today), Some(linky_core::DayColour::Red));
+    assert_eq!(meta.colours.colour(today + Duration::days(1)), None);
+    assert!(events.iter().any(|e| matches!(e, SyncEvent::Colours { unknown, .. } if unknown == &[today + Duration::days(1)])));
+    let known = meta.colours.len();
+    // The next run asks only from the first unknown day.
+    *colours.asked.lock().unwrap() = Vec::new();
+    let (_, _) = run(now() + Duration::days(1)).await;
+    let asked = colours.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].0, today + Duration::days(1));
+    // The source fails: a note, the run succeeds, nothing invented.
+    colours.down.store(true, Ordering::SeqCst);
+    let (report, _) = run(now() + Duration::days(3)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| matches!(n, SyncError::Colours { .. }))
+    );
+    let meta = state.load_meta().unwrap();
+    assert_eq!(meta.colours.len(), known);
+    assert!(
+        meta.colours
+            .days()
+            .all(|(d, _)| d <= colours.published && d.year() == 2024)
+    );
+    std::fs::remove_dir_all(root).ok();
+}
