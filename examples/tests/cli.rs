@@ -874,9 +874,20 @@ fn costs_of_a_state_folder_use_the_colours_the_sync_kept() {
     let state = home.join("state");
     let (code, out, err) = run(linky(&home).arg("replay").arg("--state").arg(&state));
     assert_eq!(code, 0, "{out}{err}");
-    let period = ["--pdl", "12345678901234", "--from", "2024-11-08", "--to", "2024-11-14"];
+    let period = [
+        "--pdl",
+        "12345678901234",
+        "--from",
+        "2024-11-08",
+        "--to",
+        "2024-11-14",
+    ];
     // No colours yet: Tempo is not costed.
-    let (code, out, _) = run(linky(&home).arg("costs").args(period).arg("--state").arg(&state));
+    let (code, out, _) = run(linky(&home)
+        .arg("costs")
+        .args(period)
+        .arg("--state")
+        .arg(&state));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Tempo: not costed"), "{out}");
     // The colours a sync with `tempo = true` keeps in its state.
@@ -887,7 +898,11 @@ fn costs_of_a_state_folder_use_the_colours_the_sync_kept() {
         meta.colours.set(date, linky_core::DayColour::White);
     }
     folder.save_meta(&meta).unwrap();
-    let (code, out, _) = run(linky(&home).arg("costs").args(period).arg("--state").arg(&state));
+    let (code, out, _) = run(linky(&home)
+        .arg("costs")
+        .args(period)
+        .arg("--state")
+        .arg(&state));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("7 days compared"), "{out}");
     assert!(out.lines().any(|line| line.starts_with("Tempo ")), "{out}");

@@ -61,9 +61,9 @@ impl TariffClassifier<2> for SingleTariff {
     }
 }
 
-/// A piece of an interval with its energy per class. An interval that crosses a clock
-/// hour (never one from Enedis) is cut into one piece per hour, so that every piece lies
-/// in one hour.
+/// The energy per class of the intervals of one clock hour (an interval that crosses a
+/// clock hour, never one from Enedis, is cut at it): the splitter's output, one piece per
+/// hour with data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitInterval<const N: usize> {
     /// End, in minutes since the Unix epoch (UTC).
@@ -282,7 +282,7 @@ impl LoadCurve {
     /// ```
     pub fn split<const N: usize, C: TariffClassifier<N>>(&self, classifier: &C) -> SplitCurve<N> {
         let time_zone = self.time_zone();
-        let mut pieces = Vec::with_capacity(self.intervals().len());
+        let mut pieces: Vec<SplitInterval<N>> = Vec::with_capacity(self.intervals().len() / 2 + 1);
         let mut local_plan = Vec::with_capacity(16);
         // An empty window: the first interval moves it to its day.
         let mut window = DayWindow {
@@ -305,18 +305,32 @@ impl LoadCurve {
                 classifier,
                 &mut local_plan,
             );
-            let minutes_into_hour = start.rem_euclid(60);
-            if end <= run_end && end - start + minutes_into_hour <= 60 && end <= window.end {
-                // The common case: the whole interval in one run and one hour.
-                let mut energy = [Energy::ZERO; N];
-                if let Some(slot) = energy.get_mut(usize::from(class)) {
-                    *slot = interval.energy();
+            let hour_start = start - start.rem_euclid(60);
+            if end <= run_end && end <= hour_start + 60 && end <= window.end {
+                // The common case: the whole interval in one run and one hour, added to
+                // the hour's piece (one piece per clock hour: the output the days, months,
+                // hours and totals read, half the size of one per PT30M interval).
+                let minutes = interval.length().minutes() as u16;
+                match pieces.last_mut() {
+                    Some(last) if last.end_minute > hour_start && last.end_minute <= end => {
+                        if let Some(slot) = last.energy.get_mut(usize::from(class)) {
+                            *slot += interval.energy();
+                        }
+                        last.minutes += minutes;
+                        last.end_minute = end;
+                    }
+                    _ => {
+                        let mut energy = [Energy::ZERO; N];
+                        if let Some(slot) = energy.get_mut(usize::from(class)) {
+                            *slot = interval.energy();
+                        }
+                        pieces.push(SplitInterval {
+                            end_minute: end,
+                            minutes,
+                            energy,
+                        });
+                    }
                 }
-                pieces.push(SplitInterval {
-                    end_minute: end,
-                    minutes: interval.length().minutes() as u16,
-                    energy,
-                });
                 continue;
             }
             let mut piece = SplitInterval {
@@ -342,7 +356,7 @@ impl LoadCurve {
                 piece.end_minute = piece_end;
                 start = piece_end;
                 if piece_end == hour_end && start < end {
-                    pieces.push(piece);
+                    push_or_merge(&mut pieces, piece);
                     piece = SplitInterval {
                         end_minute: start,
                         minutes: 0,
@@ -350,7 +364,7 @@ impl LoadCurve {
                     };
                 }
             }
-            pieces.push(piece);
+            push_or_merge(&mut pieces, piece);
         }
         SplitCurve {
             time_zone,
@@ -359,8 +373,24 @@ impl LoadCurve {
     }
 }
 
+/// Adds `piece` to the last one when both lie in the same clock hour, else appends it.
+fn push_or_merge<const N: usize>(pieces: &mut Vec<SplitInterval<N>>, piece: SplitInterval<N>) {
+    let hour_start = piece.end_minute - 1 - (piece.end_minute - 1).rem_euclid(60);
+    match pieces.last_mut() {
+        Some(last) if last.end_minute > hour_start && last.end_minute <= piece.end_minute => {
+            for (total, energy) in last.energy.iter_mut().zip(piece.energy) {
+                *total += energy;
+            }
+            last.minutes += piece.minutes;
+            last.end_minute = piece.end_minute;
+        }
+        _ => pieces.push(piece),
+    }
+}
+
 impl<const N: usize> SplitCurve<N> {
-    /// The pieces, in time order.
+    /// The pieces, in time order: one per clock hour with data, holding that hour's
+    /// minutes and energy per class.
     pub fn intervals(&self) -> &[SplitInterval<N>] {
         &self.intervals
     }
@@ -469,7 +499,7 @@ impl<const N: usize> SplitCurve<N> {
     ///     .collect();
     /// let mut split = LoadCurve::builder(PARIS).build(&readings).0.split(&SingleTariff);
     /// split.retain_days(|date| date != day);
-    /// assert_eq!(split.intervals().len(), 48);
+    /// assert_eq!(split.intervals().len(), 24); // one piece per hour of the day kept
     /// ```
     pub fn retain_days(&mut self, mut keep: impl FnMut(NaiveDate) -> bool) {
         let time_zone = self.time_zone;
