@@ -106,6 +106,11 @@ pub struct Config {
     pub contract_hours: bool,
     /// Whether the sync keeps Tempo's day colours (from RTE, else api-couleur-tempo.fr).
     pub tempo: bool,
+    /// The user's offer, among the bundled regulated ones (`Base`, `HP/HC`, `Tempo`):
+    /// each day's cost is written.
+    pub offer: Option<linky_core::Offer>,
+    /// The subscribed power, in kVA.
+    pub kva: u32,
     /// Days of day rows.
     pub days: i64,
     /// Days of hour rows.
@@ -132,6 +137,8 @@ impl Default for Config {
             production: true,
             contract_hours: true,
             tempo: false,
+            offer: None,
+            kva: 6,
             days: 1095,
             hours_days: 7,
             token: None,
@@ -190,6 +197,8 @@ backend = "proxy"                  # proxy, conso-api, myelectricaldata, data-co
 schedule = "22h00-6h00"            # off-peak hours (`linky explain "22h00-6h00"`)
 contract_hours = true              # a PDL the schedule says nothing of: Enedis' hours, dated
 tempo = false                      # keep Tempo's day colours (RTE, else api-couleur-tempo.fr)
+# offer = "Tempo"                  # write each day's cost with this offer (Base, HP/HC, Tempo)
+kva = 6                            # the subscribed power
 holiday_zone = "metropole"
 production = true
 # state = "/var/lib/linky"         # tokens and readings [default: linky in your data folder]
@@ -397,6 +406,8 @@ const TOP: Keys = Keys {
         "production",
         "contract_hours",
         "tempo",
+        "offer",
+        "kva",
     ],
     secrets: &[],
     tables: &["history", "credentials", "domoticz", "victoria", "influx"],
@@ -605,6 +616,25 @@ impl Reader<'_> {
         }
         if let Some(tempo) = self.boolean(top, "tempo") {
             config.tempo = tempo;
+        }
+        if let Some(kva) = self.integer(top, "kva", 1..37) {
+            config.kva = kva as u32;
+        }
+        if let Some((name, span)) = self.string(top, "offer") {
+            let book = linky_core::PriceBook::regulated();
+            match book.offer(&name) {
+                Some(offer) => config.offer = Some(offer.clone()),
+                None => {
+                    let names: Vec<&str> = book.offers.iter().map(|o| o.name.as_str()).collect();
+                    self.at(
+                        span,
+                        format!(
+                            "unknown offer {name:?} (expected one of: {})",
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
         }
         if let Some(history) = self.table(top, "history", &HISTORY) {
             if let Some(days) = self.integer(history, "days", 1..36_500) {
@@ -884,7 +914,7 @@ mod tests {
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
                  usage_points, state, schedule, holiday_zone, production, contract_hours, \
-                 tempo, [history], [credentials], [domoticz], [victoria], [influx])",
+                 tempo, offer, kva, [history], [credentials], [domoticz], [victoria], [influx])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",
@@ -898,6 +928,20 @@ mod tests {
         );
         // The secret written in the file is not repeated in the report.
         assert!(!found.concat().contains("hunter2"));
+    }
+
+    #[test]
+    fn an_offer_is_one_of_the_bundled_ones() {
+        let config = parse("offer = \"tempo\"\nkva = 9\n", &no_env).unwrap();
+        assert_eq!(config.offer.map(|o| o.name), Some("Tempo".to_owned()));
+        assert_eq!(config.kva, 9);
+        assert_eq!(
+            problems("offer = \"Zen Flex\"\nkva = 40\n"),
+            [
+                "1:9: unknown offer \"Zen Flex\" (expected one of: Base, HP/HC, Tempo)",
+                "2:7: `kva` must be a whole number from 1 to 36",
+            ]
+        );
     }
 
     #[test]

@@ -141,11 +141,14 @@ pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), Str
         .schedule
         .parse()
         .map_err(|e: linky_core::ScheduleError| format!("schedule: {e}"))?;
-    let settings = SyncSettings::new(offpeak)
+    let mut settings = SyncSettings::new(offpeak)
         .with_history(history)
         .with_holiday_zone(config.holiday_zone)
         .with_production(config.production)
         .with_contract_hours(config.contract_hours);
+    if let Some(offer) = &config.offer {
+        settings = settings.with_costs(offer.clone(), config.kva);
+    }
     Ok((settings, warnings.iter().map(ToString::to_string).collect()))
 }
 

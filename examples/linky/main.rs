@@ -224,9 +224,9 @@ struct CostsArgs {
     /// Last day [default: yesterday]
     #[arg(long, value_name = "YYYY-MM-DD")]
     to: Option<chrono::NaiveDate>,
-    /// The subscribed power, in kVA
-    #[arg(long, default_value_t = 6)]
-    kva: u32,
+    /// The subscribed power, in kVA [default: the configuration's, 6]
+    #[arg(long)]
+    kva: Option<u32>,
     /// Your own offers, in the bundled prices' format; repeat for more
     #[arg(long, value_name = "FILE")]
     prices: Vec<PathBuf>,
@@ -905,7 +905,14 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
                 return Exit::Usage;
             }
         };
-        return match linky_examples::session_costs(session, args.kva, colours, &book).await {
+        return match linky_examples::session_costs(
+            session,
+            args.kva.unwrap_or(config.kva),
+            colours,
+            &book,
+        )
+        .await
+        {
             Ok(table) => {
                 print!("{table}");
                 Exit::Success
@@ -988,7 +995,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     let options = costs::CostOptions {
         from,
         to,
-        kva: args.kva,
+        kva: args.kva.unwrap_or(config.kva),
         schedule,
         usage_point: first.to_string(),
         colours,

@@ -257,6 +257,31 @@ pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSp
     ColourSplit { split, waiting }
 }
 
+/// [`split_by_colour`] from a curve already split (by any classifier): each clock hour's
+/// energy goes to its Tempo class, exactly (Tempo's classes change only on the hour).
+/// Days whose colours are not all known are left out and reported.
+pub fn recolour<const N: usize>(split: &SplitCurve<N>, calendar: &ColourCalendar) -> ColourSplit {
+    let classifier = TempoClassifier::new(calendar);
+    let mut plan = Vec::with_capacity(3);
+    let mut split: SplitCurve<6> = split.reclassify_hours(|date, minute| {
+        classifier.plan_day(date, &mut plan);
+        plan.iter()
+            .find(|(end, _)| minute < *end)
+            .map_or(0, |(_, class)| *class)
+    });
+    let mut waiting = Vec::new();
+    split.retain_days(|date| {
+        let known = TempoClassifier::needs(date)
+            .iter()
+            .all(|d| calendar.colour(*d).is_some());
+        if !known {
+            waiting.push(date);
+        }
+        known
+    });
+    ColourSplit { split, waiting }
+}
+
 /// Where day colours come from (RTE, a community cache...), as a sync sees it.
 #[async_trait::async_trait]
 pub trait ColourSource: Send + Sync {

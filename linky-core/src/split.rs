@@ -373,6 +373,44 @@ impl LoadCurve {
     }
 }
 
+impl<const N: usize> SplitCurve<N> {
+    /// The same energy in `M` other classes, each clock hour's energy going whole to the
+    /// class `classify` gives its local start (date and minute of the day). Exact for a
+    /// classifier whose classes change only on the hour (Tempo's 06:00 and 22:00): every
+    /// piece lies in one clock hour.
+    pub fn reclassify_hours<const M: usize>(
+        &self,
+        mut classify: impl FnMut(NaiveDate, u16) -> u8,
+    ) -> SplitCurve<M> {
+        let time_zone = self.time_zone;
+        let intervals = self
+            .intervals
+            .iter()
+            .map(|piece| {
+                let hour_start = piece.end_minute - 1 - (piece.end_minute - 1).rem_euclid(60);
+                let local = utc_minute(hour_start)
+                    .with_timezone(&time_zone)
+                    .naive_local();
+                let minute = (local.time() - chrono::NaiveTime::MIN).num_minutes() as u16;
+                let class = usize::from(classify(local.date(), minute));
+                let mut energy = [Energy::ZERO; M];
+                if let Some(slot) = energy.get_mut(class) {
+                    *slot = piece.total();
+                }
+                SplitInterval {
+                    end_minute: piece.end_minute,
+                    minutes: piece.minutes,
+                    energy,
+                }
+            })
+            .collect();
+        SplitCurve {
+            time_zone,
+            intervals,
+        }
+    }
+}
+
 /// Adds `piece` to the last one when both lie in the same clock hour, else appends it.
 fn push_or_merge<const N: usize>(pieces: &mut Vec<SplitInterval<N>>, piece: SplitInterval<N>) {
     let hour_start = piece.end_minute - 1 - (piece.end_minute - 1).rem_euclid(60);

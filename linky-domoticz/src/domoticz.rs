@@ -557,6 +557,73 @@ enum AnswerError {
     CutOff,
 }
 
+/// A P1 Smart Meter (electricity, two tariffs each way).
+const P1_METER: (&str, &str) = ("250", "1");
+/// A Managed Counter: dated day rows of a value and a counter.
+const MANAGED_COUNTER: (&str, &str) = ("243", "33");
+/// A cost counter's options: its rows logged as written, shown in euros.
+const COST_OPTIONS: &str =
+    "AddDBLogEntry:true;DisableLogAutoUpdate:true;ValueQuantity:Coût;ValueUnits:€";
+
+impl DomoticzSink {
+    /// The idx of the device called `name` on the hardware, created as `kind` (device
+    /// type and subtype) and set used when missing, with `before` and `after` the name in
+    /// the `setused` call.
+    async fn ensure_named(
+        &self,
+        name: &str,
+        kind: (&str, &str),
+        before: &[(&str, String)],
+        after: &[(&str, String)],
+    ) -> Result<String, SinkError> {
+        self.check_version().await?;
+        let hardware = self.hardware_idx().await?;
+        let devices = self
+            .call(&[
+                ("param", "getdevices".to_owned()),
+                ("filter", "all".to_owned()),
+                ("used", "true".to_owned()),
+                ("hwidx", hardware.clone()),
+            ])
+            .await?;
+        let existing = devices
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|device| device.get("Name").and_then(Value::as_str) == Some(name))
+            .and_then(|device| text(device.get("idx")));
+        if let Some(idx) = existing {
+            return Ok(idx);
+        }
+        let created = self
+            .call(&[
+                ("param", "createdevice".to_owned()),
+                ("idx", hardware),
+                ("sensorname", name.to_owned()),
+                ("devicetype", kind.0.to_owned()),
+                ("devicesubtype", kind.1.to_owned()),
+            ])
+            .await?;
+        let idx = text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
+            sink: SINK,
+            detail: "createdevice answered without an idx".to_owned(),
+        })?;
+        // Never used=false: it deletes the device and its history. `name` goes with the
+        // settings: Domoticz ignores a switch type without it.
+        let mut params = vec![
+            ("param", "setused".to_owned()),
+            ("idx", idx.clone()),
+            ("used", "true".to_owned()),
+        ];
+        params.extend(before.iter().cloned());
+        params.push(("name", name.to_owned()));
+        params.extend(after.iter().cloned());
+        self.call(&params).await?;
+        Ok(idx)
+    }
+}
+
 /// Reads an answer's body, up to [`MAX_ANSWER_BYTES`].
 async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, AnswerError> {
     if response
@@ -603,57 +670,110 @@ fn describe(params: &[(&str, String)]) -> String {
 #[async_trait]
 impl Sink for DomoticzSink {
     async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
-        self.check_version().await?;
-        let hardware = self.hardware_idx().await?;
         let name = format!("{}{device_id}", self.config.device_name_prefix);
-        let devices = self
-            .call(&[
-                ("param", "getdevices".to_owned()),
-                ("filter", "all".to_owned()),
-                ("used", "true".to_owned()),
-                ("hwidx", hardware.clone()),
-            ])
+        let idx = self
+            .ensure_named(
+                &name,
+                P1_METER,
+                &[("options", base64(DEVICE_OPTIONS.as_bytes()))],
+                &[("description", format!("Compteur Linky {device_id}"))],
+            )
             .await?;
-        let existing = devices
-            .get("result")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|device| device.get("Name").and_then(Value::as_str) == Some(name.as_str()))
-            .and_then(|device| text(device.get("idx")));
-        let idx = match existing {
-            Some(idx) => idx,
-            None => {
-                let created = self
-                    .call(&[
-                        ("param", "createdevice".to_owned()),
-                        ("idx", hardware),
-                        ("sensorname", name.clone()),
-                        ("devicetype", "250".to_owned()),
-                        ("devicesubtype", "1".to_owned()),
-                    ])
-                    .await?;
-                let idx = text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
-                    sink: SINK,
-                    detail: "createdevice answered without an idx".to_owned(),
-                })?;
-                // Never used=false: it deletes the device and its history.
-                self.call(&[
-                    ("param", "setused".to_owned()),
-                    ("idx", idx.clone()),
-                    ("used", "true".to_owned()),
-                    ("options", base64(DEVICE_OPTIONS.as_bytes())),
-                    ("name", name.clone()),
-                    ("description", format!("Compteur Linky {device_id}")),
-                ])
-                .await?;
-                idx
-            }
-        };
         Ok(DeviceHandle {
             device_id: device_id.clone(),
             key: idx,
         })
+    }
+
+    /// Tempo's six counters in three P1 meters, one per colour (a P1 meter holds two
+    /// tariffs: usage 1 = peak, usage 2 = off-peak; the return counters stay 0), named
+    /// after the device with `Tempo bleu`, `Tempo blanc`, `Tempo rouge`: day rows in Wh,
+    /// dated, kept in Domoticz's long log and graphs.
+    async fn write_colour_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::ColourDayRow],
+    ) -> Result<(), SinkError> {
+        for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
+            let name = format!(
+                "{}{} Tempo {word}",
+                self.config.device_name_prefix, device.device_id
+            );
+            let idx = self
+                .ensure_named(
+                    &name,
+                    P1_METER,
+                    &[("options", base64(DEVICE_OPTIONS.as_bytes()))],
+                    &[("description", format!("Tempo {word} {}", device.device_id))],
+                )
+                .await?;
+            let meter = DeviceHandle {
+                device_id: device.device_id.clone(),
+                key: idx,
+            };
+            for row in rows {
+                let [peak, off_peak] = [row.energies[colour * 2], row.energies[colour * 2 + 1]];
+                let svalue = format!(
+                    "{};{};0;0;0;0;{}",
+                    peak.round_wh(),
+                    off_peak.round_wh(),
+                    row.date.format("%Y-%m-%d")
+                );
+                self.send_svalue(&meter, svalue).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each day's cost in a Managed Counter (243/33, switch type Counter, divider 100):
+    /// day rows `0;<cents>;YYYY-MM-DD` (the first field 0 everywhere, so that Domoticz's
+    /// month and year totals add the days up), shown in euros.
+    async fn write_cost_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::CostDayRow],
+    ) -> Result<(), SinkError> {
+        let name = format!(
+            "{}{} coût",
+            self.config.device_name_prefix, device.device_id
+        );
+        let idx = self
+            .ensure_named(
+                &name,
+                MANAGED_COUNTER,
+                &[],
+                &[
+                    ("switchtype", "3".to_owned()),
+                    ("addjvalue2", "100".to_owned()),
+                    ("options", base64(COST_OPTIONS.as_bytes())),
+                    (
+                        "description",
+                        format!("Coût journalier {}", device.device_id),
+                    ),
+                ],
+            )
+            .await?;
+        let counter = DeviceHandle {
+            device_id: device.device_id.clone(),
+            key: idx,
+        };
+        for row in rows {
+            // Whole numbers and a date written by chrono: the form Domoticz stores (a
+            // managed counter's row is not a P1's, so it is not checked as one).
+            let svalue = format!(
+                "0;{};{}",
+                row.cost.round_cents(),
+                row.date.format("%Y-%m-%d")
+            );
+            self.call(&[
+                ("param", "udevice".to_owned()),
+                ("idx", counter.key.clone()),
+                ("nvalue", "0".to_owned()),
+                ("svalue", svalue),
+            ])
+            .await?;
+        }
+        Ok(())
     }
 
     async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {

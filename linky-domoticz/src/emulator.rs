@@ -64,6 +64,15 @@ pub struct EmulatorState {
     pub down: bool,
     /// Goes down (as [`EmulatorState::down`]) once this many more calls are answered.
     pub down_after_calls: Option<usize>,
+    /// Device types as created: idx -> (devicetype, devicesubtype); P1 meters are 250/1,
+    /// Managed Counters 243/33.
+    pub types: BTreeMap<String, (u32, u32)>,
+    /// A Managed Counter's switch type and divider, as `setused` set them (`switchtype` is
+    /// ignored without `name`, as Domoticz does).
+    pub counter_settings: BTreeMap<String, (u32, u32)>,
+    /// Managed Counters' day rows: (idx, day) -> (counter, value), integers as Domoticz
+    /// parses them (`1.23` is 1).
+    pub counter_log: BTreeMap<(String, NaiveDate), (i64, i64)>,
     next_hardware: u32,
     next_device: u32,
 }
@@ -507,6 +516,11 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             state
                 .devices
                 .push((idx.clone(), hardware, param("sensorname")));
+            let kind = (
+                param("devicetype").parse().unwrap_or(0),
+                param("devicesubtype").parse().unwrap_or(0),
+            );
+            state.types.insert(idx.clone(), kind);
             ok(json!({"idx": idx}))
         }
         "setused" => {
@@ -516,6 +530,13 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
                 state.devices.retain(|(i, _, _)| *i != idx);
                 state.long_log.retain(|(i, _), _| *i != idx);
             } else {
+                if !param("name").is_empty() && !param("switchtype").is_empty() {
+                    let divider = param("addjvalue2").parse().unwrap_or(1);
+                    let switchtype = param("switchtype").parse().unwrap_or(0);
+                    state
+                        .counter_settings
+                        .insert(idx.clone(), (switchtype, divider));
+                }
                 state.options.insert(idx, param("options"));
             }
             ok(json!({}))
@@ -527,6 +548,39 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             }
             let svalue = param("svalue");
             let fields: Vec<&str> = svalue.split(';').collect();
+            if state.types.get(&idx) == Some(&(243, 33)) {
+                // A Managed Counter: "C;V;YYYY-MM-DD" is a day row, "C;V" the live value;
+                // numbers read as stoll does (the integer prefix); a bad date is answered
+                // OK and stored nowhere.
+                let stoll = |text: &str| -> Option<i64> {
+                    let text = text.trim();
+                    let end = text
+                        .char_indices()
+                        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && *c == '-')))
+                        .map_or(text.len(), |(i, _)| i);
+                    text[..end].parse().ok()
+                };
+                let (Some(counter), Some(value)) = (
+                    fields.first().and_then(|f| stoll(f)),
+                    fields.get(1).and_then(|f| stoll(f)),
+                ) else {
+                    return err();
+                };
+                match fields.len() {
+                    2 => {
+                        state.live.insert(idx, svalue.clone());
+                    }
+                    3 => {
+                        if let Ok(day) = NaiveDate::parse_from_str(fields[2], "%Y-%m-%d")
+                            && fields[2].len() == 10
+                        {
+                            state.counter_log.insert((idx, day), (counter, value));
+                        }
+                    }
+                    _ => return err(),
+                }
+                return ok(json!({"title": "Update Device"}));
+            }
             let Some(numbers) = fields
                 .iter()
                 .take(4)

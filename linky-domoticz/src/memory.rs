@@ -25,6 +25,10 @@ pub struct MemoryDevice {
     pub timed_out: bool,
     /// How many rows were written in all (rewrites included).
     pub writes: usize,
+    /// Tempo day rows by date (six classes).
+    pub colour_days: BTreeMap<NaiveDate, [linky_core::Energy; 6]>,
+    /// Daily costs by date.
+    pub cost_days: BTreeMap<NaiveDate, linky_core::Money>,
 }
 
 /// A sink that records everything.
@@ -97,6 +101,32 @@ impl Sink for MemorySink {
         self.with_device(device, |entry| {
             for row in rows {
                 entry.days.insert(row.date, row.totals);
+                entry.writes += 1;
+            }
+        })
+    }
+
+    async fn write_colour_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::ColourDayRow],
+    ) -> Result<(), SinkError> {
+        self.with_device(device, |entry| {
+            for row in rows {
+                entry.colour_days.insert(row.date, row.energies);
+                entry.writes += 1;
+            }
+        })
+    }
+
+    async fn write_cost_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::CostDayRow],
+    ) -> Result<(), SinkError> {
+        self.with_device(device, |entry| {
+            for row in rows {
+                entry.cost_days.insert(row.date, row.cost);
                 entry.writes += 1;
             }
         })

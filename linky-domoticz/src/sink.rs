@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use linky_core::{DashboardRow, DayRow, DeviceId, HourRow};
+use linky_core::{DashboardRow, DayRow, DeviceId, Energy, HourRow, Money};
 
 use crate::SinkError;
 
@@ -25,6 +25,27 @@ pub struct StoredDayMismatch {
     pub written_wh: [i64; 4],
     /// What the sink holds, in Wh (absent when the day is missing).
     pub stored_wh: Option<[i64; 4]>,
+}
+
+/// A day's consumption in Tempo's six classes ([`linky_core::TEMPO_CLASSES`] order: blue
+/// peak, blue off-peak, white peak, white off-peak, red peak, red off-peak).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColourDayRow {
+    /// The local day.
+    pub date: NaiveDate,
+    /// The energy of each class.
+    pub energies: [Energy; 6],
+}
+
+/// What a day cost with the user's offer, subscription included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostDayRow {
+    /// The local day.
+    pub date: NaiveDate,
+    /// Its cost.
+    pub cost: Money,
+    /// The offer it was costed with.
+    pub offer: String,
 }
 
 /// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.
@@ -60,6 +81,27 @@ pub trait Sink: Send + Sync {
     /// week at most). The default says no.
     fn keeps_all_hours(&self) -> bool {
         false
+    }
+
+    /// Writes a device's Tempo day rows (a sync with a colour source sends them for the
+    /// days whose colours are known). The default ignores them: a sink that shows
+    /// Tempo's counters implements it.
+    async fn write_colour_days(
+        &self,
+        _device: &DeviceHandle,
+        _rows: &[ColourDayRow],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Writes a device's daily costs (a sync with an offer sends them). The default
+    /// ignores them.
+    async fn write_cost_days(
+        &self,
+        _device: &DeviceHandle,
+        _rows: &[CostDayRow],
+    ) -> Result<(), SinkError> {
+        Ok(())
     }
 
     /// Reads back the day rows the sink holds and reports those that differ from `rows`

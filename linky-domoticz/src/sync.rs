@@ -81,6 +81,8 @@ pub struct SyncSettings {
     /// Whether a usage point without a section in `offpeak` takes the off-peak hours of
     /// its contract (asked at most once a week, kept with their dates in the state).
     pub contract_hours: bool,
+    /// The user's offer and subscribed power (kVA): each device's daily cost is written.
+    pub costs: Option<(linky_core::Offer, u32)>,
 }
 
 impl SyncSettings {
@@ -149,6 +151,15 @@ impl SyncSettings {
         self.contract_hours = contract_hours;
         self
     }
+
+    /// With the user's `offer` at `kva`: each device's day rows come with their cost
+    /// ([`crate::CostDayRow`], subscription included, exact), written through
+    /// [`Sink::write_cost_days`]. A Tempo offer is costed on the days whose colours the
+    /// run knows (see [`SyncRun::colour_source`]); a day without a price is skipped.
+    pub fn with_costs(mut self, offer: linky_core::Offer, kva: u32) -> SyncSettings {
+        self.costs = Some((offer, kva));
+        self
+    }
 }
 
 impl Default for SyncSettings {
@@ -162,6 +173,7 @@ impl Default for SyncSettings {
             calling_hours: CallingHours::default(),
             production: true,
             contract_hours: false,
+            costs: None,
         }
     }
 }
@@ -864,7 +876,8 @@ impl<'a> SyncRun<'a> {
             devices.push(merged);
         }
         if !self.cancel.is_cancelled() {
-            self.write_all(&devices, &run, &mut report).await;
+            let colours = self.colour_source.map(|_| &meta.colours);
+            self.write_all(&devices, &run, colours, &mut report).await;
         }
         if self.cancel.is_cancelled() && report.stopped != Some(StopReason::Cancelled) {
             report.stopped = Some(StopReason::Cancelled);
@@ -1351,7 +1364,13 @@ impl<'a> SyncRun<'a> {
 
     /// Writes every device's rows, stopping at a sink that is down or refuses us, or at a
     /// cancellation.
-    async fn write_all(&self, devices: &[DeviceData], run: &RunSettings, report: &mut SyncReport) {
+    async fn write_all(
+        &self,
+        devices: &[DeviceData],
+        run: &RunSettings,
+        colours: Option<&linky_core::ColourCalendar>,
+        report: &mut SyncReport,
+    ) {
         for (data, device_report) in devices.iter().zip(report.devices.iter_mut()) {
             if self.cancel.is_cancelled() {
                 break;
@@ -1362,7 +1381,8 @@ impl<'a> SyncRun<'a> {
                 days: rows.days.len(),
                 hours: rows.hours.len(),
             });
-            let written = write_rows(self.sink, &rows, device_report).await;
+            let extra = extra_rows(data, &rows, colours, self.settings.costs.as_ref());
+            let written = write_rows(self.sink, &rows, &extra, device_report).await;
             let stop = match written {
                 Ok(()) => false,
                 Err(error) => {
@@ -1403,9 +1423,70 @@ fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {
     list
 }
 
+/// A device's Tempo and cost rows, for the days of its day rows.
+#[derive(Debug, Default)]
+struct ExtraRows {
+    colours: Vec<crate::ColourDayRow>,
+    costs: Vec<crate::CostDayRow>,
+}
+
+fn extra_rows(
+    data: &DeviceData,
+    rows: &DeviceRows,
+    colours: Option<&linky_core::ColourCalendar>,
+    costs: Option<&(linky_core::Offer, u32)>,
+) -> ExtraRows {
+    use linky_core::{Energy, OfferKind};
+    let mut extra = ExtraRows::default();
+    let Some(consumption) = &data.consumption else {
+        return extra;
+    };
+    let wanted: BTreeSet<NaiveDate> = rows.days.iter().map(|d| d.date).collect();
+    let tempo_days: Vec<linky_core::SplitDay<6>> = colours
+        .map(|calendar| {
+            linky_core::recolour(consumption, calendar)
+                .split
+                .days()
+                .into_iter()
+                .filter(|d| wanted.contains(&d.date))
+                .collect()
+        })
+        .unwrap_or_default();
+    extra.colours = tempo_days
+        .iter()
+        .map(|day| crate::ColourDayRow {
+            date: day.date,
+            energies: day.energy,
+        })
+        .collect();
+    if let Some((offer, kva)) = costs {
+        for day in &rows.days {
+            let energies: Option<Vec<Energy>> = match offer.kind {
+                OfferKind::Base => Some(vec![day.totals.consumption.iter().copied().sum()]),
+                OfferKind::PeakOffPeak => Some(day.totals.consumption.to_vec()),
+                OfferKind::Tempo => tempo_days
+                    .iter()
+                    .find(|t| t.date == day.date)
+                    .map(|t| t.energy.to_vec()),
+            };
+            if let Some(cost) =
+                energies.and_then(|energies| offer.day_cost(day.date, *kva, &energies))
+            {
+                extra.costs.push(crate::CostDayRow {
+                    date: day.date,
+                    cost: cost.total(),
+                    offer: offer.name.clone(),
+                });
+            }
+        }
+    }
+    extra
+}
+
 async fn write_rows(
     sink: &dyn Sink,
     rows: &DeviceRows,
+    extra: &ExtraRows,
     report: &mut DeviceReport,
 ) -> Result<(), SinkError> {
     if rows.days.is_empty() && rows.hours.is_empty() && rows.dashboard.is_none() {
@@ -1416,6 +1497,12 @@ async fn write_rows(
     report.hours_written = rows.hours.len();
     sink.write_days(&device, &rows.days).await?;
     report.days_written = rows.days.len();
+    if !extra.colours.is_empty() {
+        sink.write_colour_days(&device, &extra.colours).await?;
+    }
+    if !extra.costs.is_empty() {
+        sink.write_cost_days(&device, &extra.costs).await?;
+    }
     if let Some(dashboard) = &rows.dashboard {
         sink.write_dashboard(&device, dashboard).await?;
         report.dashboard_written = true;

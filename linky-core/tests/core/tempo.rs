@@ -159,3 +159,30 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Re-colouring a curve already split (by the hour) gives exactly the direct split.
+    #[test]
+    fn recolouring_a_split_curve_is_the_direct_split(
+        readings in super::split::readings_near_dst(),
+        colours in prop::collection::vec(colour(), 40),
+    ) {
+        let curve = LoadCurve::builder(PARIS).build(&readings).0;
+        let mut calendar = ColourCalendar::new();
+        for (n, colour) in colours.iter().enumerate() {
+            for base in [date("2024-03-25"), date("2024-10-20"), date("2024-07-08")] {
+                if let Some(colour) = colour {
+                    calendar.set(base + chrono::Duration::days(n as i64), *colour);
+                }
+            }
+        }
+        let direct = split_by_colour(&curve, &calendar);
+        let two = curve.split(&SingleTariff);
+        let again = linky_core::recolour(&two, &calendar);
+        prop_assert_eq!(again.waiting, direct.waiting);
+        prop_assert_eq!(again.split.days(), direct.split.days());
+        prop_assert_eq!(again.split.hours(), direct.split.hours());
+    }
+}

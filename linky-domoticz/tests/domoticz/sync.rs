@@ -1127,3 +1127,133 @@ async fn a_run_keeps_the_day_colours_it_lacks() {
     );
     std::fs::remove_dir_all(root).ok();
 }
+
+/// With a colour source and a Tempo offer, each device's day rows come with their six
+/// Tempo counters (the days whose colours are known) and their cost, exactly.
+#[tokio::test]
+async fn tempo_counters_and_daily_costs_go_through_the_sink() {
+    use linky_core::{DayColour, Energy, PriceBook};
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let colours = Colours {
+        published: "2024-06-20".parse().unwrap(),
+        asked: Mutex::new(Vec::new()),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let tempo = PriceBook::regulated().offer("Tempo").unwrap().clone();
+    let clock = clock_at(now());
+    let report = SyncRun::new(&source, &sink, &state, &clock)
+        .settings(settings().with_costs(tempo, 6))
+        .colour_source(&colours)
+        .run()
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    let device = sink.device(CONSUMER).unwrap();
+    assert!(!device.days.is_empty());
+    // Every day row has its Tempo counters: the colours of the window are all known.
+    let days: Vec<NaiveDate> = device.days.keys().copied().collect();
+    assert_eq!(
+        device.colour_days.keys().copied().collect::<Vec<_>>(),
+        days,
+        "{days:?}"
+    );
+    // The test source makes every tenth day red: 2024-06-19 is blue after a blue 18th.
+    let day: NaiveDate = "2024-06-19".parse().unwrap();
+    assert!(days.contains(&day), "{days:?}");
+    let wh = device.colour_days[&day].map(Energy::as_wh);
+    assert_eq!(wh, [16_000.0, 8_000.0, 0.0, 0.0, 0.0, 0.0]);
+    let state_colours = state.load_meta().unwrap().colours;
+    assert_eq!(state_colours.colour(day), Some(DayColour::Blue));
+    // Its cost with the prices of 2024-02-01 (6 kVA), the subscription a thirtieth of June's.
+    let by_hand = 16.0 * 0.1609 + 8.0 * 0.1296 + 157.09 / 12.0 / 30.0;
+    let cost = device.cost_days[&day];
+    assert!(
+        (cost.as_euros() - by_hand).abs() < 1e-9,
+        "{cost} vs {by_hand}"
+    );
+    assert_eq!(device.cost_days.len(), device.days.len());
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Into a Domoticz (2025.1's behaviour): Tempo's six counters in three P1 meters, one per
+/// colour, and the daily cost in a Managed Counter in cents, dated; a second run creates
+/// nothing more and rewrites the same rows.
+#[tokio::test]
+async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_history() {
+    use linky_core::{Energy, PriceBook};
+    let server = DomoticzEmulator::start("2025.1").await;
+    let domoticz = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let memory = MemorySink::new();
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let colours = Colours {
+        published: "2024-06-20".parse().unwrap(),
+        asked: Mutex::new(Vec::new()),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let tempo = PriceBook::regulated().offer("Tempo").unwrap().clone();
+    let settings = settings().with_costs(tempo, 6);
+    let (memory_state, memory_root) = state();
+    let (state, root) = state();
+    for _ in 0..2 {
+        let clock = clock_at(now());
+        let report = SyncRun::new(&source, &domoticz, &state, &clock)
+            .settings(settings.clone())
+            .colour_source(&colours)
+            .run()
+            .await;
+        assert!(report.is_success(), "{report:?}");
+    }
+    let clock = clock_at(now());
+    SyncRun::new(&source, &memory, &memory_state, &clock)
+        .settings(settings)
+        .colour_source(&colours)
+        .run()
+        .await;
+    let expected = memory.device(CONSUMER).unwrap();
+    server.with_state(|state| {
+        let idx_of = |name: &str| {
+            state
+                .devices
+                .iter()
+                .find(|(_, _, n)| n == name)
+                .map(|(idx, _, _)| idx.clone())
+                .unwrap_or_else(|| panic!("no device {name:?} in {:?}", state.devices))
+        };
+        // Four devices besides the meter's, each created once.
+        assert_eq!(state.devices.len(), 5, "{:?}", state.devices);
+        for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
+            let idx = idx_of(&format!("Linky {CONSUMER} Tempo {word}"));
+            assert_eq!(state.types[&idx], (250, 1));
+            for (date, energies) in &expected.colour_days {
+                let stored = state
+                    .long_log
+                    .get(&(idx.clone(), *date))
+                    .copied()
+                    .unwrap_or_default();
+                let wh = |e: Energy| e.round_wh();
+                assert_eq!(
+                    stored,
+                    [wh(energies[colour * 2]), wh(energies[colour * 2 + 1]), 0, 0],
+                    "{word} {date}"
+                );
+            }
+        }
+        let cost = idx_of(&format!("Linky {CONSUMER} coût"));
+        assert_eq!(state.types[&cost], (243, 33));
+        assert_eq!(state.counter_settings[&cost], (3, 100));
+        for (date, money) in &expected.cost_days {
+            assert_eq!(
+                state.counter_log.get(&(cost.clone(), *date)),
+                Some(&(0, money.round_cents())),
+                "{date}"
+            );
+        }
+        assert_eq!(
+            state.counter_log.keys().filter(|(i, _)| *i == cost).count(),
+            expected.cost_days.len()
+        );
+    });
+    std::fs::remove_dir_all(root).ok();
+    std::fs::remove_dir_all(memory_root).ok();
+}
