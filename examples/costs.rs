@@ -178,7 +178,7 @@ pub fn table(comparison: &Comparison, options: &CostOptions, book: &PriceBook) -
                 let total = costs_by_month(&offer.days)
                     .into_iter()
                     .find(|(key, _)| *key == (year, month))
-                    .map_or(Money::ZERO, |(_, total)| total);
+                    .map_or(Money::ZERO, |(_, cost)| cost.total());
                 write!(text, " {:>13}", total.to_string()).ok();
             }
             writeln!(text).ok();

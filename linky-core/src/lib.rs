@@ -67,8 +67,8 @@ pub use plan::{
 };
 pub use prices::{
     CompareSettings, Comparison, DayCost, EnergyPrice, MONEY_UNITS_PER_EURO, Money, Offer,
-    OfferCost, OfferKind, PriceBook, PriceFileError, PricePeriod, Subscription, compare_offers,
-    costs_by_month, costs_by_year,
+    OfferCost, OfferKind, PeriodCost, PriceBook, PriceFileError, PricePeriod, Subscription,
+    compare_offers, costs_by_month, costs_by_year,
 };
 pub use source::{
     ContractHours, ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent,

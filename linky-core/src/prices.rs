@@ -335,26 +335,57 @@ impl DayCost {
     }
 }
 
-/// Costs summed by local month (the sum of its days: exact).
-pub fn costs_by_month(days: &[DayCost]) -> Vec<((i32, u32), Money)> {
-    let mut months: Vec<((i32, u32), Money)> = Vec::new();
+/// What a period (a month, a year) cost: its subscription and its energy per class.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeriodCost {
+    /// The subscription's part.
+    pub subscription: Money,
+    /// The energy's cost per class (the offer's classes).
+    pub energy: Vec<Money>,
+}
+
+impl PeriodCost {
+    /// Subscription and energy.
+    pub fn total(&self) -> Money {
+        self.subscription + self.energy.iter().copied().sum::<Money>()
+    }
+
+    fn add(&mut self, day: &DayCost) {
+        self.subscription += day.subscription;
+        if self.energy.len() < day.energy.len() {
+            self.energy.resize(day.energy.len(), Money::ZERO);
+        }
+        for (total, energy) in self.energy.iter_mut().zip(&day.energy) {
+            *total += *energy;
+        }
+    }
+}
+
+/// Costs per local month, per class (the sum of its days: exact).
+pub fn costs_by_month(days: &[DayCost]) -> Vec<((i32, u32), PeriodCost)> {
+    let mut months: Vec<((i32, u32), PeriodCost)> = Vec::new();
     for day in days {
         let key = (day.date.year(), day.date.month());
-        match months.last_mut() {
-            Some((last, total)) if *last == key => *total += day.total(),
-            _ => months.push((key, day.total())),
+        if months.last().is_none_or(|(last, _)| *last != key) {
+            months.push((key, PeriodCost::default()));
+        }
+        if let Some((_, month)) = months.last_mut() {
+            month.add(day);
         }
     }
     months
 }
 
-/// Costs summed by year (the sum of its months: exact).
-pub fn costs_by_year(days: &[DayCost]) -> Vec<(i32, Money)> {
-    let mut years: Vec<(i32, Money)> = Vec::new();
-    for ((year, _), total) in costs_by_month(days) {
-        match years.last_mut() {
-            Some((last, sum)) if *last == year => *sum += total,
-            _ => years.push((year, total)),
+/// Costs per year, per class (the sum of its days, hence of its months: exact).
+pub fn costs_by_year(days: &[DayCost]) -> Vec<(i32, PeriodCost)> {
+    let mut years: Vec<(i32, PeriodCost)> = Vec::new();
+    for day in days {
+        let year = day.date.year();
+        if years.last().is_none_or(|(last, _)| *last != year) {
+            years.push((year, PeriodCost::default()));
+        }
+        if let Some((_, total)) = years.last_mut() {
+            total.add(day);
         }
     }
     years

@@ -43,10 +43,11 @@ fn a_price_change_mid_month_costs_each_day_at_its_own_price() {
     let days = day_costs(&book, "Mine", "2026-01-01", "2026-02-01");
     // 14 days x 24 kWh x 0.20 + 17 days x 24 kWh x 0.25 + the month's 15.00.
     let months = costs_by_month(&days);
-    assert_eq!(
-        months,
-        [((2026, 1), Money::from_cents(6720 + 10200 + 1500))]
-    );
+    assert_eq!(months.len(), 1);
+    assert_eq!(months[0].1.total(), Money::from_cents(6720 + 10200 + 1500));
+    // Per class: the energy's part and the subscription's.
+    assert_eq!(months[0].1.energy, [Money::from_cents(6720 + 10200)]);
+    assert_eq!(months[0].1.subscription, Money::from_cents(1500));
     assert_eq!(days[13].energy[0], Money::from_cents(480));
     assert_eq!(days[14].energy[0], Money::from_cents(600));
 }
@@ -83,10 +84,15 @@ fn the_regulated_prices_cost_july_and_august_2025_by_hand() {
     // July: 744 kWh x 0.2016 + 165.17 / 12; August: 744 kWh x 0.1952 + 185.94 / 12.
     let july = 744.0 * 0.2016 + 165.17 / 12.0;
     let august = 744.0 * 0.1952 + 185.94 / 12.0;
-    assert_eq!(months[0].1.to_string(), format!("{july:.2} €"));
-    assert_eq!(months[1].1.to_string(), format!("{august:.2} €"));
-    assert!((months[0].1.as_euros() - july).abs() < 1e-9);
-    assert_eq!(costs_by_year(&days), [(2025, months[0].1 + months[1].1)]);
+    assert_eq!(months[0].1.total().to_string(), format!("{july:.2} €"));
+    assert_eq!(months[1].1.total().to_string(), format!("{august:.2} €"));
+    assert!((months[0].1.total().as_euros() - july).abs() < 1e-9);
+    let years = costs_by_year(&days);
+    assert_eq!(years.len(), 1);
+    assert_eq!(
+        years[0].1.total(),
+        months[0].1.total() + months[1].1.total()
+    );
     // Every bundled line is in force somewhere, in order, with its kind's price count.
     for offer in &book.offers {
         for period in &offer.periods {
@@ -287,7 +293,8 @@ proptest! {
         let months = costs_by_month(&costs);
         prop_assert_eq!(months.len(), 1);
         let sum: Money = costs.iter().map(linky_core::DayCost::total).sum();
-        prop_assert_eq!(months[0].1, sum);
+        prop_assert_eq!(months[0].1.total(), sum);
+        prop_assert_eq!(costs_by_year(&costs)[0].1.total(), sum);
         // And the energy part is the exact product, no rounding anywhere.
         let energy: i128 = wh[..days.len()].iter().map(|w| i128::from(*w) * 60_000 * i128::from(price.e5())).sum();
         prop_assert_eq!(sum.units() - paid.units(), energy);
