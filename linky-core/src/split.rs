@@ -310,11 +310,15 @@ impl LoadCurve {
                 // The common case: the whole interval in one run and one hour, added to
                 // the hour's piece (one piece per clock hour: the output the days, months,
                 // hours and totals read, half the size of one per PT30M interval).
-                let minutes = interval.length().minutes() as u16;
+                let length = interval.length().minutes();
+                let minutes = length as u16;
+                let energy_now = power.energy_over_minutes(length);
+                // Intervals come in time order: the last piece is this hour's when it
+                // ends inside it.
                 match pieces.last_mut() {
-                    Some(last) if last.end_minute > hour_start && last.end_minute <= end => {
+                    Some(last) if last.end_minute > hour_start => {
                         if let Some(slot) = last.energy.get_mut(usize::from(class)) {
-                            *slot += interval.energy();
+                            *slot += energy_now;
                         }
                         last.minutes += minutes;
                         last.end_minute = end;
@@ -322,7 +326,7 @@ impl LoadCurve {
                     _ => {
                         let mut energy = [Energy::ZERO; N];
                         if let Some(slot) = energy.get_mut(usize::from(class)) {
-                            *slot = interval.energy();
+                            *slot = energy_now;
                         }
                         pieces.push(SplitInterval {
                             end_minute: end,
