@@ -244,6 +244,34 @@ pub struct ColourSplit {
 /// ```
 pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSplit {
     let mut split = curve.split(&TempoClassifier::new(calendar));
+    // Every colour known (the usual case once a calendar is kept): nothing to leave out.
+    let local_day = |end_minute: i64| {
+        chrono::DateTime::from_timestamp((end_minute - 1) * 60, 0)
+            .map(|at| at.with_timezone(&split.time_zone()).date_naive())
+    };
+    let bounds = (
+        split
+            .intervals()
+            .first()
+            .and_then(|p| local_day(p.end_minute)),
+        split
+            .intervals()
+            .last()
+            .and_then(|p| local_day(p.end_minute)),
+    );
+    if let (Some(first), Some(last)) = bounds
+        && calendar
+            .missing(
+                first.pred_opt().unwrap_or(first),
+                last.succ_opt().unwrap_or(last),
+            )
+            .is_empty()
+    {
+        return ColourSplit {
+            split,
+            waiting: Vec::new(),
+        };
+    }
     let mut waiting = Vec::new();
     split.retain_days(|date| {
         let known = TempoClassifier::needs(date)

@@ -32,12 +32,16 @@ pub trait TariffClassifier<const N: usize> {
 impl TariffClassifier<2> for CompiledSchedule {
     fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
         plan.clear();
-        let kind = self.day_kind(date);
-        let mut minute = 0;
-        while minute < END_OF_DAY {
-            let (tariff, until) = self.tariff_in(kind, minute);
-            plan.push((until, tariff_class(tariff)));
-            minute = until;
+        // The day's table toggles at each boundary, starting with peak at minute 0.
+        let mut class = tariff_class(Tariff::Peak);
+        for &boundary in self.boundaries(self.day_kind(date)) {
+            if boundary > 0 {
+                plan.push((boundary, class));
+            }
+            class ^= 1;
+        }
+        if plan.last().is_none_or(|(end, _)| *end < END_OF_DAY) {
+            plan.push((END_OF_DAY, class));
         }
     }
 }

@@ -188,7 +188,7 @@ impl CompiledSchedule {
         flow: Flow,
         zone: HolidayZone,
     ) -> CompiledSchedule {
-        let layers = config
+        let layers: Vec<Layer> = config
             .layers()
             .into_iter()
             .map(|layer| Layer::new(layer, device, flow))
@@ -234,6 +234,12 @@ impl CompiledSchedule {
         self.layers
             .get(kind.layer())
             .map_or(&NONE, |layer| &layer.tables[kind.index().min(7)])
+    }
+
+    /// The minutes at which the tariff toggles on a day of `kind`, sorted, starting with
+    /// peak at minute 0 (`[120, 420]`: off-peak from 02:00 to 07:00).
+    pub(crate) fn boundaries(&self, kind: DayKind) -> &[u16] {
+        &self.table(kind).boundaries
     }
 
     /// As [`CompiledSchedule::tariff_at`], for a day whose kind is already known.
