@@ -764,6 +764,19 @@ fn draw(
     Exit::Success
 }
 
+/// The state folder given, or the configuration's, opened; the exit code when it cannot
+/// be (after saying why).
+fn open_state(explicit: Option<&Path>, config: &Config) -> Result<StateDir, Exit> {
+    let folder = state_folder(explicit, config).map_err(|message| {
+        eprintln!("error: {message}");
+        Exit::Usage
+    })?;
+    StateDir::open(&folder).map_err(|error| {
+        eprintln!("error: {error}");
+        Exit::Failure
+    })
+}
+
 async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
     let config = match load_config(cli) {
         Ok(config) => config,
@@ -832,19 +845,9 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
             &reporter,
         );
     }
-    let folder = match state_folder(args.state.as_deref(), &config) {
-        Ok(folder) => folder,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let state = match StateDir::open(&folder) {
+    let state = match open_state(args.state.as_deref(), &config) {
         Ok(state) => state,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Failure;
-        }
+        Err(exit) => return exit,
     };
     let usage_points = if args.usage_points.is_empty() {
         config.usage_points.clone()
@@ -923,19 +926,9 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             }
         };
     }
-    let folder = match state_folder(args.state.as_deref(), &config) {
-        Ok(folder) => folder,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let state = match StateDir::open(&folder) {
+    let state = match open_state(args.state.as_deref(), &config) {
         Ok(state) => state,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Failure;
-        }
+        Err(exit) => return exit,
     };
     let pdls = if args.usage_points.is_empty() {
         config.usage_points.clone()

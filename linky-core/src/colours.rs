@@ -243,7 +243,7 @@ pub struct ColourSplit {
 /// assert_eq!(kwh, [0.0, 0.0, 0.0, 6.0, 16.0, 2.0]);
 /// ```
 pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSplit {
-    let mut split = curve.split(&TempoClassifier::new(calendar));
+    let split = curve.split(&TempoClassifier::new(calendar));
     // Every colour known (the usual case once a calendar is kept): nothing to leave out.
     let local_day = |end_minute: i64| {
         chrono::DateTime::from_timestamp((end_minute - 1) * 60, 0)
@@ -272,17 +272,7 @@ pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSp
             waiting: Vec::new(),
         };
     }
-    let mut waiting = Vec::new();
-    split.retain_days(|date| {
-        let known = TempoClassifier::needs(date)
-            .iter()
-            .all(|d| calendar.colour(*d).is_some());
-        if !known {
-            waiting.push(date);
-        }
-        known
-    });
-    ColourSplit { split, waiting }
+    keep_known_days(split, calendar)
 }
 
 /// [`split_by_colour`] from a curve already split (by any classifier): each clock hour's
@@ -291,12 +281,18 @@ pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSp
 pub fn recolour<const N: usize>(split: &SplitCurve<N>, calendar: &ColourCalendar) -> ColourSplit {
     let classifier = TempoClassifier::new(calendar);
     let mut plan = Vec::with_capacity(3);
-    let mut split: SplitCurve<6> = split.reclassify_hours(|date, minute| {
+    let split: SplitCurve<6> = split.reclassify_hours(|date, minute| {
         classifier.plan_day(date, &mut plan);
         plan.iter()
             .find(|(end, _)| minute < *end)
             .map_or(0, |(_, class)| *class)
     });
+    keep_known_days(split, calendar)
+}
+
+/// Leaves out the days whose colours (their own, their night's) are not all known, and
+/// says which.
+fn keep_known_days(mut split: SplitCurve<6>, calendar: &ColourCalendar) -> ColourSplit {
     let mut waiting = Vec::new();
     split.retain_days(|date| {
         let known = TempoClassifier::needs(date)
