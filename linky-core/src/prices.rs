@@ -21,9 +21,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::{
-    ColourCalendar, CompiledSchedule, Energy, LoadCurve, SingleTariff, SplitDay, split_by_colour,
-};
+use crate::{ColourCalendar, CompiledSchedule, Energy, LoadCurve, SplitDay, recolour};
 
 /// Units of [`Money`] in one euro: 10^5 (price decimals) × 6·10^7 (milliwatt-minutes in a
 /// kWh).
@@ -683,25 +681,19 @@ pub fn compare_offers(
 ) -> Comparison {
     let in_period = |date: NaiveDate| settings.from <= date && date < settings.to;
     let complete = |day: &SplitDay<2>| day.minutes == day.hours_in_day * 60;
-    let base: Vec<SplitDay<2>> = curve
-        .split(&SingleTariff)
+    // One split serves every offer: Base takes its days' totals, and Tempo re-colours its
+    // hours (exact: Tempo's classes change on the hour).
+    let split = curve.split(settings.schedule);
+    let hphc: Vec<SplitDay<2>> = split
         .days()
         .into_iter()
         .filter(|d| in_period(d.date))
         .collect();
-    let hphc: Vec<SplitDay<2>> = curve
-        .split(settings.schedule)
-        .days()
-        .into_iter()
-        .filter(|d| in_period(d.date))
-        .collect();
-    let tempo = settings
+    let tempo_days: Vec<SplitDay<6>> = settings
         .colours
-        .map(|colours| split_by_colour(curve, colours));
-    let tempo_days: Vec<SplitDay<6>> = tempo
-        .as_ref()
-        .map(|t| {
-            t.split
+        .map(|colours| {
+            recolour(&split, colours)
+                .split
                 .days()
                 .into_iter()
                 .filter(|d| in_period(d.date))
@@ -712,11 +704,10 @@ pub fn compare_offers(
     let mut days: Vec<NaiveDate> = Vec::new();
     let uses_tempo = book.offers.iter().any(|o| o.kind == OfferKind::Tempo);
     for date in settings.from.iter_days().take_while(|d| *d < settings.to) {
-        let Some(day) = base.iter().find(|d| d.date == date).filter(|d| complete(d)) else {
+        if !hphc.iter().any(|d| d.date == date && complete(d)) {
             left_out.push((date, "no complete data".to_owned()));
             continue;
-        };
-        let _ = day;
+        }
         if uses_tempo && settings.colours.is_some() && !tempo_days.iter().any(|d| d.date == date) {
             left_out.push((date, "its Tempo colour is not known".to_owned()));
             continue;
@@ -745,7 +736,7 @@ pub fn compare_offers(
                 .filter_map(|date| {
                     let energies: Vec<Energy> = match offer.kind {
                         OfferKind::Base => {
-                            let day = base.iter().find(|d| d.date == *date)?;
+                            let day = hphc.iter().find(|d| d.date == *date)?;
                             vec![day.energy.iter().copied().sum()]
                         }
                         OfferKind::PeakOffPeak => {
