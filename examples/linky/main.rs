@@ -956,31 +956,16 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    // A usage point the schedule says nothing of: the contract hours the sync learned.
+    // What the sync learned, read once: the contract hours of a usage point the schedule
+    // says nothing of, and (without a colour file) the colours it kept (`tempo = true`).
     use linky_domoticz::StateStore as _;
+    let meta = state.load_meta().unwrap_or_default();
     if !schedule.has_two_tariffs(first.as_str())
-        && let Ok(meta) = state.load_meta()
         && let Some(history) = meta.contract_hours.get(first.as_str())
     {
-        let known: Vec<_> = history
-            .entries
-            .iter()
-            .filter_map(|entry| {
-                linky_core::parse_contract_hours(&entry.text)
-                    .ok()
-                    .map(|ranges| (entry.since, ranges))
-            })
-            .collect();
-        schedule = schedule.with_contract_hours(first.as_str(), &known);
+        schedule = history.schedule(&schedule, first.as_str()).0;
     }
-    // Without a colour file, the colours the sync kept (`tempo = true`).
-    let colours = colours.or_else(|| {
-        state
-            .load_meta()
-            .ok()
-            .map(|meta| meta.colours)
-            .filter(|colours| !colours.is_empty())
-    });
+    let colours = colours.or_else(|| Some(meta.colours).filter(|colours| !colours.is_empty()));
     let today = linky_enedis::SystemClock.local_now(PARIS).date();
     let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
     let from = args.from.unwrap_or(to - chrono::Duration::days(365));

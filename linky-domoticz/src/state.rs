@@ -85,6 +85,31 @@ pub struct ContractHoursHistory {
     pub entries: Vec<ContractHoursEntry>,
 }
 
+impl ContractHoursHistory {
+    /// `base` with these hours for `pdl`, each text from its first day (see
+    /// [`linky_core::OffPeakConfig::with_contract_hours`]). A text that cannot be read is
+    /// left out (its days keep the hours before it) and returned, with whether hours were
+    /// known before it.
+    pub fn schedule(
+        &self,
+        base: &linky_core::OffPeakConfig,
+        pdl: &str,
+    ) -> (
+        linky_core::OffPeakConfig,
+        Vec<(linky_core::ContractHoursError, bool)>,
+    ) {
+        let mut known = Vec::new();
+        let mut unreadable = Vec::new();
+        for entry in &self.entries {
+            match linky_core::parse_contract_hours(&entry.text) {
+                Ok(ranges) => known.push((entry.since, ranges)),
+                Err(error) => unreadable.push((error, !known.is_empty())),
+            }
+        }
+        (base.with_contract_hours(pdl, &known), unreadable)
+    }
+}
+
 /// One text of a contract's off-peak hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractHoursEntry {

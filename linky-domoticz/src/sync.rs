@@ -47,7 +47,7 @@ use linky_core::{
     HistorySettings, HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits,
     Reading, ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
     SourceErrorKind, SourceEvent, UsagePointId, device_rows, history_after_run, history_window,
-    merge_device, merged_pairs, next_run, parse_contract_hours, plan_fetches,
+    merge_device, merged_pairs, next_run, plan_fetches,
 };
 
 use crate::state::{ContractHoursEntry, StateError, StateStore, StoredKind, SyncMeta};
@@ -1007,36 +1007,29 @@ impl<'a> SyncRun<'a> {
         device_report: &mut DeviceReport,
     ) -> OffPeakConfig {
         let pdl = usage_point.as_str();
-        let entries = meta
-            .contract_hours
-            .get(pdl)
-            .map(|history| history.entries.as_slice())
-            .unwrap_or_default();
-        let mut history = Vec::new();
-        for entry in entries {
-            match parse_contract_hours(&entry.text) {
-                Ok(ranges) => history.push((entry.since, ranges)),
-                Err(error) => {
-                    let fallback = if history.is_empty() {
-                        "a single tariff"
-                    } else {
-                        "the hours known before"
-                    };
-                    let warning = format!(
-                        "{error}; its days are split with {fallback}: give a schedule for {pdl} to say otherwise"
-                    );
-                    self.say(SyncEvent::ScheduleWarning {
-                        usage_point: usage_point.clone(),
-                        warning: warning.clone(),
-                    });
-                    device_report.notes.push(SyncError::ContractHours {
-                        detail: warning,
-                        cause: None,
-                    });
-                }
-            }
+        let Some(history) = meta.contract_hours.get(pdl) else {
+            return self.settings.offpeak.clone();
+        };
+        let (schedule, unreadable) = history.schedule(&self.settings.offpeak, pdl);
+        for (error, known_before) in unreadable {
+            let fallback = if known_before {
+                "the hours known before"
+            } else {
+                "a single tariff"
+            };
+            let warning = format!(
+                "{error}; its days are split with {fallback}: give a schedule for {pdl} to say otherwise"
+            );
+            self.say(SyncEvent::ScheduleWarning {
+                usage_point: usage_point.clone(),
+                warning: warning.clone(),
+            });
+            device_report.notes.push(SyncError::ContractHours {
+                detail: warning,
+                cause: None,
+            });
         }
-        self.settings.offpeak.with_contract_hours(pdl, &history)
+        schedule
     }
 
     /// Asks `source` for the colours of `[from, to)` not known yet, keeps them (saved at
