@@ -482,14 +482,7 @@ impl DomoticzSink {
 
     async fn send_svalue(&self, device: &DeviceHandle, svalue: String) -> Result<(), SinkError> {
         validate_svalue(&svalue, self.config.time_zone)?;
-        self.call(&[
-            ("param", "udevice".to_owned()),
-            ("idx", device.key.clone()),
-            ("nvalue", "0".to_owned()),
-            ("svalue", svalue),
-        ])
-        .await
-        .map(|_| ())
+        self.udevice(&device.key, svalue).await
     }
 
     /// The day totals Domoticz holds for the months of `rows`, compared with them.
@@ -565,17 +558,19 @@ const MANAGED_COUNTER: (&str, &str) = ("243", "33");
 const COST_OPTIONS: &str =
     "AddDBLogEntry:true;DisableLogAutoUpdate:true;ValueQuantity:Coût;ValueUnits:€";
 
+/// A device the sink needs on its hardware: its name, type (device type and subtype),
+/// and the `setused` parameters before and after its name.
+struct Wanted<'a> {
+    name: String,
+    kind: (&'a str, &'a str),
+    before: Vec<(&'a str, String)>,
+    after: Vec<(&'a str, String)>,
+}
+
 impl DomoticzSink {
-    /// The idx of the device called `name` on the hardware, created as `kind` (device
-    /// type and subtype) and set used when missing, with `before` and `after` the name in
-    /// the `setused` call.
-    async fn ensure_named(
-        &self,
-        name: &str,
-        kind: (&str, &str),
-        before: &[(&str, String)],
-        after: &[(&str, String)],
-    ) -> Result<String, SinkError> {
+    /// The idx of each `wanted` device (in order), found with one `getdevices` call, and
+    /// those missing created and set used.
+    async fn ensure_named(&self, wanted: &[Wanted<'_>]) -> Result<Vec<String>, SinkError> {
         self.check_version().await?;
         let hardware = self.hardware_idx().await?;
         let devices = self
@@ -586,41 +581,72 @@ impl DomoticzSink {
                 ("hwidx", hardware.clone()),
             ])
             .await?;
-        let existing = devices
+        let existing: Vec<(String, String)> = devices
             .get("result")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .find(|device| device.get("Name").and_then(Value::as_str) == Some(name))
-            .and_then(|device| text(device.get("idx")));
-        if let Some(idx) = existing {
-            return Ok(idx);
+            .filter_map(|device| {
+                let name = device.get("Name").and_then(Value::as_str)?;
+                Some((name.to_owned(), text(device.get("idx"))?))
+            })
+            .collect();
+        let mut found = Vec::with_capacity(wanted.len());
+        for device in wanted {
+            if let Some((_, idx)) = existing.iter().find(|(name, _)| *name == device.name) {
+                found.push(idx.clone());
+                continue;
+            }
+            let created = self
+                .call(&[
+                    ("param", "createdevice".to_owned()),
+                    ("idx", hardware.clone()),
+                    ("sensorname", device.name.clone()),
+                    ("devicetype", device.kind.0.to_owned()),
+                    ("devicesubtype", device.kind.1.to_owned()),
+                ])
+                .await?;
+            let idx = text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
+                sink: SINK,
+                detail: "createdevice answered without an idx".to_owned(),
+            })?;
+            // Never used=false: it deletes the device and its history. `name` goes with
+            // the settings: Domoticz ignores a switch type without it.
+            let mut params = vec![
+                ("param", "setused".to_owned()),
+                ("idx", idx.clone()),
+                ("used", "true".to_owned()),
+            ];
+            params.extend(device.before.iter().cloned());
+            params.push(("name", device.name.clone()));
+            params.extend(device.after.iter().cloned());
+            self.call(&params).await?;
+            found.push(idx);
         }
-        let created = self
-            .call(&[
-                ("param", "createdevice".to_owned()),
-                ("idx", hardware),
-                ("sensorname", name.to_owned()),
-                ("devicetype", kind.0.to_owned()),
-                ("devicesubtype", kind.1.to_owned()),
-            ])
-            .await?;
-        let idx = text(created.get("idx")).ok_or_else(|| SinkError::Unexpected {
-            sink: SINK,
-            detail: "createdevice answered without an idx".to_owned(),
-        })?;
-        // Never used=false: it deletes the device and its history. `name` goes with the
-        // settings: Domoticz ignores a switch type without it.
-        let mut params = vec![
-            ("param", "setused".to_owned()),
-            ("idx", idx.clone()),
-            ("used", "true".to_owned()),
-        ];
-        params.extend(before.iter().cloned());
-        params.push(("name", name.to_owned()));
-        params.extend(after.iter().cloned());
-        self.call(&params).await?;
-        Ok(idx)
+        Ok(found)
+    }
+
+    /// The idx of one wanted device (see [`DomoticzSink::ensure_named`]).
+    async fn ensure_one(&self, wanted: Wanted<'_>) -> Result<String, SinkError> {
+        self.ensure_named(std::slice::from_ref(&wanted))
+            .await?
+            .pop()
+            .ok_or_else(|| SinkError::Unexpected {
+                sink: SINK,
+                detail: format!("no device {}", wanted.name),
+            })
+    }
+
+    /// One `udevice` call: `svalue` written to the device `key`.
+    async fn udevice(&self, key: &str, svalue: String) -> Result<(), SinkError> {
+        self.call(&[
+            ("param", "udevice".to_owned()),
+            ("idx", key.to_owned()),
+            ("nvalue", "0".to_owned()),
+            ("svalue", svalue),
+        ])
+        .await
+        .map(|_| ())
     }
 }
 
@@ -670,15 +696,13 @@ fn describe(params: &[(&str, String)]) -> String {
 #[async_trait]
 impl Sink for DomoticzSink {
     async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
-        let name = format!("{}{device_id}", self.config.device_name_prefix);
-        let idx = self
-            .ensure_named(
-                &name,
-                P1_METER,
-                &[("options", base64(DEVICE_OPTIONS.as_bytes()))],
-                &[("description", format!("Compteur Linky {device_id}"))],
-            )
-            .await?;
+        let wanted = Wanted {
+            name: format!("{}{device_id}", self.config.device_name_prefix),
+            kind: P1_METER,
+            before: vec![("options", base64(DEVICE_OPTIONS.as_bytes()))],
+            after: vec![("description", format!("Compteur Linky {device_id}"))],
+        };
+        let idx = self.ensure_one(wanted).await?;
         Ok(DeviceHandle {
             device_id: device_id.clone(),
             key: idx,
@@ -694,23 +718,22 @@ impl Sink for DomoticzSink {
         device: &DeviceHandle,
         rows: &[crate::ColourDayRow],
     ) -> Result<(), SinkError> {
-        for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
-            let name = format!(
-                "{}{} Tempo {word}",
-                self.config.device_name_prefix, device.device_id
-            );
-            let idx = self
-                .ensure_named(
-                    &name,
-                    P1_METER,
-                    &[("options", base64(DEVICE_OPTIONS.as_bytes()))],
-                    &[("description", format!("Tempo {word} {}", device.device_id))],
-                )
-                .await?;
-            let meter = DeviceHandle {
-                device_id: device.device_id.clone(),
-                key: idx,
-            };
+        const COLOURS: [&str; 3] = ["bleu", "blanc", "rouge"];
+        let wanted: Vec<Wanted<'_>> = COLOURS
+            .iter()
+            .map(|word| Wanted {
+                name: format!(
+                    "{}{} Tempo {word}",
+                    self.config.device_name_prefix, device.device_id
+                ),
+                kind: P1_METER,
+                before: vec![("options", base64(DEVICE_OPTIONS.as_bytes()))],
+                after: vec![("description", format!("Tempo {word} {}", device.device_id))],
+            })
+            .collect();
+        // The three meters found (or created) with one device listing.
+        let meters = self.ensure_named(&wanted).await?;
+        for (colour, idx) in meters.iter().enumerate() {
             for row in rows {
                 let [peak, off_peak] = [row.energies[colour * 2], row.energies[colour * 2 + 1]];
                 let svalue = format!(
@@ -719,7 +742,8 @@ impl Sink for DomoticzSink {
                     off_peak.round_wh(),
                     row.date.format("%Y-%m-%d")
                 );
-                self.send_svalue(&meter, svalue).await?;
+                validate_svalue(&svalue, self.config.time_zone)?;
+                self.udevice(idx, svalue).await?;
             }
         }
         Ok(())
@@ -733,30 +757,24 @@ impl Sink for DomoticzSink {
         device: &DeviceHandle,
         rows: &[crate::CostDayRow],
     ) -> Result<(), SinkError> {
-        let name = format!(
-            "{}{} coût",
-            self.config.device_name_prefix, device.device_id
-        );
-        let idx = self
-            .ensure_named(
-                &name,
-                MANAGED_COUNTER,
-                &[],
-                &[
-                    ("switchtype", "3".to_owned()),
-                    ("addjvalue2", "100".to_owned()),
-                    ("options", base64(COST_OPTIONS.as_bytes())),
-                    (
-                        "description",
-                        format!("Coût journalier {}", device.device_id),
-                    ),
-                ],
-            )
-            .await?;
-        let counter = DeviceHandle {
-            device_id: device.device_id.clone(),
-            key: idx,
+        let wanted = Wanted {
+            name: format!(
+                "{}{} coût",
+                self.config.device_name_prefix, device.device_id
+            ),
+            kind: MANAGED_COUNTER,
+            before: Vec::new(),
+            after: vec![
+                ("switchtype", "3".to_owned()),
+                ("addjvalue2", "100".to_owned()),
+                ("options", base64(COST_OPTIONS.as_bytes())),
+                (
+                    "description",
+                    format!("Coût journalier {}", device.device_id),
+                ),
+            ],
         };
+        let counter = self.ensure_one(wanted).await?;
         for row in rows {
             // Whole numbers and a date written by chrono: the form Domoticz stores (a
             // managed counter's row is not a P1's, so it is not checked as one).
@@ -765,13 +783,7 @@ impl Sink for DomoticzSink {
                 row.cost.round_cents(),
                 row.date.format("%Y-%m-%d")
             );
-            self.call(&[
-                ("param", "udevice".to_owned()),
-                ("idx", counter.key.clone()),
-                ("nvalue", "0".to_owned()),
-                ("svalue", svalue),
-            ])
-            .await?;
+            self.udevice(&counter, svalue).await?;
         }
         Ok(())
     }
