@@ -732,16 +732,10 @@ fn draw(
     language: Language,
     reporter: &Reporter,
 ) -> Exit {
-    let mut points = Vec::new();
-    for pdl in usage_points {
-        match pdl.parse::<UsagePointId>() {
-            Ok(point) => points.push(point),
-            Err(error) => {
-                eprintln!("error: {pdl}: {error}");
-                return Exit::Usage;
-            }
-        }
-    }
+    let points = match parse_usage_points(usage_points) {
+        Ok(points) => points,
+        Err(exit) => return exit,
+    };
     let schedule = match schedule.parse() {
         Ok(schedule) => schedule,
         Err(error) => {
@@ -762,6 +756,18 @@ fn draw(
         ));
     }
     Exit::Success
+}
+
+/// The usage points as written, read; a usage error (after saying which) when one is not.
+fn parse_usage_points(pdls: &[String]) -> Result<Vec<UsagePointId>, Exit> {
+    pdls.iter()
+        .map(|pdl| {
+            pdl.parse::<UsagePointId>().map_err(|error| {
+                eprintln!("error: {pdl}: {error}");
+                Exit::Usage
+            })
+        })
+        .collect()
 }
 
 /// The state folder given, or the configuration's, opened; the exit code when it cannot
@@ -935,16 +941,10 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     } else {
         args.usage_points.clone()
     };
-    let mut usage_points = Vec::new();
-    for pdl in &pdls {
-        match pdl.parse::<UsagePointId>() {
-            Ok(point) => usage_points.push(point),
-            Err(error) => {
-                eprintln!("error: {pdl}: {error}");
-                return Exit::Usage;
-            }
-        }
-    }
+    let usage_points = match parse_usage_points(&pdls) {
+        Ok(points) => points,
+        Err(exit) => return exit,
+    };
     let Some(first) = usage_points.first().cloned() else {
         eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
         return Exit::Usage;
