@@ -228,6 +228,25 @@ pub async fn replay_into(
     })
 }
 
+/// A recorded session replayed offline into a state in memory, nothing printed: what a
+/// chart or a cost comparison of the session reads, with the session's replay info.
+///
+/// # Errors
+///
+/// A message when the session says nothing of its time and usage points, or cannot be
+/// replayed.
+pub async fn replay_quietly(session: Session) -> Result<(MemoryState, ReplayInfo), String> {
+    let info = session
+        .replay
+        .clone()
+        .ok_or("the session does not say its time and usage points")?;
+    let state = MemoryState::new();
+    let mut out = Vec::new();
+    let mut quiet = |_: &linky_domoticz::SyncEvent| {};
+    replay_into(session, Target::Memory, &state, &mut out, Some(&mut quiet)).await?;
+    Ok((state, info))
+}
+
 /// The offers' comparison for a recorded session: replayed offline into memory, its
 /// consuming usage points' curve priced over the session's days, with the session's
 /// off-peak hours for HP/HC and `colours` for Tempo. The table, as
@@ -242,14 +261,7 @@ pub async fn session_costs(
     colours: Option<linky_core::ColourCalendar>,
     book: &linky_core::PriceBook,
 ) -> Result<String, String> {
-    let info = session
-        .replay
-        .clone()
-        .ok_or("the session does not say its time and usage points")?;
-    let state = MemoryState::new();
-    let mut out = Vec::new();
-    let mut quiet = |_: &linky_domoticz::SyncEvent| {};
-    replay_into(session, Target::Memory, &state, &mut out, Some(&mut quiet)).await?;
+    let (state, info) = replay_quietly(session).await?;
     let to = info.now.date();
     let from = to - chrono::Duration::days(info.days.max(1));
     let usage_points: Vec<UsagePointId> = info

@@ -807,28 +807,20 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
                 return Exit::Usage;
             }
         };
-        let Some(info) = session.replay.clone() else {
+        if session.replay.is_none() {
             eprintln!(
                 "error: {}: the session does not say its usage points",
                 path.display()
             );
             return Exit::Usage;
-        };
-        let state = MemoryState::new();
-        let mut out = Vec::new();
-        let mut quiet = |_: &SyncEvent| {};
-        let replayed = linky_examples::replay_into(
-            session,
-            Target::Memory,
-            &state,
-            &mut out,
-            Some(&mut quiet),
-        )
-        .await;
-        if let Err(message) = replayed {
-            eprintln!("error: {message}");
-            return Exit::Failure;
         }
+        let (state, info) = match linky_examples::replay_quietly(session).await {
+            Ok(replayed) => replayed,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::Failure;
+            }
+        };
         let to = args
             .to
             .map_or(info.now.date(), |to| to.succ_opt().unwrap_or(to));
