@@ -286,7 +286,8 @@ impl LoadCurve {
     /// ```
     pub fn split<const N: usize, C: TariffClassifier<N>>(&self, classifier: &C) -> SplitCurve<N> {
         let time_zone = self.time_zone();
-        let mut pieces: Vec<SplitInterval<N>> = Vec::with_capacity(self.intervals().len() / 2 + 1);
+        let intervals = self.intervals();
+        let mut pieces: Vec<SplitInterval<N>> = Vec::with_capacity(piece_capacity(intervals));
         let mut local_plan = Vec::with_capacity(16);
         // An empty window: the first interval moves it to its day.
         let mut window = DayWindow {
@@ -298,86 +299,153 @@ impl LoadCurve {
             runs: Vec::with_capacity(16),
         };
         let mut run_index = 0;
-        for interval in self.intervals() {
-            let power = interval.power();
+        // The run the last lookup fell in: an interval that ends by `run_limit` lies in it
+        // wholly (intervals come in time order, so it starts after that lookup's minute).
+        let mut run_limit = i64::MIN;
+        let mut class = 0u8;
+        // The clock hour being filled (`hour_end` is its end; `i64::MIN` before the first
+        // one), kept out of the vector until the next hour begins, and the energy of its
+        // current class not yet added to it.
+        // The clock hour being filled: its end (`i64::MIN` before the first one), the end
+        // and minutes of its data, its energy per class, and the energy of `class` not yet
+        // added to it. Kept in locals (registers) until the next hour begins, then pushed
+        // whole: the vector is written once per hour.
+        let mut hour_end = i64::MIN;
+        let mut piece_end = i64::MIN;
+        let mut piece_minutes = 0u16;
+        let mut piece_energy = [Energy::ZERO; N];
+        let mut pending = Energy::ZERO;
+        for interval in intervals {
             let end = interval.end_minute();
-            let mut start = interval.start_minute();
-            let (run_end, class) = window.run_at(
-                start,
-                &mut run_index,
-                time_zone,
-                classifier,
-                &mut local_plan,
-            );
-            let hour_start = start - start.rem_euclid(60);
-            if end <= run_end && end <= hour_start + 60 && end <= window.end {
-                // The common case: the whole interval in one run and one hour, added to
-                // the hour's piece (one piece per clock hour: the output the days, months,
-                // hours and totals read, half the size of one per PT30M interval).
-                let length = interval.length().minutes();
-                let minutes = length as u16;
-                let energy_now = power.energy_over_minutes(length);
-                // Intervals come in time order: the last piece is this hour's when it
-                // ends inside it.
-                match pieces.last_mut() {
-                    Some(last) if last.end_minute > hour_start => {
-                        if let Some(slot) = last.energy.get_mut(usize::from(class)) {
-                            *slot += energy_now;
-                        }
-                        last.minutes += minutes;
-                        last.end_minute = end;
-                    }
-                    _ => {
-                        let mut energy = [Energy::ZERO; N];
-                        if let Some(slot) = energy.get_mut(usize::from(class)) {
-                            *slot = energy_now;
-                        }
-                        pieces.push(SplitInterval {
-                            end_minute: end,
-                            minutes,
-                            energy,
-                        });
-                    }
+            let length = interval.length().minutes();
+            if end <= run_limit {
+                let energy = interval.power().energy_over_minutes(length);
+                if end <= hour_end {
+                    // The common case: in the run and the hour of the interval before.
+                    pending += energy;
+                    piece_minutes += length as u16;
+                    piece_end = end;
+                    continue;
                 }
-                continue;
+                let start = end - i64::from(length);
+                let next_hour_end = start + 60 - start.rem_euclid(60);
+                if end <= next_hour_end {
+                    // In the same run, wholly in a new hour: the hour before is done.
+                    if hour_end != i64::MIN {
+                        pieces.push(hour_piece(
+                            piece_end,
+                            piece_minutes,
+                            piece_energy,
+                            class,
+                            pending,
+                        ));
+                    }
+                    hour_end = next_hour_end;
+                    piece_end = end;
+                    piece_minutes = length as u16;
+                    piece_energy = [Energy::ZERO; N];
+                    pending = energy;
+                    continue;
+                }
             }
-            let mut piece = SplitInterval {
-                end_minute: start,
-                minutes: 0,
-                energy: [Energy::ZERO; N],
-            };
+            // Anything else (a new run or day, an interval across a boundary or an hour):
+            // minute by run and hour.
+            add_to(&mut piece_energy, class, pending);
+            pending = Energy::ZERO;
+            let power = interval.power();
+            let mut start = interval.start_minute();
             while start < end {
-                let (run_end, class) = window.run_at(
+                let (run_end, run_class) = window.run_at(
                     start,
                     &mut run_index,
                     time_zone,
                     classifier,
                     &mut local_plan,
                 );
-                let hour_end = start + 60 - start.rem_euclid(60);
-                let piece_end = end.min(run_end).min(hour_end).min(window.end);
-                let minutes = (piece_end - start) as u32;
-                if let Some(slot) = piece.energy.get_mut(usize::from(class)) {
-                    *slot += power.energy_over_minutes(minutes);
+                run_limit = run_end.min(window.end);
+                class = run_class;
+                if start >= hour_end {
+                    if hour_end != i64::MIN {
+                        pieces.push(hour_piece(
+                            piece_end,
+                            piece_minutes,
+                            piece_energy,
+                            class,
+                            Energy::ZERO,
+                        ));
+                    }
+                    hour_end = start + 60 - start.rem_euclid(60);
+                    piece_minutes = 0;
+                    piece_energy = [Energy::ZERO; N];
                 }
-                piece.minutes += minutes as u16;
-                piece.end_minute = piece_end;
-                start = piece_end;
-                if piece_end == hour_end && start < end {
-                    push_or_merge(&mut pieces, piece);
-                    piece = SplitInterval {
-                        end_minute: start,
-                        minutes: 0,
-                        energy: [Energy::ZERO; N],
-                    };
-                }
+                let segment_end = end.min(run_limit).min(hour_end);
+                let minutes = (segment_end - start) as u32;
+                add_to(&mut piece_energy, class, power.energy_over_minutes(minutes));
+                piece_minutes += minutes as u16;
+                piece_end = segment_end;
+                start = segment_end;
             }
-            push_or_merge(&mut pieces, piece);
+        }
+        if hour_end != i64::MIN {
+            pieces.push(hour_piece(
+                piece_end,
+                piece_minutes,
+                piece_energy,
+                class,
+                pending,
+            ));
         }
         SplitCurve {
             time_zone,
             intervals: pieces,
         }
+    }
+}
+
+/// Adds `energy` to class `class` of `energy_per_class`.
+#[inline(always)]
+fn add_to<const N: usize>(energy_per_class: &mut [Energy; N], class: u8, energy: Energy) {
+    if let Some(slot) = energy_per_class.get_mut(usize::from(class)) {
+        *slot += energy;
+    }
+}
+
+/// A finished hour's piece: `energy` with `pending` added to class `class`, built by value
+/// (no store into the array just before it is copied: that store would stall the copy).
+#[inline(always)]
+fn hour_piece<const N: usize>(
+    end_minute: i64,
+    minutes: u16,
+    energy: [Energy; N],
+    class: u8,
+    pending: Energy,
+) -> SplitInterval<N> {
+    let mut index = 0;
+    let energy = energy.map(|in_class| {
+        let this = index;
+        index += 1;
+        if this == usize::from(class) {
+            in_class + pending
+        } else {
+            in_class
+        }
+    });
+    SplitInterval {
+        end_minute,
+        minutes,
+        energy,
+    }
+}
+
+/// How many clock hours `intervals` can touch: the room for their split's pieces.
+fn piece_capacity(intervals: &[crate::curve::Interval]) -> usize {
+    match (intervals.first(), intervals.last()) {
+        (Some(first), Some(last)) => {
+            let span_hours = (last.end_minute() - first.start_minute()) / 60 + 2;
+            usize::try_from(span_hours)
+                .map_or(intervals.len(), |hours| hours.min(2 * intervals.len()))
+        }
+        _ => 0,
     }
 }
 
@@ -416,21 +484,6 @@ impl<const N: usize> SplitCurve<N> {
             time_zone,
             intervals,
         }
-    }
-}
-
-/// Adds `piece` to the last one when both lie in the same clock hour, else appends it.
-fn push_or_merge<const N: usize>(pieces: &mut Vec<SplitInterval<N>>, piece: SplitInterval<N>) {
-    let hour_start = piece.end_minute - 1 - (piece.end_minute - 1).rem_euclid(60);
-    match pieces.last_mut() {
-        Some(last) if last.end_minute > hour_start && last.end_minute <= piece.end_minute => {
-            for (total, energy) in last.energy.iter_mut().zip(piece.energy) {
-                *total += energy;
-            }
-            last.minutes += piece.minutes;
-            last.end_minute = piece.end_minute;
-        }
-        _ => pieces.push(piece),
     }
 }
 

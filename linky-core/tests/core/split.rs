@@ -284,6 +284,58 @@ pub(crate) fn readings_near_dst() -> impl Strategy<Value = Vec<Reading>> {
     })
 }
 
+/// Like [`readings_near_dst`], but each reading's end moved off its length's grid by a few
+/// minutes now and then, so that intervals cross clock hours and schedule boundaries.
+fn unaligned_readings() -> impl Strategy<Value = Vec<Reading>> {
+    (readings_near_dst(), prop::collection::vec(0i64..60, 1..300)).prop_map(|(readings, shifts)| {
+        let mut last_end: Option<NaiveDateTime> = None;
+        let mut shifted = Vec::new();
+        for (index, reading) in readings.into_iter().enumerate() {
+            let shift = shifts.get(index).copied().unwrap_or(0) % reading.length_minutes;
+            let end = reading.end + Duration::minutes(shift);
+            // Keep them apart (the builder would drop an overlapping one).
+            if last_end.is_some_and(|last| end - Duration::minutes(reading.length_minutes) < last) {
+                continue;
+            }
+            last_end = Some(end);
+            shifted.push(Reading { end, ..reading });
+        }
+        shifted
+    })
+}
+
+/// Each clock hour's pieces as `(hour end, end of its data, minutes, [peak, off-peak])`, by
+/// classifying every real minute through the plain lookup.
+fn hours_per_minute(
+    curve: &LoadCurve,
+    config: &OffPeakConfig,
+) -> Vec<(i64, i64, u16, [Energy; 2])> {
+    let mut hours: Vec<(i64, i64, u16, [Energy; 2])> = Vec::new();
+    for interval in curve.intervals() {
+        for minute in interval.start_minute()..interval.end_minute() {
+            let local = chrono::DateTime::from_timestamp(minute * 60, 0)
+                .unwrap()
+                .with_timezone(&PARIS)
+                .naive_local();
+            let class = usize::from(config.is_off_peak(
+                "1",
+                Flow::Consumption,
+                local,
+                HolidayZone::Metropole,
+            ));
+            let hour_end = minute - minute.rem_euclid(60) + 60;
+            if hours.last().is_none_or(|last| last.0 != hour_end) {
+                hours.push((hour_end, minute, 0, [Energy::ZERO; 2]));
+            }
+            let last = hours.last_mut().unwrap();
+            last.1 = minute + 1;
+            last.2 += 1;
+            last.3[class] += interval.power().energy_over_minutes(1);
+        }
+    }
+    hours
+}
+
 const SCHEDULES: [&str; 5] = [
     "22h26-6h26 12h00-14h00 mercredi 11h00-16h00 fe 0h-24h",
     "2h-3h",
@@ -350,6 +402,23 @@ proptest! {
                 .sum();
             prop_assert_eq!(hours, day.total());
         }
+    }
+
+    /// Every piece, one per clock hour with data, against the minute-by-minute lookup:
+    /// its end, its minutes and its energy per class, for intervals on and off the grid.
+    #[test]
+    fn each_hour_piece_matches_the_minute_by_minute_lookup(readings in unaligned_readings(), which in 0..SCHEDULES.len()) {
+        let config: OffPeakConfig = SCHEDULES[which].parse().unwrap();
+        let compiled = CompiledSchedule::new(&config, "1", Flow::Consumption, HolidayZone::Metropole);
+        // (A reading shifted into the spring-forward gap is dropped: the rest is compared.)
+        let curve = LoadCurve::builder(PARIS).build(&readings).0;
+        let pieces: Vec<(i64, i64, u16, [Energy; 2])> = curve
+            .split(&compiled)
+            .intervals()
+            .iter()
+            .map(|p| (p.end_minute + (-p.end_minute).rem_euclid(60), p.end_minute, p.minutes, p.energy))
+            .collect();
+        prop_assert_eq!(pieces, hours_per_minute(&curve, &config));
     }
 
     #[test]
