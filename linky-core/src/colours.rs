@@ -194,14 +194,77 @@ const TEMPO_OFF_PEAK_START: u16 = 22 * 60;
 
 impl TariffClassifier<6> for TempoClassifier<'_> {
     fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
-        use crate::Tariff::{OffPeak, Peak};
         let [yesterday, today] = Self::needs(date);
-        let night = self.calendar.colour(yesterday).unwrap_or(DayColour::Blue);
-        let day = self.calendar.colour(today).unwrap_or(DayColour::Blue);
-        plan.clear();
-        plan.push((TEMPO_DAY_START, tempo_class(night, OffPeak)));
-        plan.push((TEMPO_OFF_PEAK_START, tempo_class(day, Peak)));
-        plan.push((crate::END_OF_DAY, tempo_class(day, OffPeak)));
+        tempo_plan(
+            self.calendar.colour(yesterday),
+            self.calendar.colour(today),
+            plan,
+        );
+    }
+}
+
+/// The Tempo plan of a local day whose night (from the day before) and day have these
+/// colours (blue when unknown).
+fn tempo_plan(night: Option<DayColour>, day: Option<DayColour>, plan: &mut Vec<(u16, u8)>) {
+    use crate::Tariff::{OffPeak, Peak};
+    let night = night.unwrap_or(DayColour::Blue);
+    let day = day.unwrap_or(DayColour::Blue);
+    plan.clear();
+    plan.push((TEMPO_DAY_START, tempo_class(night, OffPeak)));
+    plan.push((TEMPO_OFF_PEAK_START, tempo_class(day, Peak)));
+    plan.push((crate::END_OF_DAY, tempo_class(day, OffPeak)));
+}
+
+/// The colours of a run of consecutive days, read from a calendar once (in order, through
+/// its map) and then by index: the classifier [`split_by_colour`] uses, one calendar read
+/// per day instead of two map lookups. Days outside the run are asked of the calendar.
+struct DayRun<'a> {
+    calendar: &'a ColourCalendar,
+    first: NaiveDate,
+    colours: Vec<Option<DayColour>>,
+    /// Whether every day of the run has its colour.
+    complete: bool,
+}
+
+impl<'a> DayRun<'a> {
+    /// The days `[first, last]` of `calendar`.
+    fn new(calendar: &'a ColourCalendar, first: NaiveDate, last: NaiveDate) -> DayRun<'a> {
+        let length = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+        let mut colours = vec![None; length];
+        let mut known = 0;
+        for (date, colour) in calendar.days.range(first..=last) {
+            if let Some(slot) = usize::try_from((*date - first).num_days())
+                .ok()
+                .and_then(|index| colours.get_mut(index))
+            {
+                *slot = Some(*colour);
+                known += 1;
+            }
+        }
+        DayRun {
+            calendar,
+            first,
+            complete: known == length,
+            colours,
+        }
+    }
+
+    fn colour(&self, date: NaiveDate) -> Option<DayColour> {
+        let index = i64::from(date.num_days_from_ce()) - i64::from(self.first.num_days_from_ce());
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.colours.get(i))
+        {
+            Some(colour) => *colour,
+            None => self.calendar.colour(date),
+        }
+    }
+}
+
+impl TariffClassifier<6> for DayRun<'_> {
+    fn plan_day(&self, date: NaiveDate, plan: &mut Vec<(u16, u8)>) {
+        let [yesterday, today] = TempoClassifier::needs(date);
+        tempo_plan(self.colour(yesterday), self.colour(today), plan);
     }
 }
 
@@ -243,30 +306,29 @@ pub struct ColourSplit {
 /// assert_eq!(kwh, [0.0, 0.0, 0.0, 6.0, 16.0, 2.0]);
 /// ```
 pub fn split_by_colour(curve: &LoadCurve, calendar: &ColourCalendar) -> ColourSplit {
-    let split = curve.split(&TempoClassifier::new(calendar));
-    // Every colour known (the usual case once a calendar is kept): nothing to leave out.
-    let local_day = |end_minute: i64| {
-        chrono::DateTime::from_timestamp((end_minute - 1) * 60, 0)
-            .map(|at| at.with_timezone(&split.time_zone()).date_naive())
+    // The local days the curve touches, and the night before the first.
+    let local_day = |minute: i64| {
+        chrono::DateTime::from_timestamp(minute * 60, 0)
+            .map(|at| at.with_timezone(&curve.time_zone()).date_naive())
     };
-    let bounds = (
-        split
-            .intervals()
-            .first()
-            .and_then(|p| local_day(p.end_minute)),
-        split
-            .intervals()
-            .last()
-            .and_then(|p| local_day(p.end_minute)),
-    );
-    if let (Some(first), Some(last)) = bounds
-        && calendar
-            .missing(
-                first.pred_opt().unwrap_or(first),
-                last.succ_opt().unwrap_or(last),
-            )
-            .is_empty()
-    {
+    let first = curve
+        .intervals()
+        .first()
+        .and_then(|i| local_day(i.start_minute()));
+    let last = curve
+        .intervals()
+        .last()
+        .and_then(|i| local_day(i.end_minute() - 1));
+    let (Some(first), Some(last)) = (first, last) else {
+        return ColourSplit {
+            split: curve.split(&TempoClassifier::new(calendar)),
+            waiting: Vec::new(),
+        };
+    };
+    let days = DayRun::new(calendar, first.pred_opt().unwrap_or(first), last);
+    let split = curve.split(&days);
+    // Every colour known (the usual case once a calendar is kept): nothing to leave out.
+    if days.complete {
         return ColourSplit {
             split,
             waiting: Vec::new(),
