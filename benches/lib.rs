@@ -15,3 +15,19 @@ pub fn best_time(budget: Duration, mut work: impl FnMut()) -> Duration {
     }
     best
 }
+
+/// Like [`best_time`] for several pieces of work run in turn (one run of each, again and
+/// again, for at least `budget` in all), returning each one's best time: a ratio between
+/// them then compares runs made under the same load, which matters on a shared machine.
+pub fn best_times_in_turn(budget: Duration, works: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let began = Instant::now();
+    let mut best = vec![Duration::MAX; works.len()];
+    while began.elapsed() < budget || best.contains(&Duration::MAX) {
+        for (work, best) in works.iter_mut().zip(best.iter_mut()) {
+            let run = Instant::now();
+            work();
+            *best = (*best).min(run.elapsed());
+        }
+    }
+    best
+}

@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use linky_benches::best_time;
+use linky_benches::{best_time, best_times_in_turn};
 use linky_core::{
     ColourCalendar, CompiledSchedule, DayColour, Energy, Flow, HolidayZone, IntervalLength,
     LoadCurve, OffPeakConfig, PARIS, Power, Reading, SplitCurve, split_by_colour,
@@ -82,12 +82,19 @@ fn ten_years_of_colours() -> ColourCalendar {
 /// Prints the six-class split's rate beside the two-class one's, measured in this run.
 fn print_tempo_ratio(curve: &LoadCurve, schedule: &CompiledSchedule, calendar: &ColourCalendar) {
     let count = curve.intervals().len() as f64;
-    let two = best_time(StdDuration::from_secs(2), || {
-        black_box(split(curve, schedule));
-    });
-    let six = best_time(StdDuration::from_secs(2), || {
-        black_box(split_by_colour(curve, calendar));
-    });
+    // One run of each in turn: both rates measured under the same load.
+    let times = best_times_in_turn(
+        StdDuration::from_secs(4),
+        &mut [
+            &mut || {
+                black_box(split(curve, schedule));
+            },
+            &mut || {
+                black_box(split_by_colour(curve, calendar));
+            },
+        ],
+    );
+    let (two, six) = (times[0], times[1]);
     let tempo = split_by_colour(curve, calendar);
     assert!(tempo.waiting.is_empty(), "every colour is known");
     assert_eq!(
