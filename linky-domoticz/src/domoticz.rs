@@ -558,6 +558,21 @@ const MANAGED_COUNTER: (&str, &str) = ("243", "33");
 const COST_OPTIONS: &str =
     "AddDBLogEntry:true;DisableLogAutoUpdate:true;ValueQuantity:Coût;ValueUnits:€";
 
+/// An Alert sensor: a level (0 grey, 1 green, 2 yellow, 3 orange, 4 red) and a text.
+const ALERT: (&str, &str) = ("243", "22");
+
+/// A day colour as an Alert sensor's level and text: blue green (1), white yellow (2), red
+/// red (4), unknown grey (0).
+fn colour_alert(colour: Option<linky_core::DayColour>) -> (u8, &'static str) {
+    use linky_core::DayColour;
+    match colour {
+        Some(DayColour::Blue) => (1, "BLEU"),
+        Some(DayColour::White) => (2, "BLANC"),
+        Some(DayColour::Red) => (4, "ROUGE"),
+        None => (0, "INCONNU"),
+    }
+}
+
 /// A device the sink needs on its hardware: its name, type (device type and subtype),
 /// and the `setused` parameters before and after its name.
 struct Wanted<'a> {
@@ -639,10 +654,15 @@ impl DomoticzSink {
 
     /// One `udevice` call: `svalue` written to the device `key`.
     async fn udevice(&self, key: &str, svalue: String) -> Result<(), SinkError> {
+        self.udevice_with(key, 0, svalue).await
+    }
+
+    /// One `udevice` call with an nValue (an Alert device's level).
+    async fn udevice_with(&self, key: &str, nvalue: u8, svalue: String) -> Result<(), SinkError> {
         self.call(&[
             ("param", "udevice".to_owned()),
             ("idx", key.to_owned()),
-            ("nvalue", "0".to_owned()),
+            ("nvalue", nvalue.to_string()),
             ("svalue", svalue),
         ])
         .await
@@ -784,6 +804,39 @@ impl Sink for DomoticzSink {
                 row.date.format("%Y-%m-%d")
             );
             self.udevice(&counter, svalue).await?;
+        }
+        Ok(())
+    }
+
+    /// Today's and tomorrow's colours in two Alert sensors (243/22), `Tempo aujourd'hui`
+    /// and `Tempo demain` (after the name prefix, belonging to no meter): level 1 blue, 2
+    /// white, 4 red, 0 unknown, and the colour's word as text (`BLEU`, `BLANC`, `ROUGE`,
+    /// `INCONNU`), for scripts to test. Created without `AddDBLogEntry` (with it, Domoticz
+    /// keeps the level at 0); their history is Domoticz's text log.
+    async fn write_colour_forecast(
+        &self,
+        forecast: &crate::ColourForecast,
+    ) -> Result<(), SinkError> {
+        let prefix = &self.config.device_name_prefix;
+        let wanted: Vec<Wanted<'_>> = [
+            ("Tempo aujourd'hui", "Couleur Tempo du jour"),
+            ("Tempo demain", "Couleur Tempo du lendemain"),
+        ]
+        .into_iter()
+        .map(|(name, description)| Wanted {
+            name: format!("{prefix}{name}"),
+            kind: ALERT,
+            before: Vec::new(),
+            after: vec![("description", description.to_owned())],
+        })
+        .collect();
+        let alerts = self.ensure_named(&wanted).await?;
+        for (idx, colour) in alerts
+            .iter()
+            .zip([forecast.today_colour, forecast.tomorrow_colour])
+        {
+            let (level, word) = colour_alert(colour);
+            self.udevice_with(idx, level, word.to_owned()).await?;
         }
         Ok(())
     }

@@ -73,6 +73,12 @@ pub struct EmulatorState {
     /// Managed Counters' day rows: (idx, day) -> (counter, value), integers as Domoticz
     /// parses them (`1.23` is 1).
     pub counter_log: BTreeMap<(String, NaiveDate), (i64, i64)>,
+    /// Alert sensors (243/22): idx -> (level, text). Levels above 4 read back as 4; a
+    /// device created with `AddDBLogEntry` keeps level 0 and logs nothing, as Domoticz
+    /// does.
+    pub alerts: BTreeMap<String, (u8, String)>,
+    /// Alert sensors' text log: (idx, text), a new entry only when the text changes.
+    pub text_log: Vec<(String, String)>,
     next_hardware: u32,
     next_device: u32,
 }
@@ -396,6 +402,25 @@ fn integer(text: &str) -> Option<i64> {
 }
 
 /// Decodes a query component (`%XX` and `+`).
+/// Standard base64 (with padding) as text, if it is base64 of UTF-8.
+fn decode_base64(text: &str) -> Option<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = ALPHABET.iter().position(|b| *b == byte)? as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn decode(text: &str) -> String {
     let hex = |byte: u8| (byte as char).to_digit(16);
     let bytes = text.as_bytes();
@@ -499,6 +524,9 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
                 .iter()
                 .filter(|(_, hw, _)| *hw == hardware)
                 .map(|(idx, _, name)| {
+                    if let Some((level, text)) = state.alerts.get(idx) {
+                        return json!({"idx": idx, "Name": name, "Data": text, "Level": level});
+                    }
                     let data = state
                         .live
                         .get(idx)
@@ -548,6 +576,30 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             }
             let svalue = param("svalue");
             let fields: Vec<&str> = svalue.split(';').collect();
+            if state.types.get(&idx) == Some(&(243, 22)) {
+                let logged = state
+                    .options
+                    .get(&idx)
+                    .and_then(|options| decode_base64(options))
+                    .is_some_and(|options| options.contains("AddDBLogEntry:true"));
+                if logged {
+                    // Measured: the level stays 0 and nothing reaches the text log.
+                    state.alerts.insert(idx, (0, svalue));
+                    return ok(json!({"title": "Update Device"}));
+                }
+                let level = integer(&param("nvalue")).unwrap_or(0).clamp(0, 4) as u8;
+                let changed = state
+                    .text_log
+                    .iter()
+                    .rev()
+                    .find(|(i, _)| *i == idx)
+                    .is_none_or(|(_, text)| *text != svalue);
+                if changed {
+                    state.text_log.push((idx.clone(), svalue.clone()));
+                }
+                state.alerts.insert(idx, (level, svalue));
+                return ok(json!({"title": "Update Device"}));
+            }
             if state.types.get(&idx) == Some(&(243, 33)) {
                 // A Managed Counter: "C;V;YYYY-MM-DD" is a day row, "C;V" the live value;
                 // numbers read as stoll does (the integer prefix); a bad date is answered
@@ -633,5 +685,22 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             ok(json!({"result": result, "title": "Graph counter month"}))
         }
         _ => err(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+    use crate::secret::base64;
+
+    #[test]
+    fn base64_decodes_what_the_sink_encodes() {
+        for text in ["", "A", "Ab", "Abc", "AddDBLogEntry:true;ValueUnits:€"] {
+            assert_eq!(
+                decode_base64(&base64(text.as_bytes())).as_deref(),
+                Some(text)
+            );
+        }
+        assert_eq!(decode_base64("not base64!"), None);
     }
 }

@@ -40,7 +40,7 @@ pub use error::SinkError;
 pub use line_protocol::{LineProtocolConfig, LineProtocolServer, LineProtocolSink};
 pub use memory::{MemoryDevice, MemorySink};
 pub use secret::Password;
-pub use sink::{ColourDayRow, CostDayRow, DeviceHandle, Sink, StoredDayMismatch};
+pub use sink::{ColourDayRow, ColourForecast, CostDayRow, DeviceHandle, Sink, StoredDayMismatch};
 pub use state::{
     ContractHoursEntry, ContractHoursHistory, MemoryState, StateDir, StateError, StateStore,
     StoredDays, StoredKind, StoredValue, SyncMeta,

@@ -35,6 +35,7 @@ pub struct MemoryDevice {
 #[derive(Debug, Default)]
 pub struct MemorySink {
     devices: Mutex<BTreeMap<String, MemoryDevice>>,
+    forecasts: Mutex<Vec<crate::ColourForecast>>,
 }
 
 impl MemorySink {
@@ -46,6 +47,11 @@ impl MemorySink {
     /// What `device_id` received so far.
     pub fn device(&self, device_id: &str) -> Option<MemoryDevice> {
         self.devices.lock().ok()?.get(device_id).cloned()
+    }
+
+    /// Every colour forecast written, oldest first.
+    pub fn colour_forecasts(&self) -> Vec<crate::ColourForecast> {
+        self.forecasts.lock().map(|f| f.clone()).unwrap_or_default()
     }
 
     /// Every device id, sorted.
@@ -130,6 +136,20 @@ impl Sink for MemorySink {
                 entry.writes += 1;
             }
         })
+    }
+
+    async fn write_colour_forecast(
+        &self,
+        forecast: &crate::ColourForecast,
+    ) -> Result<(), SinkError> {
+        self.forecasts
+            .lock()
+            .map_err(|_| SinkError::Unavailable {
+                sink: "memory",
+                detail: "poisoned lock".to_owned(),
+            })?
+            .push(*forecast);
+        Ok(())
     }
 
     async fn write_dashboard(

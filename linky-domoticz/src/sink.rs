@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use linky_core::{DashboardRow, DayRow, DeviceId, Energy, HourRow, Money};
+use linky_core::{DashboardRow, DayColour, DayRow, DeviceId, Energy, HourRow, Money};
 
 use crate::SinkError;
 
@@ -46,6 +46,19 @@ pub struct CostDayRow {
     pub cost: Money,
     /// The offer it was costed with.
     pub offer: String,
+}
+
+/// Today's and tomorrow's day colours (Tempo) as the sync knows them when it runs: what a
+/// home automation acts on (heating down on a red day). Tomorrow's colour is published
+/// around 11:00 the day before; until then it is `None`, never guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColourForecast {
+    /// Today's local date.
+    pub today: NaiveDate,
+    /// Today's colour, if known.
+    pub today_colour: Option<DayColour>,
+    /// Tomorrow's colour, if published.
+    pub tomorrow_colour: Option<DayColour>,
 }
 
 /// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.
@@ -101,6 +114,13 @@ pub trait Sink: Send + Sync {
         _device: &DeviceHandle,
         _rows: &[CostDayRow],
     ) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Writes today's and tomorrow's colours (a sync with a colour source sends them at
+    /// every run, after the devices' rows; they belong to no device). The default ignores
+    /// them.
+    async fn write_colour_forecast(&self, _forecast: &ColourForecast) -> Result<(), SinkError> {
         Ok(())
     }
 

@@ -745,7 +745,9 @@ impl<'a> SyncRun<'a> {
     /// state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
     /// cache) for the days not known yet, once per run, within the calling hours; a day not
     /// published stays unknown (the [`SyncEvent::Colours`] event lists them). What other
-    /// tools build on them (costs, Tempo counters) reads [`SyncMeta::colours`].
+    /// tools build on them (costs, Tempo counters) reads [`SyncMeta::colours`]. After the
+    /// devices' rows, each run gives the sink today's and tomorrow's colours
+    /// ([`Sink::write_colour_forecast`]).
     pub fn colour_source(mut self, source: &'a dyn ColourSource) -> SyncRun<'a> {
         self.colour_source = Some(source);
         self
@@ -878,6 +880,13 @@ impl<'a> SyncRun<'a> {
         if !self.cancel.is_cancelled() {
             let colours = self.colour_source.map(|_| &meta.colours);
             self.write_all(&devices, &run, colours, &mut report).await;
+            let sink_stopped = report
+                .errors
+                .iter()
+                .any(|error| matches!(error, SyncError::StoppedWriting(_)));
+            if self.colour_source.is_some() && !sink_stopped && !self.cancel.is_cancelled() {
+                self.write_forecast(&meta.colours, today, &mut report).await;
+            }
         }
         if self.cancel.is_cancelled() && report.stopped != Some(StopReason::Cancelled) {
             report.stopped = Some(StopReason::Cancelled);
@@ -1030,6 +1039,26 @@ impl<'a> SyncRun<'a> {
             });
         }
         schedule
+    }
+
+    /// Gives the sink today's and tomorrow's colours as the calendar knows them (unknown
+    /// ones as unknown: a colour is never guessed).
+    async fn write_forecast(
+        &self,
+        colours: &linky_core::ColourCalendar,
+        today: NaiveDate,
+        report: &mut SyncReport,
+    ) {
+        let forecast = crate::ColourForecast {
+            today,
+            today_colour: colours.colour(today),
+            tomorrow_colour: today
+                .succ_opt()
+                .and_then(|tomorrow| colours.colour(tomorrow)),
+        };
+        if let Err(error) = self.sink.write_colour_forecast(&forecast).await {
+            report.errors.push(SyncError::Sink(error));
+        }
     }
 
     /// Asks `source` for the colours of `[from, to)` not known yet, keeps them (saved at

@@ -1220,8 +1220,8 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
                 .map(|(idx, _, _)| idx.clone())
                 .unwrap_or_else(|| panic!("no device {name:?} in {:?}", state.devices))
         };
-        // Four devices besides the meter's, each created once.
-        assert_eq!(state.devices.len(), 5, "{:?}", state.devices);
+        // Four devices besides the meter's and the two colour alerts, each created once.
+        assert_eq!(state.devices.len(), 7, "{:?}", state.devices);
         for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
             let idx = idx_of(&format!("Linky {CONSUMER} Tempo {word}"));
             assert_eq!(state.types[&idx], (250, 1));
@@ -1256,4 +1256,102 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
     });
     std::fs::remove_dir_all(root).ok();
     std::fs::remove_dir_all(memory_root).ok();
+}
+
+/// Today's and tomorrow's colours, at every run with a colour source: in Domoticz, two
+/// Alert sensors (level 1 blue, 2 white, 4 red, 0 unknown, the colour's word as text),
+/// created once; tomorrow unknown until published, then known at the next run; no colour
+/// source, no forecast.
+#[tokio::test]
+async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
+    use linky_core::DayColour;
+    use linky_domoticz::ColourForecast;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let domoticz = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let memory = MemorySink::new();
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    // The test source makes every tenth day red: today (the 20th) is red, tomorrow not
+    // published yet.
+    let colours = Colours {
+        published: "2024-06-20".parse().unwrap(),
+        asked: Mutex::new(Vec::new()),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let (memory_state, memory_root) = state();
+    let (plain_state, plain_root) = state();
+    let (domoticz_state, root) = state();
+    let today = now().date();
+    let run = |sink: &'static str| {
+        let (source, colours) = (&source, &colours);
+        let (sink, state): (&dyn linky_domoticz::Sink, _) = match sink {
+            "domoticz" => (&domoticz, &domoticz_state),
+            _ => (&memory, &memory_state),
+        };
+        async move {
+            let clock = clock_at(now());
+            let report = SyncRun::new(source, sink, state, &clock)
+                .settings(settings())
+                .colour_source(colours)
+                .run()
+                .await;
+            assert!(report.is_success(), "{report:?}");
+        }
+    };
+    run("memory").await;
+    assert_eq!(
+        memory.colour_forecasts(),
+        [ColourForecast {
+            today,
+            today_colour: Some(DayColour::Red),
+            tomorrow_colour: None
+        }]
+    );
+    run("domoticz").await;
+    let alert = |name: &str| {
+        server.with_state(|state| {
+            let idx = state
+                .devices
+                .iter()
+                .find(|(_, _, n)| n == name)
+                .map(|(idx, _, _)| idx.clone())
+                .unwrap_or_else(|| panic!("no device {name:?} in {:?}", state.devices));
+            assert_eq!(state.types[&idx], (243, 22), "{name}");
+            state.alerts[&idx].clone()
+        })
+    };
+    assert_eq!(alert("Linky Tempo aujourd'hui"), (4, "ROUGE".to_owned()));
+    assert_eq!(alert("Linky Tempo demain"), (0, "INCONNU".to_owned()));
+    // Tomorrow's colour is published (blue): the next run shows it, creating nothing.
+    let devices = server.with_state(|state| state.devices.len());
+    let colours_later = Colours {
+        published: "2024-06-21".parse().unwrap(),
+        asked: Mutex::new(Vec::new()),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let clock = clock_at(now() + Duration::hours(4));
+    let report = SyncRun::new(&source, &domoticz, &domoticz_state, &clock)
+        .settings(settings())
+        .colour_source(&colours_later)
+        .run()
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(alert("Linky Tempo demain"), (1, "BLEU".to_owned()));
+    assert_eq!(alert("Linky Tempo aujourd'hui"), (4, "ROUGE".to_owned()));
+    server.with_state(|state| {
+        assert_eq!(state.devices.len(), devices, "{:?}", state.devices);
+        // Domoticz's text log: one entry per change.
+        let texts: Vec<&str> = state.text_log.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["ROUGE", "INCONNU", "BLEU"]);
+    });
+    // Without a colour source, no forecast.
+    let plain = MemorySink::new();
+    let clock = clock_at(now());
+    SyncRun::new(&source, &plain, &plain_state, &clock)
+        .settings(settings())
+        .run()
+        .await;
+    assert!(plain.colour_forecasts().is_empty());
+    for root in [root, memory_root, plain_root] {
+        std::fs::remove_dir_all(root).ok();
+    }
 }
