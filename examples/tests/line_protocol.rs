@@ -6,7 +6,8 @@
 //! and every day is read back through the server's own query API and compared with the
 //! memory sink's rows, exactly. A second run doubles nothing; a server down mid-sync, then
 //! back, ends with every point once; a refused point says why; points a server drops
-//! while answering OK are found by the read-back.
+//! while answering OK are found by the read-back. Tempo's counters, daily costs and day
+//! colours are read back the same way.
 //!
 //! Without the servers' programs the tests say so and stop, unless
 //! `LINKY_REQUIRE_SERVERS` is set (`.ci/run` sets it): then they fail.
@@ -252,6 +253,31 @@ impl Sink for Tee<'_> {
     }
     fn keeps_all_hours(&self) -> bool {
         true
+    }
+    async fn write_colour_days(
+        &self,
+        d: &DeviceHandle,
+        rows: &[linky_domoticz::ColourDayRow],
+    ) -> Result<(), SinkError> {
+        self.memory
+            .write_colour_days(&memory_handle(d), rows)
+            .await?;
+        self.server.write_colour_days(d, rows).await
+    }
+    async fn write_cost_days(
+        &self,
+        d: &DeviceHandle,
+        rows: &[linky_domoticz::CostDayRow],
+    ) -> Result<(), SinkError> {
+        self.memory.write_cost_days(&memory_handle(d), rows).await?;
+        self.server.write_cost_days(d, rows).await
+    }
+    async fn write_colour_forecast(
+        &self,
+        forecast: &linky_domoticz::ColourForecast,
+    ) -> Result<(), SinkError> {
+        self.memory.write_colour_forecast(forecast).await?;
+        self.server.write_colour_forecast(forecast).await
     }
     async fn verify_days(
         &self,
@@ -801,4 +827,261 @@ async fn influxdb_2_writes_with_its_token_and_bucket() {
 /// A gzip reader (the test reads what the sink compressed).
 fn flate2_decoder(bytes: &[u8]) -> impl std::io::Read + '_ {
     flate2::read::GzDecoder::new(bytes)
+}
+
+/// Colours published up to `published`: red every tenth day of a month, white every
+/// seventh, blue otherwise.
+struct Colours {
+    published: chrono::NaiveDate,
+}
+
+#[linky_domoticz::async_trait]
+impl linky_core::ColourSource for Colours {
+    fn name(&self) -> &str {
+        "test colours"
+    }
+
+    async fn colours(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<linky_core::ColourCalendar, linky_core::SourceError> {
+        use chrono::Datelike;
+        let mut calendar = linky_core::ColourCalendar::new();
+        for day in from
+            .iter_days()
+            .take_while(|d| *d < to && *d <= self.published)
+        {
+            let colour = match day.day() {
+                d if d % 10 == 0 => linky_core::DayColour::Red,
+                d if d % 7 == 0 => linky_core::DayColour::White,
+                _ => linky_core::DayColour::Blue,
+            };
+            calendar.set(day, colour);
+        }
+        Ok(calendar)
+    }
+}
+
+/// Every point of `measurement`'s integer `field`, by its tags (in `tags`' order, joined
+/// by `/`) and start instant in ms.
+async fn read_series(
+    url: &str,
+    kind: Kind,
+    measurement: &str,
+    field: &str,
+    tags: &[&str],
+) -> BTreeMap<(String, i64), i64> {
+    let http = reqwest::Client::new();
+    let mut points = BTreeMap::new();
+    let key = |tag: &dyn Fn(&str) -> String| {
+        tags.iter()
+            .map(|name| tag(name))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    match kind {
+        Kind::Victoria => {
+            http.get(format!("{url}/internal/force_flush"))
+                .send()
+                .await
+                .unwrap();
+            let text = http
+                .get(format!("{url}/api/v1/export"))
+                .query(&[("match[]", format!("{measurement}_{field}"))])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let series: Value = serde_json::from_str(line).unwrap();
+                let tag = |name: &str| series["metric"][name].as_str().unwrap().to_owned();
+                let tags = key(&tag);
+                let times = series["timestamps"].as_array().unwrap();
+                let values = series["values"].as_array().unwrap();
+                for (time, value) in times.iter().zip(values) {
+                    let time = time.as_i64().unwrap();
+                    let value = value.as_f64().unwrap() as i64;
+                    assert!(
+                        points.insert((tags.clone(), time), value).is_none(),
+                        "two samples at {time} in {line}"
+                    );
+                }
+            }
+        }
+        Kind::Influx => {
+            let group = if tags.is_empty() {
+                String::new()
+            } else {
+                format!(" GROUP BY {}", tags.join(", "))
+            };
+            let text = http
+                .get(format!("{url}/query"))
+                .query(&[
+                    ("db", "linky"),
+                    ("epoch", "ms"),
+                    ("q", &format!("SELECT {field} FROM {measurement}{group}")),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            for series in answer["results"][0]["series"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let tag = |name: &str| series["tags"][name].as_str().unwrap().to_owned();
+                let tags = key(&tag);
+                for value in series["values"].as_array().unwrap() {
+                    let time = value[0].as_i64().unwrap();
+                    let value = value[1].as_i64().unwrap();
+                    assert!(points.insert((tags.clone(), time), value).is_none());
+                }
+            }
+        }
+    }
+    points
+}
+
+/// The start of a local day, in ms.
+fn day_ms(date: chrono::NaiveDate) -> i64 {
+    date.and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(PARIS)
+        .earliest()
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// Tempo's six counters, the daily cost (an offer whose name needs escaping) and the
+/// colours of today and tomorrow, synced into the memory sink and a real server at once,
+/// read back exactly, twice without doubling.
+async fn tempo_and_costs_as_memory(url: &str, kind: Kind, prefix: &str) {
+    let memory = MemorySink::new();
+    let server = LineProtocolSink::new(config(url, kind, prefix)).unwrap();
+    let tee = Tee {
+        memory: &memory,
+        server: &server,
+        countdown: std::sync::Mutex::new(None),
+    };
+    let session = bundled();
+    let info = session.replay.clone().unwrap();
+    let replay = ReplayServer::start(session).await.unwrap();
+    let client = replay.client().unwrap();
+    let today = client.clock().local_now(PARIS).date();
+    let colours = Colours { published: today };
+    let mut offer = linky_core::PriceBook::regulated()
+        .offer("Tempo")
+        .unwrap()
+        .clone();
+    offer.name = "Tempo, EDF = bleu".to_owned();
+    let settings = SyncSettings::new(info.offpeak.parse().unwrap())
+        .with_history(
+            linky_core::HistorySettings::new(
+                info.hours_days,
+                info.days,
+                Default::default(),
+                Default::default(),
+            )
+            .0,
+        )
+        .with_costs(offer, 6);
+    let state = MemoryState::new();
+    for run in 0..2 {
+        let report = SyncRun::new(&client, &tee, &state, client.clock())
+            .settings(settings.clone())
+            .colour_source(&colours)
+            .spread_minutes(1)
+            .retry_days(1)
+            .run()
+            .await;
+        assert!(report.is_success(), "run {run}: {report:?}");
+        // Tempo: every device's colour days, six points each.
+        let mut tempo = BTreeMap::new();
+        let mut costs = BTreeMap::new();
+        for id in memory.device_ids() {
+            let device = memory.device(&id).unwrap();
+            let slug = id.parse::<DeviceId>().unwrap().slug();
+            for (date, energies) in &device.colour_days {
+                for ((colour, tariff), energy) in linky_core::TEMPO_CLASSES.iter().zip(energies) {
+                    let class = match tariff {
+                        linky_core::Tariff::Peak => "peak",
+                        linky_core::Tariff::OffPeak => "offpeak",
+                    };
+                    let key = format!("{slug}/{}/{class}", colour.as_str());
+                    tempo.insert((key, day_ms(*date)), energy.milliwatt_minutes());
+                }
+            }
+            for (date, cost) in &device.cost_days {
+                let key = format!("{slug}/Tempo, EDF = bleu");
+                costs.insert((key, day_ms(*date)), cost.round_cents());
+            }
+        }
+        assert!(tempo.len() >= 6 * 7, "{}", tempo.len());
+        assert!(!costs.is_empty());
+        let measurement = |what: &str| format!("{prefix}_{what}");
+        assert_eq!(
+            read_series(
+                url,
+                kind,
+                &measurement("tempo"),
+                "mwmin",
+                &["device", "colour", "class"]
+            )
+            .await,
+            tempo,
+            "{kind:?} run {run}"
+        );
+        assert_eq!(
+            read_series(
+                url,
+                kind,
+                &measurement("cost"),
+                "cents",
+                &["device", "offer"]
+            )
+            .await,
+            costs,
+            "{kind:?} run {run}"
+        );
+        // Today's colour (tomorrow's is not published yet: not written).
+        let forecasts = memory.colour_forecasts();
+        assert_eq!(forecasts.len(), run + 1);
+        assert_eq!(forecasts[run].tomorrow_colour, None);
+        let colour = forecasts[run].today_colour.unwrap();
+        assert_eq!(
+            read_series(url, kind, &measurement("colour"), "colour", &[]).await,
+            BTreeMap::from([((String::new(), day_ms(today)), colour.index() as i64 + 1)]),
+            "{kind:?} run {run}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tempo_counters_costs_and_colours_land_in_victoria_metrics() {
+    let own;
+    let url = match std::env::var("LINKY_VICTORIA_URL") {
+        Ok(url) => url,
+        Err(_) if available(Kind::Victoria) => {
+            own = Server::start(Kind::Victoria, "100y");
+            own.url.clone()
+        }
+        Err(_) => return,
+    };
+    tempo_and_costs_as_memory(&url, Kind::Victoria, "tempo1").await;
+}
+
+#[tokio::test]
+async fn tempo_counters_costs_and_colours_land_in_influxdb() {
+    if !available(Kind::Influx) {
+        return;
+    }
+    let server = Server::start(Kind::Influx, "");
+    tempo_and_costs_as_memory(&server.url, Kind::Influx, "tempo2").await;
 }

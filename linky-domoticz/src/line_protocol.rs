@@ -9,6 +9,9 @@
 //! | `<prefix>_energy` | `device`, `flow` (`consumption`, `production`), `class` (`peak`, `offpeak`), `period` (`hour`, `day`) | `wh` (float), `mwmin` (integer: exact milliwatt-minutes) | the start of the hour or of the local day |
 //! | `<prefix>_max_power` | `device` | `va` (integer) | when the day's peak happened |
 //! | `<prefix>_dashboard` | `device` | `u1_wh`, `u2_wh`, `r1_wh`, `r2_wh`, `cons_va` | the newest point written for the device |
+//! | `<prefix>_tempo` | `device`, `colour` (`blue`, `white`, `red`), `class` (`peak`, `offpeak`) | `wh` (float), `mwmin` (integer) | the start of the local day |
+//! | `<prefix>_cost` | `device`, `offer` | `eur` (float), `cents` (integer, rounded) | the start of the local day |
+//! | `<prefix>_colour` | | `colour` (integer: 1 blue, 2 white, 3 red) | the start of the local day (today's and tomorrow's, when known) |
 //!
 //! `device` is the device's slug (`22516914714270`, `22516914714270_10284856584123`).
 //! Times are instants: the fall-back day's two hours starting at local 02:00 are two
@@ -143,6 +146,15 @@ pub struct LineProtocolSink {
 /// Escapes a measurement name (commas and spaces).
 fn escape_measurement(name: &str) -> String {
     name.replace(',', "\\,").replace(' ', "\\ ")
+}
+
+/// Escapes a tag value (commas, equals signs and spaces).
+fn escape_tag(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
+        .replace(' ', "\\ ")
 }
 
 /// Percent-encodes a query value.
@@ -605,6 +617,86 @@ impl Sink for LineProtocolSink {
             row.cons_va
         );
         self.send(&[line]).await
+    }
+
+    /// Tempo's six classes of each day, one point per colour and class.
+    async fn write_colour_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::ColourDayRow],
+    ) -> Result<(), SinkError> {
+        let measurement = self.measurement("tempo");
+        let mut lines = Vec::with_capacity(rows.len() * 6);
+        for row in rows {
+            let Some(start) = self.day_start(row.date) else {
+                continue;
+            };
+            for ((colour, tariff), energy) in linky_core::TEMPO_CLASSES.iter().zip(row.energies) {
+                let class = match tariff {
+                    linky_core::Tariff::Peak => "peak",
+                    linky_core::Tariff::OffPeak => "offpeak",
+                };
+                lines.push(format!(
+                    "{measurement},device={},colour={},class={class} wh={},mwmin={}i {}",
+                    device.key,
+                    colour.as_str(),
+                    energy.as_wh(),
+                    energy.milliwatt_minutes(),
+                    nanos(start)
+                ));
+            }
+        }
+        self.send(&lines).await
+    }
+
+    /// Each day's cost, in euros and in whole cents.
+    async fn write_cost_days(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::CostDayRow],
+    ) -> Result<(), SinkError> {
+        let measurement = self.measurement("cost");
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|row| {
+                let start = self.day_start(row.date)?;
+                Some(format!(
+                    "{measurement},device={},offer={} eur={},cents={}i {}",
+                    device.key,
+                    escape_tag(&row.offer),
+                    row.cost.as_euros(),
+                    row.cost.round_cents(),
+                    nanos(start)
+                ))
+            })
+            .collect();
+        self.send(&lines).await
+    }
+
+    /// Today's and tomorrow's colours, each at its day's start (an unknown one is not
+    /// written): over the runs, the series holds every day's colour.
+    async fn write_colour_forecast(
+        &self,
+        forecast: &crate::ColourForecast,
+    ) -> Result<(), SinkError> {
+        let measurement = self.measurement("colour");
+        let days = [Some(forecast.today), forecast.today.succ_opt()];
+        let lines: Vec<String> = days
+            .into_iter()
+            .zip([forecast.today_colour, forecast.tomorrow_colour])
+            .filter_map(|(date, colour)| {
+                let start = self.day_start(date?)?;
+                Some(format!(
+                    "{measurement} colour={}i {}",
+                    colour?.index() + 1,
+                    nanos(start)
+                ))
+            })
+            .collect();
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send(&lines).await
     }
 
     /// Nothing to mark: a time series simply stops.
