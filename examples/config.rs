@@ -106,8 +106,11 @@ pub struct Config {
     pub contract_hours: bool,
     /// Whether the sync keeps Tempo's day colours (from RTE, else api-couleur-tempo.fr).
     pub tempo: bool,
-    /// The user's offer, among the bundled regulated ones (`Base`, `HP/HC`, `Tempo`):
-    /// each day's cost is written.
+    /// Price files read on top of the bundled regulated prices: the CRE's open-data CSV
+    /// files (newer prices) or offers in the bundled format.
+    pub prices: Vec<PathBuf>,
+    /// The user's offer, among the bundled regulated ones (`Base`, `HP/HC`, `Tempo`) and
+    /// those of `prices`, with their prices: each day's cost is written.
     pub offer: Option<linky_core::Offer>,
     /// The subscribed power, in kVA.
     pub kva: u32,
@@ -137,6 +140,7 @@ impl Default for Config {
             production: true,
             contract_hours: true,
             tempo: false,
+            prices: Vec::new(),
             offer: None,
             kva: 6,
             days: 1095,
@@ -198,6 +202,7 @@ schedule = "22h00-6h00"            # off-peak hours (`linky explain "22h00-6h00"
 contract_hours = true              # a PDL the schedule says nothing of: Enedis' hours, dated
 tempo = false                      # keep Tempo's day colours (RTE, else api-couleur-tempo.fr)
 # offer = "Tempo"                  # write each day's cost with this offer (Base, HP/HC, Tempo)
+# prices = ["~/Option_Tempo.csv"]  # newer prices (the CRE's open-data files) or your offers
 kva = 6                            # the subscribed power
 holiday_zone = "metropole"
 production = true
@@ -407,6 +412,7 @@ const TOP: Keys = Keys {
         "contract_hours",
         "tempo",
         "offer",
+        "prices",
         "kva",
     ],
     secrets: &[],
@@ -620,8 +626,11 @@ impl Reader<'_> {
         if let Some(kva) = self.integer(top, "kva", 1..37) {
             config.kva = kva as u32;
         }
+        let mut book = linky_core::PriceBook::regulated();
+        if let Some(item) = top.get("prices") {
+            self.prices(item, &mut config.prices, &mut book);
+        }
         if let Some((name, span)) = self.string(top, "offer") {
-            let book = linky_core::PriceBook::regulated();
             match book.offer(&name) {
                 Some(offer) => config.offer = Some(offer.clone()),
                 None => {
@@ -675,6 +684,42 @@ impl Reader<'_> {
                         .unwrap_or("this value")
                         .to_owned();
                     self.at(span, format!("{shown} is not a usage point (14 digits)"));
+                }
+            }
+        }
+    }
+
+    /// The price files of `prices` (a list of paths), each read on top of `book`; a file
+    /// that cannot be read or holds a mistake is reported where it is named.
+    fn prices(&mut self, item: &Item, into: &mut Vec<PathBuf>, book: &mut linky_core::PriceBook) {
+        let Some(array) = item.as_array() else {
+            self.at(
+                item.span(),
+                "`prices` must be a list of price files: [\"~/Option_Tempo.csv\"]".to_owned(),
+            );
+            return;
+        };
+        for value in array {
+            let Value::String(text) = value else {
+                self.at(value.span(), "a price file is a path, in quotes".to_owned());
+                continue;
+            };
+            let path = expand_home(text.value());
+            let read = std::fs::read_to_string(&path)
+                .map_err(|error| error.to_string())
+                .and_then(|text| {
+                    linky_core::PriceBook::read(&text).map_err(|error| error.to_string())
+                });
+            match read {
+                Ok(offers) => {
+                    book.extend(offers);
+                    into.push(path);
+                }
+                Err(message) => {
+                    self.at(
+                        value.span(),
+                        format!("prices: {}: {message}", path.display()),
+                    );
                 }
             }
         }
@@ -914,7 +959,7 @@ mod tests {
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
                  usage_points, state, schedule, holiday_zone, production, contract_hours, \
-                 tempo, offer, kva, [history], [credentials], [domoticz], [victoria], [influx])",
+                 tempo, offer, prices, kva, [history], [credentials], [domoticz], [victoria], [influx])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",
@@ -942,6 +987,72 @@ mod tests {
                 "2:7: `kva` must be a whole number from 1 to 36",
             ]
         );
+    }
+
+    #[test]
+    fn price_files_add_offers_and_newer_prices_and_name_their_mistakes() {
+        let folder = std::env::temp_dir().join(format!("linky-prices-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let mine = folder.join("mine.csv");
+        std::fs::write(&mine, "Mine;base;2026-01-01;6;15.00/month;0.2000;\n").unwrap();
+        let cre = folder.join("Option_Base.csv");
+        std::fs::write(
+            &cre,
+            "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC\r\n\
+             01/09/2026;;6;130,00;190,00;0,1300;0,2100\r\n",
+        )
+        .unwrap();
+        let broken = folder.join("broken.csv");
+        std::fs::write(&broken, "Mine;base;2026-02-30;6;15.00/month;0.2000;\n").unwrap();
+        let text = format!(
+            "prices = [{:?}, {:?}]\noffer = \"mine\"\n",
+            mine.display().to_string(),
+            cre.display().to_string()
+        );
+        let config = parse(&text, &no_env).unwrap();
+        assert_eq!(config.prices, [mine.clone(), cre.clone()]);
+        assert_eq!(config.offer.map(|o| o.name), Some("Mine".to_owned()));
+        // The regulated Base now has the newer row.
+        let text = format!(
+            "prices = [{:?}]\noffer = \"Base\"\n",
+            cre.display().to_string()
+        );
+        let base = parse(&text, &no_env).unwrap().offer.unwrap();
+        let september = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        assert_eq!(
+            base.period_on(september, 6).unwrap().prices[0].to_string(),
+            "0.21000"
+        );
+        // A mistake inside a file is named with the file's line and column, at its path.
+        let missing = folder.join("missing.csv");
+        let text = format!(
+            "prices = [{:?}, {:?}]\noffer = \"Mine\"\n",
+            broken.display().to_string(),
+            missing.display().to_string()
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with(&format!(
+                "1:11: prices: {}: line 1, column 11: \"2026-02-30\"",
+                broken.display()
+            )),
+            "{found:?}"
+        );
+        assert!(
+            found[1].contains(&format!("prices: {}: ", missing.display())),
+            "{found:?}"
+        );
+        // The offer is unknown: its file did not read.
+        assert!(
+            found[2].starts_with("2:9: unknown offer \"Mine\""),
+            "{found:?}"
+        );
+        assert_eq!(
+            problems("prices = \"a.csv\"\n"),
+            ["1:10: `prices` must be a list of price files: [\"~/Option_Tempo.csv\"]"]
+        );
+        std::fs::remove_dir_all(folder).ok();
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub fn read_colours(text: &str) -> Result<ColourCalendar, String> {
     Ok(calendar)
 }
 
-/// The price book: the regulated prices, and the offers of `extra` files.
+/// The price book: the regulated prices, and the offers of `extra` files (the CRE's
+/// open-data CSV files or the bundled format, see [`PriceBook::read`]).
 ///
 /// # Errors
 ///
@@ -63,7 +64,7 @@ pub fn price_book(extra: &[&Path]) -> Result<PriceBook, String> {
     let mut book = PriceBook::regulated();
     for path in extra {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let offers = PriceBook::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let offers = PriceBook::read(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         book.extend(offers);
     }
     Ok(book)

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! By default it replays the bundled main session (a week of November 2024, 6 kVA).
-//! `--prices FILE` adds offers in the bundled format (`linky-core/prices/regulated.csv`);
+//! `--prices FILE` adds offers in the bundled format (`linky-core/prices/regulated.csv`)
+//! or newer regulated prices from the CRE's open-data CSV files;
 //! `--colours FILE` gives Tempo's day colours (`YYYY-MM-DD;blue|white|red` a line). The
 //! `linky costs` command does the same on what a sync holds.
 

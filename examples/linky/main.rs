@@ -227,7 +227,9 @@ struct CostsArgs {
     /// The subscribed power, in kVA [default: the configuration's, 6]
     #[arg(long)]
     kva: Option<u32>,
-    /// Your own offers, in the bundled prices' format; repeat for more
+    /// Price files on top of the bundled prices and the configuration's: the CRE's
+    /// open-data CSV files (Option_Base.csv, Option_HPHC.csv, Option_Tempo.csv) or your
+    /// offers in the bundled format; repeat for more
     #[arg(long, value_name = "FILE")]
     prices: Vec<PathBuf>,
     /// Tempo's day colours (YYYY-MM-DD;blue|white|red a line)
@@ -877,7 +879,13 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         Ok(config) => config,
         Err(exit) => return exit,
     };
-    let paths: Vec<&Path> = args.prices.iter().map(PathBuf::as_path).collect();
+    // The configuration's price files, then the command line's.
+    let paths: Vec<&Path> = config
+        .prices
+        .iter()
+        .chain(&args.prices)
+        .map(PathBuf::as_path)
+        .collect();
     let book = match costs::price_book(&paths) {
         Ok(book) => book,
         Err(message) => {

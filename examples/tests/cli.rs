@@ -867,6 +867,66 @@ fn costs_compare_the_offers_of_a_session_with_colours_and_an_offer_of_ones_own()
     );
 }
 
+/// The CRE's own open-data file, given on the command line or in the configuration,
+/// updates the bundled regulated prices: a (made-up) cheap Base row from 2024-11-01 makes
+/// Base the cheapest offer of the session's week.
+#[test]
+fn costs_take_newer_regulated_prices_from_the_cres_open_data_file() {
+    let home = Folder::new("costs-cre");
+    let cre = home.join("Option_Base.csv");
+    std::fs::write(
+        &cre,
+        "\u{feff}DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC\r\n\
+         01/11/2024;;6;1,00;1,20;0,0001;0,0001\r\n",
+    )
+    .unwrap();
+    let first_offer = |out: &str| {
+        out.lines()
+            .nth(2)
+            .and_then(|line| line.split_whitespace().next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (code, out, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file()));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_ne!(first_offer(&out), "Base", "{out}");
+    let (code, out, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file())
+        .arg("--prices")
+        .arg(&cre));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(first_offer(&out), "Base", "{out}");
+    // The same through the configuration.
+    std::fs::create_dir_all(home.join("config/linky")).unwrap();
+    std::fs::write(
+        home.join("config/linky/config.toml"),
+        format!("prices = [{:?}]\n", cre.display().to_string()),
+    )
+    .unwrap();
+    let (code, from_config, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file()));
+    assert_eq!(code, 0, "{from_config}{err}");
+    assert_eq!(from_config, out);
+    // A broken file in the configuration: a usage error naming it.
+    std::fs::write(
+        &cre,
+        "DATE_DEBUT;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n01/11/2024;6;1,20;zero\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(linky(&home)
+        .args(["costs", "--session"])
+        .arg(main_session_file()));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 2, column 19: \"zero\" is not an amount"),
+        "{err}"
+    );
+}
+
 #[test]
 fn costs_of_a_state_folder_use_the_colours_the_sync_kept() {
     use linky_domoticz::StateStore;

@@ -437,7 +437,20 @@ impl PriceBook {
             .find(|o| o.name.eq_ignore_ascii_case(name))
     }
 
-    /// Adds the offers of `other` (an offer of the same name gets its periods).
+    /// Adds the offers of `other`: an offer of the same name and kind gets its periods,
+    /// and a period of `other` replaces one of the same first day and power (so that a
+    /// newer file of prices corrects the bundled ones).
+    ///
+    /// ```
+    /// use linky_core::PriceBook;
+    /// let mut book = PriceBook::regulated();
+    /// book.extend(PriceBook::read("Base;base;2025-08-01;6;185.94/year;0.2000;fixed\n").unwrap());
+    /// let base = book.offer("Base").unwrap();
+    /// let september = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+    /// assert_eq!(base.period_on(september, 6).unwrap().prices[0].to_string(), "0.20000");
+    /// let august = chrono::NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
+    /// assert_eq!(base.periods.iter().filter(|p| p.from == august && p.kva == 6).count(), 1);
+    /// ```
     pub fn extend(&mut self, other: PriceBook) {
         for offer in other.offers {
             match self
@@ -445,10 +458,180 @@ impl PriceBook {
                 .iter_mut()
                 .find(|o| o.name == offer.name && o.kind == offer.kind)
             {
-                Some(known) => known.periods.extend(offer.periods),
+                Some(known) => {
+                    for period in offer.periods {
+                        known
+                            .periods
+                            .retain(|p| !(p.from == period.from && p.kva == period.kva));
+                        known.periods.push(period);
+                    }
+                }
                 None => self.offers.push(offer),
             }
         }
+    }
+
+    /// Reads a price file in either format: the CRE's open-data CSV (recognised by its
+    /// `DATE_DEBUT` header, see [`PriceBook::parse_open_data`]) or this crate's own (see
+    /// [`PriceBook::parse`]).
+    ///
+    /// # Errors
+    ///
+    /// The first mistake, with its line and column.
+    pub fn read(text: &str) -> Result<PriceBook, PriceFileError> {
+        let first = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .map(|line| line.split('#').next().unwrap_or("").trim())
+            .find(|line| !line.is_empty());
+        if first.is_some_and(|line| line.to_ascii_uppercase().starts_with("DATE_DEBUT")) {
+            PriceBook::parse_open_data(text)
+        } else {
+            PriceBook::parse(text)
+        }
+    }
+
+    /// Reads one of the CRE's open-data files of French regulated prices (data.gouv.fr,
+    /// "Historique des tarifs réglementés de vente d'électricité pour les consommateurs
+    /// résidentiels": `Option_Base.csv`, `Option_HPHC.csv`, `Option_Tempo.csv`) into the
+    /// offer `Base`, `HP/HC` or `Tempo`, the names of [`PriceBook::regulated`]: with
+    /// [`PriceBook::extend`], a newer download updates the bundled prices.
+    ///
+    /// The header names the columns (`DATE_DEBUT`, `P_SOUSCRITE`, `PART_FIXE_TTC` in euros
+    /// per year, and the `PART_VARIABLE_..._TTC` prices in euros per kWh); fields are
+    /// separated by `;`, decimals written with a comma or a point, dates `DD/MM/YYYY` (or
+    /// `YYYY-MM-DD`). A row without prices (the file has some) is skipped; `DATE_FIN` is
+    /// not needed: a period holds until the next one of the same power.
+    ///
+    /// ```
+    /// use linky_core::PriceBook;
+    /// let csv = "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC\r\n\
+    ///            01/08/2025;;6;125,04;185,94;0,1208;0,1952\r\n\
+    ///            01/08/2016;31/07/2017;3;;;;\r\n";
+    /// let book = PriceBook::parse_open_data(csv).unwrap();
+    /// let base = &book.offers[0];
+    /// assert_eq!((base.name.as_str(), base.periods.len()), ("Base", 1));
+    /// assert_eq!(base.periods[0].prices[0].to_string(), "0.19520");
+    /// let error = PriceBook::parse_open_data("DATE_DEBUT;P_SOUSCRITE;PART_FIXE_TTC\n").unwrap_err();
+    /// assert_eq!(error.to_string(), "line 1, column 1: no price column: expected PART_VARIABLE_TTC (Base), PART_VARIABLE_HP_TTC and PART_VARIABLE_HC_TTC (HP/HC) or the six PART_VARIABLE_HP|HC<colour>_TTC (Tempo)");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first mistake, with its line and column.
+    pub fn parse_open_data(text: &str) -> Result<PriceBook, PriceFileError> {
+        let text = text.trim_start_matches('\u{feff}');
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty());
+        let Some((header_index, header)) = lines.next() else {
+            return Err(PriceFileError {
+                line: 1,
+                column: 1,
+                message: "empty file: expected the CRE's header (DATE_DEBUT;...)".to_owned(),
+            });
+        };
+        let header_error = |message: String| PriceFileError {
+            line: header_index + 1,
+            column: 1,
+            message,
+        };
+        let names: Vec<String> = header
+            .split(';')
+            .map(|name| name.trim().to_ascii_uppercase())
+            .collect();
+        let column = |name: &str| names.iter().position(|n| n == name);
+        let required =
+            |name: &str| column(name).ok_or_else(|| header_error(format!("no {name} column")));
+        let from_column = required("DATE_DEBUT")?;
+        let kva_column = required("P_SOUSCRITE")?;
+        let fixed_column = required("PART_FIXE_TTC")?;
+        let tempo: Option<Vec<usize>> = ["BLEU", "BLANC", "ROUGE"]
+            .iter()
+            .flat_map(|colour| ["HP", "HC"].map(|hour| format!("PART_VARIABLE_{hour}{colour}_TTC")))
+            .map(|name| column(&name))
+            .collect();
+        let peak_off_peak: Option<Vec<usize>> = ["PART_VARIABLE_HP_TTC", "PART_VARIABLE_HC_TTC"]
+            .iter()
+            .map(|name| column(name))
+            .collect();
+        let (name, kind, price_columns) = match (tempo, peak_off_peak, column("PART_VARIABLE_TTC"))
+        {
+            (Some(columns), _, _) => ("Tempo", OfferKind::Tempo, columns),
+            (None, Some(columns), _) => ("HP/HC", OfferKind::PeakOffPeak, columns),
+            (None, None, Some(base)) => ("Base", OfferKind::Base, vec![base]),
+            (None, None, None) => {
+                return Err(header_error(
+                    "no price column: expected PART_VARIABLE_TTC (Base), PART_VARIABLE_HP_TTC and \
+                     PART_VARIABLE_HC_TTC (HP/HC) or the six PART_VARIABLE_HP|HC<colour>_TTC (Tempo)"
+                        .to_owned(),
+                ));
+            }
+        };
+        let mut offer = Offer {
+            name: name.to_owned(),
+            kind,
+            periods: Vec::new(),
+        };
+        for (index, raw) in lines {
+            let line = index + 1;
+            let fields = fields_with_columns(raw);
+            let error = |column: usize, message: String| PriceFileError {
+                line,
+                column,
+                message,
+            };
+            let field = |index: usize| {
+                fields
+                    .get(index)
+                    .map_or((raw.chars().count() + 1, ""), |(column, text)| {
+                        (*column, text.trim())
+                    })
+            };
+            let (from_at, from) = field(from_column);
+            let (kva_at, kva) = field(kva_column);
+            let (fixed_at, fixed) = field(fixed_column);
+            let prices: Vec<(usize, &str)> = price_columns.iter().map(|c| field(*c)).collect();
+            if from.is_empty() && kva.is_empty() {
+                continue;
+            }
+            if fixed.is_empty() && prices.iter().all(|(_, price)| price.is_empty()) {
+                // A row the file keeps for a power without prices then.
+                continue;
+            }
+            let from = NaiveDate::parse_from_str(from, "%d/%m/%Y")
+                .or_else(|_| NaiveDate::parse_from_str(from, "%Y-%m-%d"))
+                .map_err(|_| error(from_at, format!("{from:?} is not a date (DD/MM/YYYY)")))?;
+            let kva: u32 = kva
+                .parse()
+                .ok()
+                .filter(|k| (1..=36).contains(k))
+                .ok_or_else(|| error(kva_at, format!("{kva:?} is not a power in kVA (1 to 36)")))?;
+            let subscription = decimal(fixed, 2)
+                .map(Subscription::PerYear)
+                .map_err(|message| error(fixed_at, format!("PART_FIXE_TTC: {message}")))?;
+            let mut parsed = Vec::with_capacity(prices.len());
+            for (column, price) in prices {
+                parsed.push(price.parse::<EnergyPrice>().map_err(|m| error(column, m))?);
+            }
+            if offer.periods.iter().any(|p| p.from == from && p.kva == kva) {
+                return Err(error(
+                    from_at,
+                    format!("{kva} kVA prices from {from} twice"),
+                ));
+            }
+            offer.periods.push(PricePeriod {
+                from,
+                kva,
+                subscription,
+                prices: parsed,
+                note: "CRE open data".to_owned(),
+            });
+        }
+        Ok(PriceBook {
+            offers: vec![offer],
+        })
     }
 
     /// Reads a price file: one period a line, fields separated by `;`, `#` starts a
@@ -485,13 +668,7 @@ impl PriceBook {
             if content.trim().is_empty() {
                 continue;
             }
-            // Each field with the column where it starts.
-            let mut fields: Vec<(usize, &str)> = Vec::new();
-            let mut start = 0;
-            for part in content.split(';') {
-                fields.push((content[..start].chars().count() + 1, part));
-                start += part.len() + 1;
-            }
+            let fields = fields_with_columns(content);
             let error = |column: usize, message: String| PriceFileError {
                 line,
                 column,
@@ -605,6 +782,18 @@ impl PriceBook {
         }
         Ok(book)
     }
+}
+
+/// The `;`-separated fields of `line`, each with the (1-based, in characters) column
+/// where it starts.
+fn fields_with_columns(line: &str) -> Vec<(usize, &str)> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    for part in line.split(';') {
+        fields.push((line[..start].chars().count() + 1, part));
+        start += part.len() + 1;
+    }
+    fields
 }
 
 fn parse_subscription(text: &str) -> Result<Subscription, String> {

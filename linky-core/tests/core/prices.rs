@@ -308,3 +308,158 @@ fn the_bundled_price_file_reads() {
             .unwrap();
     PriceBook::parse(&text).unwrap();
 }
+
+/// The CRE's open-data header for Tempo (data.gouv.fr `Option_Tempo.csv`).
+const TEMPO_HEADER: &str = "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;\
+    PART_VARIABLE_HCBleu_HT;PART_VARIABLE_HCBleu_TTC;PART_VARIABLE_HPBleu_HT;PART_VARIABLE_HPBleu_TTC;\
+    PART_VARIABLE_HCBlanc_HT;PART_VARIABLE_HCBlanc_TTC;PART_VARIABLE_HPBlanc_HT;PART_VARIABLE_HPBlanc_TTC;\
+    PART_VARIABLE_HCRouge_HT;PART_VARIABLE_HCRouge_TTC;PART_VARIABLE_HPRouge_HT;PART_VARIABLE_HPRouge_TTC";
+
+/// The CRE's own files read into the bundled offers' names and order: their rows equal
+/// the bundled figures taken from them (Tempo 6 kVA and Base 9 kVA from 2025-08-01).
+#[test]
+fn the_cre_open_data_files_read_as_the_bundled_offers() {
+    let regulated = PriceBook::regulated();
+    let august = date("2025-08-01");
+    // Tempo, as the file is: a BOM, CRLF lines, decimal commas, a row without prices.
+    let tempo = format!(
+        "\u{feff}{TEMPO_HEADER}\r\n\
+         01/08/2016;31/07/2017;6;;;;;;;;;;;;;;\r\n\
+         01/08/2025;;6;133,20;186,46;0,0727;0,1232;0,0945;0,1494;0,0859;0,1391;0,1142;0,173;0,0917;0,146;0,509;0,6468\r\n"
+    );
+    let book = PriceBook::read(&tempo).unwrap();
+    assert_eq!(book.offers.len(), 1);
+    let offer = &book.offers[0];
+    assert_eq!(
+        (offer.name.as_str(), offer.kind),
+        ("Tempo", OfferKind::Tempo)
+    );
+    assert_eq!(offer.periods.len(), 1);
+    let bundled = regulated
+        .offer("Tempo")
+        .unwrap()
+        .period_on(august, 6)
+        .unwrap();
+    assert_eq!(offer.periods[0].prices, bundled.prices);
+    assert_eq!(offer.periods[0].subscription, bundled.subscription);
+    assert_eq!(offer.periods[0].from, august);
+    // Base: one price.
+    let base = PriceBook::read(
+        "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC\n\
+         01/08/2025;;9;165,48;233,70;0,1327;0,1952\n",
+    )
+    .unwrap();
+    let bundled = regulated
+        .offer("Base")
+        .unwrap()
+        .period_on(august, 9)
+        .unwrap();
+    assert_eq!(base.offers[0].periods[0].prices, bundled.prices);
+    assert_eq!(base.offers[0].periods[0].subscription, bundled.subscription);
+    // HP/HC: the file lists off-peak first; the offer keeps peak first.
+    let hphc = PriceBook::read(
+        "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HC_HT;PART_VARIABLE_HC_TTC;PART_VARIABLE_HP_HT;PART_VARIABLE_HP_TTC\n\
+         2026-02-01;;6;130,00;188,87;0,0980;0,15790;0,1300;0,2065\n",
+    )
+    .unwrap();
+    let offer = &hphc.offers[0];
+    assert_eq!(
+        (offer.name.as_str(), offer.kind),
+        ("HP/HC", OfferKind::PeakOffPeak)
+    );
+    let prices: Vec<String> = offer.periods[0]
+        .prices
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(prices, ["0.20650", "0.15790"]);
+    assert_eq!(offer.periods[0].subscription, Subscription::PerYear(18_887));
+}
+
+/// A newer download extends the bundled prices: a change the bundle does not know costs
+/// the days after it at its prices, the days before at the bundled ones.
+#[test]
+fn a_newer_cre_file_updates_the_bundled_prices_from_its_date_on() {
+    let mut book = PriceBook::regulated();
+    book.extend(
+        PriceBook::read(&format!(
+            "{TEMPO_HEADER}\n\
+             01/08/2025;;6;133,20;186,46;0,0727;0,1232;0,0945;0,1494;0,0859;0,1391;0,1142;0,173;0,0917;0,146;0,509;0,6468\n\
+             01/09/2026;;6;150,00;200,00;0,08;0,1300;0,10;0,1600;0,09;0,1500;0,12;0,1800;0,10;0,1550;0,52;0,7000\n"
+        ))
+        .unwrap(),
+    );
+    let tempo = book.offer("Tempo").unwrap();
+    // The August 2025 row replaced the bundled one (same day and power): still one.
+    assert_eq!(
+        tempo
+            .periods
+            .iter()
+            .filter(|p| p.from == date("2025-08-01") && p.kva == 6)
+            .count(),
+        1
+    );
+    // A red day's peak kWh on each side of the new row.
+    let cost = |day: &str| {
+        let energies = [0, 0, 0, 0, 1000, 0].map(Energy::from_wh);
+        let day = tempo.day_cost(date(day), 6, &energies).unwrap();
+        day.energy[4]
+    };
+    // 1 kWh at the bundled price of the day before (2026-02-01's), then at 0.7000 €.
+    let bundled = PriceBook::regulated()
+        .offer("Tempo")
+        .unwrap()
+        .period_on(date("2026-08-31"), 6)
+        .unwrap()
+        .prices[4];
+    assert_eq!(cost("2026-08-31"), bundled.cost(Energy::from_wh(1000)));
+    assert_ne!(bundled, EnergyPrice::from_e5(70_000));
+    assert_eq!(cost("2026-09-01"), Money::from_cents(70));
+}
+
+#[test]
+fn mistakes_in_a_cre_file_are_named_with_line_and_column() {
+    let error = |text: &str| PriceBook::parse_open_data(text).unwrap_err().to_string();
+    let header = "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC";
+    assert_eq!(
+        error(&format!("{header}\n31/02/2025;;6;1;2,00;0,1;0,2\n")),
+        "line 2, column 1: \"31/02/2025\" is not a date (DD/MM/YYYY)"
+    );
+    assert_eq!(
+        error(&format!("{header}\n01/02/2025;;six;1;2,00;0,1;0,2\n")),
+        "line 2, column 13: \"six\" is not a power in kVA (1 to 36)"
+    );
+    assert_eq!(
+        error(&format!("{header}\n\n01/02/2025;;6;1;2,00;0,1;0,2x\n")),
+        "line 3, column 26: \"0,2x\" is not an amount"
+    );
+    assert_eq!(
+        error(&format!("{header}\n01/02/2025;;6;1;2,005;0,1;0,2\n")),
+        "line 2, column 17: PART_FIXE_TTC: \"2,005\" has more than 2 decimals"
+    );
+    assert_eq!(
+        error(&format!("{header}\n01/02/2025;;6;1;2,00;0,1\n")),
+        "line 2, column 25: \"\" is not an amount"
+    );
+    assert_eq!(
+        error("DATE_DEBUT;DATE_FIN;PART_FIXE_TTC;PART_VARIABLE_TTC\n"),
+        "line 1, column 1: no P_SOUSCRITE column"
+    );
+    assert_eq!(
+        error(""),
+        "line 1, column 1: empty file: expected the CRE's header (DATE_DEBUT;...)"
+    );
+    assert_eq!(
+        error(&format!(
+            "{header}\n01/02/2025;;6;1;2,00;0,1;0,2\n01/02/2025;;6;1;2,00;0,1;0,3\n"
+        )),
+        "line 3, column 1: 6 kVA prices from 2025-02-01 twice"
+    );
+    // Without the header, it is read as this crate's format, and says so.
+    assert!(
+        PriceBook::read("01/02/2025;;6;1;2,00;0,1;0,2\n")
+            .unwrap_err()
+            .to_string()
+            .starts_with("line 1, column 12:"),
+    );
+}
