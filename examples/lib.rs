@@ -7,7 +7,9 @@ pub mod costs;
 mod live;
 pub mod progress;
 
-pub use live::{LiveError, LiveOutcome, LiveRun, backend, live_sync, sync_settings};
+pub use live::{
+    LiveError, LiveOutcome, LiveRun, backend, live_refresh_colours, live_sync, sync_settings,
+};
 
 use std::io::Write;
 

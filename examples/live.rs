@@ -152,6 +152,72 @@ pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), Str
     Ok((settings, warnings.iter().map(ToString::to_string).collect()))
 }
 
+/// The sink the configuration writes to; `None` when it prints (a memory sink then).
+fn output_sink(config: &Config) -> Result<Option<Box<dyn Sink>>, LiveError> {
+    Ok(match &config.output {
+        Output::Print => None,
+        Output::Domoticz(domoticz_config) => Some(Box::new(
+            DomoticzSink::new(domoticz_config.clone()).map_err(failed)?,
+        )),
+        Output::Series(series_config) => Some(Box::new(
+            LineProtocolSink::new(series_config.clone()).map_err(failed)?,
+        )),
+    })
+}
+
+/// Tempo's colour clients when the configuration asks for them: RTE's public data, else
+/// the api-couleur-tempo.fr cache.
+fn colour_clients(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Option<(linky_enedis::ColourClient, linky_enedis::ColourClient)>, LiveError> {
+    if !config.tempo {
+        return Ok(None);
+    }
+    let make = |server| {
+        linky_enedis::ColourClient::new(server)
+            .map(|client| client.clock(clock.clone()))
+            .map_err(failed)
+    };
+    Ok(Some((
+        make(linky_enedis::ColourServer::rte())?,
+        make(linky_enedis::ColourServer::couleur_tempo())?,
+    )))
+}
+
+/// A colour refresh between two runs (`linky sync --daemon` at the run's
+/// `next_colour_check`): today's and tomorrow's colours asked when not known for good,
+/// kept in the state and written where the configuration says. Enedis is not asked.
+///
+/// # Errors
+///
+/// [`LiveError::Failed`] for a setup that fails (state folder, backend, sink).
+pub async fn live_refresh_colours(
+    run: &LiveRun,
+    clock: Arc<dyn Clock>,
+    cancel: CancelToken,
+) -> Result<linky_domoticz::ColourRefresh, LiveError> {
+    let config = &run.config;
+    let state = StateDir::open(&run.state).map_err(failed)?;
+    // The readings' client is only the sync's source: built, never asked here.
+    let client = Client::builder(backend(config).map_err(LiveError::Failed)?)
+        .clock(clock.clone())
+        .build()
+        .map_err(failed)?;
+    let memory = MemorySink::new();
+    let own_sink = output_sink(config)?;
+    let sink: &dyn Sink = own_sink.as_deref().unwrap_or(&memory);
+    let colour_clients = colour_clients(config, &clock)?;
+    let fallback = colour_clients
+        .as_ref()
+        .map(|(rte, cache)| linky_core::FallbackColours::new(vec![rte, cache]));
+    let mut sync = SyncRun::new(&client, sink, &state, clock.as_ref()).cancel_token(cancel);
+    if let Some(fallback) = &fallback {
+        sync = sync.colour_source(fallback);
+    }
+    Ok(sync.refresh_colours().await)
+}
+
 /// What a live sync did.
 #[derive(Debug)]
 pub struct LiveOutcome {
@@ -216,38 +282,14 @@ pub async fn live_sync(
         say(&format!("warning: {warning}"));
     }
     let memory = MemorySink::new();
-    let domoticz;
-    let series;
-    let sink: &dyn Sink = match &config.output {
-        Output::Print => &memory,
-        Output::Domoticz(domoticz_config) => {
-            domoticz = DomoticzSink::new(domoticz_config.clone()).map_err(failed)?;
-            &domoticz
-        }
-        Output::Series(series_config) => {
-            series = LineProtocolSink::new(series_config.clone()).map_err(failed)?;
-            &series
-        }
-    };
+    let own_sink = output_sink(config)?;
+    let sink: &dyn Sink = own_sink.as_deref().unwrap_or(&memory);
     let started = clock.local_now(linky_core::PARIS);
     let usage_points: Vec<String> = linky_core::ReadingSource::usage_points(&client)
         .await
         .map(|points| points.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
-    // Tempo's colours: RTE's public data, else the api-couleur-tempo.fr cache.
-    let colour_clients = if config.tempo {
-        let make = |server| {
-            linky_enedis::ColourClient::new(server)
-                .map(|client| client.clock(clock.clone()))
-                .map_err(failed)
-        };
-        Some((
-            make(linky_enedis::ColourServer::rte())?,
-            make(linky_enedis::ColourServer::couleur_tempo())?,
-        ))
-    } else {
-        None
-    };
+    let colour_clients = colour_clients(config, &clock)?;
     let fallback = colour_clients
         .as_ref()
         .map(|(rte, cache)| linky_core::FallbackColours::new(vec![rte, cache]));

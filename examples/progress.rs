@@ -209,6 +209,26 @@ impl Reporter {
         }
     }
 
+    /// What a colour refresh between two runs found: the colours (and errors); in JSON
+    /// mode, one `colours_refreshed` object.
+    pub fn refreshed(&mut self, refresh: &linky_domoticz::ColourRefresh) {
+        self.finish();
+        match self.mode {
+            Mode::Quiet => {
+                for error in &refresh.errors {
+                    eprintln!("error: {error}");
+                }
+            }
+            Mode::Json => println!("{}", refresh_json(refresh)),
+            Mode::Bars | Mode::Lines => {
+                for error in refresh.errors.iter().chain(&refresh.notes) {
+                    println!("error: {error}");
+                }
+                println!("{}", forecast_line(&refresh.forecast, refresh.next_check));
+            }
+        }
+    }
+
     /// The run's summary: a table of devices, the errors, the next run. In JSON mode, one
     /// `finished` object.
     pub fn summary(&mut self, report: &SyncReport) {
@@ -290,6 +310,10 @@ pub fn summary_table(report: &SyncReport) -> String {
     for error in report.errors() {
         text.push_str(&format!("error: {error}\n"));
     }
+    if let Some(forecast) = &report.forecast {
+        text.push_str(&forecast_line(forecast, report.next_colour_check));
+        text.push('\n');
+    }
     text.push_str(&format!(
         "{} requests answered; {}\nnext run: {}\n",
         report.requests,
@@ -301,6 +325,50 @@ pub fn summary_table(report: &SyncReport) -> String {
         report.next_run
     ));
     text
+}
+
+/// Today's and tomorrow's colours as a person reads them: `Tempo: today blue, tomorrow
+/// unknown (asked again at 2024-06-20 11:37:00)`.
+pub fn forecast_line(
+    forecast: &linky_domoticz::ColourForecast,
+    next_check: Option<chrono::NaiveDateTime>,
+) -> String {
+    let word = |colour: Option<linky_core::DayColour>| colour.map_or("unknown", |c| c.as_str());
+    let mut line = format!(
+        "Tempo: today {}, tomorrow {}",
+        word(forecast.today_colour),
+        word(forecast.tomorrow_colour)
+    );
+    if let Some(at) = next_check {
+        line.push_str(&format!(" (asked again at {at})"));
+    }
+    line
+}
+
+/// Today's and tomorrow's colours as JSON (`null` when unknown).
+fn forecast_json(
+    forecast: Option<&linky_domoticz::ColourForecast>,
+    next_check: Option<chrono::NaiveDateTime>,
+) -> Value {
+    match forecast {
+        None => Value::Null,
+        Some(forecast) => json!({
+            "today": forecast.today.to_string(),
+            "today_colour": forecast.today_colour.map(|c| c.as_str()),
+            "tomorrow_colour": forecast.tomorrow_colour.map(|c| c.as_str()),
+            "next_check": next_check.map(|at| at.to_string()),
+        }),
+    }
+}
+
+/// A colour refresh's outcome as a JSON object (`event`: `colours_refreshed`).
+pub fn refresh_json(refresh: &linky_domoticz::ColourRefresh) -> Value {
+    json!({
+        "event": "colours_refreshed",
+        "learned": refresh.learned,
+        "forecast": forecast_json(Some(&refresh.forecast), refresh.next_check),
+        "errors": refresh.errors.iter().chain(&refresh.notes).map(ToString::to_string).collect::<Vec<_>>(),
+    })
 }
 
 /// A typed event as a JSON object (`event` names it; times are local ISO).
@@ -397,6 +465,7 @@ pub fn report_json(report: &SyncReport) -> Value {
         "full_grab": report.full_grab,
         "stopped": report.stopped.as_ref().map(ToString::to_string),
         "next_run": report.next_run.to_string(),
+        "forecast": forecast_json(report.forecast.as_ref(), report.next_colour_check),
         "errors": report.errors().map(ToString::to_string).collect::<Vec<_>>(),
         "devices": report.devices.iter().map(|d| json!({
             "device": d.device.to_string(), "days_written": d.days_written,
@@ -408,6 +477,25 @@ pub fn report_json(report: &SyncReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_colours_read_as_words() {
+        let forecast = linky_domoticz::ColourForecast {
+            today: chrono::NaiveDate::from_ymd_opt(2024, 6, 20).unwrap(),
+            today_colour: Some(linky_core::DayColour::Red),
+            tomorrow_colour: None,
+        };
+        let check = chrono::NaiveDate::from_ymd_opt(2024, 6, 20)
+            .unwrap()
+            .and_hms_opt(11, 37, 0);
+        assert_eq!(
+            forecast_line(&forecast, check),
+            "Tempo: today red, tomorrow unknown (asked again at 2024-06-20 11:37:00)"
+        );
+        let json = forecast_json(Some(&forecast), None);
+        assert_eq!(json["today_colour"], "red");
+        assert_eq!(json["tomorrow_colour"], Value::Null);
+    }
 
     /// Done of planned reaches planned, exactly, over the two-year replay (whose consumer
     /// lacks production and producer lacks consumption: their plans are dropped).

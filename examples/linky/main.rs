@@ -583,31 +583,74 @@ async fn sync(
         if exit == Exit::Consent {
             return exit;
         }
-        // Sleep until the next run the core computed (after a Retry-After, not before it).
-        let next = report
-            .next_run
-            .and_local_timezone(PARIS)
-            .earliest()
-            .map(|at| at.to_utc())
-            .unwrap_or_else(|| clock.now() + chrono::Duration::hours(1));
-        let wait = (next - clock.now())
-            .to_std()
-            .unwrap_or_default()
-            .max(std::time::Duration::from_secs(60));
-        reporter.say(&format!(
-            "next run at {} (in {})",
-            report.next_run.format("%Y-%m-%d %H:%M"),
-            linky_examples::progress::human_wait(wait)
-        ));
-        tokio::select! {
-            () = clock.sleep(wait) => {}
-            () = cancel.cancelled() => {
-                reporter.say("stopped by a signal while sleeping");
-                return Exit::Success;
+        // Sleep until the next run the core computed (after a Retry-After, not before it);
+        // before it, wake to ask for tomorrow's colour while it is not known for good.
+        let mut colour_check = report.next_colour_check;
+        loop {
+            let (wake, refresh) = next_wake(report.next_run, colour_check);
+            let wait = sleep_for(wake, clock.as_ref());
+            if refresh {
+                reporter.say(&format!(
+                    "tomorrow's colour asked at {} (in {}); next run at {}",
+                    wake.format("%Y-%m-%d %H:%M"),
+                    linky_examples::progress::human_wait(wait),
+                    report.next_run.format("%Y-%m-%d %H:%M"),
+                ));
+            } else {
+                reporter.say(&format!(
+                    "next run at {} (in {})",
+                    report.next_run.format("%Y-%m-%d %H:%M"),
+                    linky_examples::progress::human_wait(wait)
+                ));
+            }
+            tokio::select! {
+                () = clock.sleep(wait) => {}
+                () = cancel.cancelled() => {
+                    reporter.say("stopped by a signal while sleeping");
+                    return Exit::Success;
+                }
+            }
+            if !refresh {
+                break;
+            }
+            match linky_examples::live_refresh_colours(&run, clock.clone(), cancel.clone()).await {
+                Ok(refreshed) => {
+                    reporter.refreshed(&refreshed);
+                    colour_check = refreshed.next_check;
+                }
+                Err(error) => {
+                    reporter.say(&format!("colour refresh: {error}"));
+                    colour_check = None;
+                }
             }
         }
         round += 1;
     }
+}
+
+/// What the daemon does next: a colour refresh (`true`) when one is due before the next
+/// run, else the run.
+fn next_wake(
+    next_run: chrono::NaiveDateTime,
+    colour_check: Option<chrono::NaiveDateTime>,
+) -> (chrono::NaiveDateTime, bool) {
+    match colour_check {
+        Some(check) if check < next_run => (check, true),
+        _ => (next_run, false),
+    }
+}
+
+/// How long to sleep until local time `wake` (a minute at least).
+fn sleep_for(wake: chrono::NaiveDateTime, clock: &dyn Clock) -> std::time::Duration {
+    let at = wake
+        .and_local_timezone(PARIS)
+        .earliest()
+        .map(|at| at.to_utc())
+        .unwrap_or_else(|| clock.now() + chrono::Duration::hours(1));
+    (at - clock.now())
+        .to_std()
+        .unwrap_or_default()
+        .max(std::time::Duration::from_secs(60))
 }
 
 fn read_session(args: &ReplayArgs) -> Result<(String, linky_enedis::Session), String> {
@@ -981,4 +1024,28 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     let comparison = costs::compare(&curve, &book, &options);
     print!("{}", costs::table(&comparison, &options, &book));
     Exit::Success
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_wake;
+
+    fn at(text: &str) -> chrono::NaiveDateTime {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn a_colour_check_before_the_next_run_comes_first() {
+        let next_run = at("2024-06-21 08:17");
+        assert_eq!(
+            next_wake(next_run, Some(at("2024-06-20 11:37"))),
+            (at("2024-06-20 11:37"), true)
+        );
+        assert_eq!(next_wake(next_run, None), (next_run, false));
+        // A check due after the run: the run asks for the colours itself.
+        assert_eq!(
+            next_wake(next_run, Some(at("2024-06-21 11:37"))),
+            (next_run, false)
+        );
+    }
 }

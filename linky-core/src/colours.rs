@@ -166,6 +166,22 @@ impl ColourCalendar {
     }
 }
 
+/// When the colour of local day `date` is final: 11:30 the day before. RTE publishes
+/// tomorrow's colour around 11:00 (as early as 06:30 in easy periods) and may still change
+/// it until about 11:15; a colour learned before this time is provisional and worth asking
+/// again. A sync keeps that apart (`SyncMeta::provisional_colours` in linky-domoticz).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+/// assert_eq!(linky_core::colour_final_at(day).to_string(), "2025-01-14 11:30:00");
+/// ```
+pub fn colour_final_at(date: NaiveDate) -> chrono::NaiveDateTime {
+    date.pred_opt()
+        .unwrap_or(date)
+        .and_time(chrono::NaiveTime::from_hms_opt(11, 30, 0).unwrap_or(chrono::NaiveTime::MIN))
+}
+
 /// The Tempo classifier over a calendar: local day D is off-peak from 00:00 to 06:00 in
 /// D-1's colour, peak from 06:00 to 22:00 and off-peak from 22:00 in D's colour. A day
 /// whose colours are unknown is classified as blue: split with [`split_by_colour`], which

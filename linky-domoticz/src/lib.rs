@@ -53,6 +53,6 @@ pub use async_trait::async_trait;
 /// Re-exported: the rows, device ids and sources this crate's API speaks.
 pub use linky_core;
 pub use sync::{
-    CONTRACT_CHECK_DAYS, CancelToken, DeviceReport, StopReason, SyncError, SyncEvent, SyncReport,
-    SyncRun, SyncSettings,
+    CONTRACT_CHECK_DAYS, CancelToken, ColourRefresh, DeviceReport, StopReason, SyncError,
+    SyncEvent, SyncReport, SyncRun, SyncSettings,
 };

@@ -71,6 +71,10 @@ pub struct SyncMeta {
     /// The day colours learned (Tempo), when the run has a colour source.
     #[serde(default)]
     pub colours: linky_core::ColourCalendar,
+    /// The days of `colours` learned before their colour was final (see
+    /// [`linky_core::colour_final_at`]): asked again until then.
+    #[serde(default)]
+    pub provisional_colours: BTreeSet<NaiveDate>,
 }
 
 /// The off-peak hours a usage point's contract gave, run after run: each text once, with

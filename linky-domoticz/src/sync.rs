@@ -592,6 +592,27 @@ pub struct SyncReport {
     pub notes: Vec<SyncError>,
     /// When to run next (local time).
     pub next_run: NaiveDateTime,
+    /// With a colour source: today's and tomorrow's colours as the run left them.
+    pub forecast: Option<crate::ColourForecast>,
+    /// With a colour source, when tomorrow's colour is not known for good yet: when to ask
+    /// for it again ([`SyncRun::refresh_colours`], local time), before the next run.
+    pub next_colour_check: Option<NaiveDateTime>,
+}
+
+/// What a colour refresh did ([`SyncRun::refresh_colours`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ColourRefresh {
+    /// Today's and tomorrow's colours as the refresh left them (given to the sink).
+    pub forecast: crate::ColourForecast,
+    /// How many colours were learned or changed.
+    pub learned: usize,
+    /// What failed: the state or the sink.
+    pub errors: Vec<SyncError>,
+    /// Problems met and handled: a colour source that did not answer.
+    pub notes: Vec<SyncError>,
+    /// When to ask again, if tomorrow's colour is still not known for good.
+    pub next_check: Option<NaiveDateTime>,
 }
 
 impl SyncReport {
@@ -783,6 +804,8 @@ impl<'a> SyncRun<'a> {
             stopped: None,
             notes: Vec::new(),
             next_run: now,
+            forecast: None,
+            next_colour_check: None,
         };
         if !settings.calling_hours.allows(now) {
             report.errors.push(SyncError::OutsideCallingHours);
@@ -803,9 +826,9 @@ impl<'a> SyncRun<'a> {
             self.learn_colours(
                 colours,
                 &mut meta,
-                from,
-                today + Duration::days(2),
-                &mut report,
+                (from, today + Duration::days(2)),
+                now,
+                (&mut report.errors, &mut report.notes),
             )
             .await;
         }
@@ -885,7 +908,10 @@ impl<'a> SyncRun<'a> {
                 .iter()
                 .any(|error| matches!(error, SyncError::StoppedWriting(_)));
             if self.colour_source.is_some() && !sink_stopped && !self.cancel.is_cancelled() {
-                self.write_forecast(&meta.colours, today, &mut report).await;
+                report.forecast = Some(
+                    self.write_forecast(&meta.colours, today, &mut report.errors)
+                        .await,
+                );
             }
         }
         if self.cancel.is_cancelled() && report.stopped != Some(StopReason::Cancelled) {
@@ -920,6 +946,9 @@ impl<'a> SyncRun<'a> {
             RunOutcome::Failure
         };
         report.next_run = next_run(now, outcome, settings.calling_hours, spread_minutes);
+        if self.colour_source.is_some() {
+            report.next_colour_check = next_colour_check(now, &meta, spread_minutes);
+        }
         if let Some(StopReason::RetryLater {
             not_before: Some(not_before),
         }) = report.stopped
@@ -1042,13 +1071,13 @@ impl<'a> SyncRun<'a> {
     }
 
     /// Gives the sink today's and tomorrow's colours as the calendar knows them (unknown
-    /// ones as unknown: a colour is never guessed).
+    /// ones as unknown: a colour is never guessed), and returns them.
     async fn write_forecast(
         &self,
         colours: &linky_core::ColourCalendar,
         today: NaiveDate,
-        report: &mut SyncReport,
-    ) {
+        errors: &mut Vec<SyncError>,
+    ) -> crate::ColourForecast {
         let forecast = crate::ColourForecast {
             today,
             today_colour: colours.colour(today),
@@ -1057,28 +1086,32 @@ impl<'a> SyncRun<'a> {
                 .and_then(|tomorrow| colours.colour(tomorrow)),
         };
         if let Err(error) = self.sink.write_colour_forecast(&forecast).await {
-            report.errors.push(SyncError::Sink(error));
+            errors.push(SyncError::Sink(error));
         }
+        forecast
     }
 
-    /// Asks `source` for the colours of `[from, to)` not known yet, keeps them (saved at
-    /// once), and tells which are still unknown.
+    /// Asks `source` for the colours of `[from, to)` not known for good yet (unknown, or
+    /// learned before they were final), keeps them (saved at once) with whether they are
+    /// final at `now`, tells which are still unknown, and returns how many were learned or
+    /// changed.
     async fn learn_colours(
         &self,
         source: &dyn ColourSource,
         meta: &mut SyncMeta,
-        from: NaiveDate,
-        to: NaiveDate,
-        report: &mut SyncReport,
-    ) {
-        let missing = meta.colours.missing(from, to);
-        let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
-            return;
+        (from, to): (NaiveDate, NaiveDate),
+        now: NaiveDateTime,
+        (errors, notes): (&mut Vec<SyncError>, &mut Vec<SyncError>),
+    ) -> usize {
+        let mut asked: BTreeSet<NaiveDate> = meta.colours.missing(from, to).into_iter().collect();
+        asked.extend(meta.provisional_colours.range(from..to));
+        let (Some(first), Some(last)) = (asked.first(), asked.last()) else {
+            return 0;
         };
         let cancel = self.cancel.clone();
         let answer = tokio::select! {
             answer = source.colours(*first, *last + Duration::days(1)) => answer,
-            () = cancel.cancelled() => return,
+            () = cancel.cancelled() => return 0,
         };
         let mut learned = 0;
         match answer {
@@ -1088,12 +1121,17 @@ impl<'a> SyncRun<'a> {
                         learned += 1;
                     }
                     meta.colours.set(date, colour);
+                    if now < linky_core::colour_final_at(date) {
+                        meta.provisional_colours.insert(date);
+                    } else {
+                        meta.provisional_colours.remove(&date);
+                    }
                 }
                 if let Err(error) = self.state.save_meta(meta) {
-                    report.errors.push(SyncError::State(error));
+                    errors.push(SyncError::State(error));
                 }
             }
-            Err(error) => report.notes.push(SyncError::Colours {
+            Err(error) => notes.push(SyncError::Colours {
                 publisher: source.name().to_owned(),
                 cause: error,
             }),
@@ -1102,6 +1140,63 @@ impl<'a> SyncRun<'a> {
             learned,
             unknown: meta.colours.missing(from, to),
         });
+        learned
+    }
+
+    /// Asks the colour source for today's and tomorrow's colours when they are not known
+    /// for good, keeps them and gives them to the sink: what a daemon does at
+    /// [`SyncReport::next_colour_check`] (tomorrow's colour is published around 11:00,
+    /// after the morning's run), without asking the readings' source anything. Calling
+    /// hours do not apply (they are the readings' source's). Without a colour source, it
+    /// only gives the sink what the state holds.
+    pub async fn refresh_colours(self) -> ColourRefresh {
+        let now = self.clock.local_now(PARIS);
+        let today = now.date();
+        let spread_minutes = self.spread_minutes.unwrap_or(0);
+        let mut errors = Vec::new();
+        let mut notes = Vec::new();
+        let mut meta = match self.state.load_meta() {
+            Ok(meta) => meta,
+            Err(error) => {
+                // Nothing is saved over a state that does not read, nor written to the
+                // sink: the next run deals with it.
+                return ColourRefresh {
+                    forecast: crate::ColourForecast {
+                        today,
+                        today_colour: None,
+                        tomorrow_colour: None,
+                    },
+                    learned: 0,
+                    errors: vec![SyncError::State(error)],
+                    notes,
+                    next_check: None,
+                };
+            }
+        };
+        let mut learned = 0;
+        if let Some(source) = self.colour_source
+            && !self.cancel.is_cancelled()
+        {
+            learned = self
+                .learn_colours(
+                    source,
+                    &mut meta,
+                    (today, today + Duration::days(2)),
+                    now,
+                    (&mut errors, &mut notes),
+                )
+                .await;
+        }
+        let forecast = self.write_forecast(&meta.colours, today, &mut errors).await;
+        ColourRefresh {
+            forecast,
+            learned,
+            errors,
+            notes,
+            next_check: self
+                .colour_source
+                .and_then(|_| next_colour_check(now, &meta, spread_minutes)),
+        }
     }
 
     /// Tells the caller.
@@ -1426,6 +1521,27 @@ impl<'a> SyncRun<'a> {
             }
         }
     }
+}
+
+/// When to ask again for tomorrow's colour, when it is not known for good: when it
+/// becomes final (11:30, plus the run's spread minute, up to half an hour), then every
+/// hour until 20:00 (a late publication), then not before the next run.
+fn next_colour_check(
+    now: NaiveDateTime,
+    meta: &SyncMeta,
+    spread_minutes: u32,
+) -> Option<NaiveDateTime> {
+    let tomorrow = now.date().succ_opt()?;
+    if meta.colours.colour(tomorrow).is_some() && !meta.provisional_colours.contains(&tomorrow) {
+        return None;
+    }
+    let final_at = linky_core::colour_final_at(tomorrow);
+    if now < final_at {
+        return Some(final_at + Duration::minutes(i64::from(spread_minutes % 30)));
+    }
+    let next = now + Duration::hours(1);
+    let evening = now.date().and_hms_opt(20, 0, 0)?;
+    (next <= evening).then_some(next)
 }
 
 fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {

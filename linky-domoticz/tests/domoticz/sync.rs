@@ -1355,3 +1355,249 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
         std::fs::remove_dir_all(root).ok();
     }
 }
+
+/// A colour source whose published colours can change between runs, counting what it is
+/// asked.
+struct Publisher {
+    published: Mutex<std::collections::BTreeMap<NaiveDate, linky_core::DayColour>>,
+    asked: Mutex<Vec<(NaiveDate, NaiveDate)>>,
+}
+
+impl Publisher {
+    /// Every day up to `last` published: red every tenth day, blue otherwise.
+    fn up_to(last: &str) -> Publisher {
+        let last: NaiveDate = last.parse().unwrap();
+        let published = (last - Duration::days(60))
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| {
+                let colour = if chrono::Datelike::day(&d) % 10 == 0 {
+                    linky_core::DayColour::Red
+                } else {
+                    linky_core::DayColour::Blue
+                };
+                (d, colour)
+            })
+            .collect();
+        Publisher {
+            published: Mutex::new(published),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn publish(&self, day: &str, colour: linky_core::DayColour) {
+        self.published
+            .lock()
+            .unwrap()
+            .insert(day.parse().unwrap(), colour);
+    }
+
+    fn asked(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        std::mem::take(&mut *self.asked.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl linky_core::ColourSource for Publisher {
+    fn name(&self) -> &str {
+        "publisher"
+    }
+
+    async fn colours(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<linky_core::ColourCalendar, SourceError> {
+        self.asked.lock().unwrap().push((from, to));
+        let mut calendar = linky_core::ColourCalendar::new();
+        for (day, colour) in self.published.lock().unwrap().range(from..to) {
+            calendar.set(*day, *colour);
+        }
+        Ok(calendar)
+    }
+}
+
+fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+}
+
+/// RTE publishes tomorrow's colour around 11:00 and may change it until about 11:15. A
+/// colour learned by the morning's run is provisional: the run says when to ask again
+/// (11:30 and its spread minute), a refresh then learns the final colour (changed here),
+/// gives it to the sink and stops asking; the readings' source is not asked by a refresh.
+#[tokio::test]
+async fn tomorrows_colour_learned_before_it_is_final_is_asked_again() {
+    use linky_core::DayColour;
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let publisher = Publisher::up_to("2024-06-20");
+    publisher.publish("2024-06-21", DayColour::White);
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let clock = clock_at(at("2024-06-20 09:00"));
+    let report = SyncRun::new(&source, &sink, &state, &clock)
+        .settings(settings())
+        .colour_source(&publisher)
+        .spread_minutes(7)
+        .run()
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    let forecast = report.forecast.unwrap();
+    assert_eq!(
+        (forecast.today_colour, forecast.tomorrow_colour),
+        (Some(DayColour::Red), Some(DayColour::White))
+    );
+    assert_eq!(report.next_colour_check, Some(at("2024-06-20 11:37")));
+    let meta = state.load_meta().unwrap();
+    assert_eq!(
+        meta.provisional_colours
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["2024-06-21"]
+    );
+    publisher.asked();
+    // RTE changes its mind before 11:15; the refresh at 11:37 learns it.
+    publisher.publish("2024-06-21", DayColour::Red);
+    let requests = source.requests.load(Ordering::SeqCst);
+    let refresh = |time: &str| {
+        let clock = clock_at(at(time));
+        let (source, sink, state, publisher) = (&source, &sink, &state, &publisher);
+        async move {
+            SyncRun::new(source, sink, state, &clock)
+                .settings(settings())
+                .colour_source(publisher)
+                .refresh_colours()
+                .await
+        }
+    };
+    let refreshed = refresh("2024-06-20 11:37").await;
+    assert!(refreshed.errors.is_empty(), "{refreshed:?}");
+    assert_eq!(refreshed.learned, 1);
+    assert_eq!(refreshed.forecast.tomorrow_colour, Some(DayColour::Red));
+    assert_eq!(refreshed.next_check, None);
+    // Only tomorrow was asked (today's colour was final since yesterday 11:30).
+    let tomorrow: NaiveDate = "2024-06-21".parse().unwrap();
+    assert_eq!(
+        publisher.asked(),
+        [(tomorrow, tomorrow + Duration::days(1))]
+    );
+    assert_eq!(
+        sink.colour_forecasts().last().unwrap().tomorrow_colour,
+        Some(DayColour::Red)
+    );
+    let meta = state.load_meta().unwrap();
+    assert!(meta.provisional_colours.is_empty());
+    assert_eq!(meta.colours.colour(tomorrow), Some(DayColour::Red));
+    // Known for good: a refresh asks nothing; the readings' source was never asked.
+    let again = refresh("2024-06-20 12:10").await;
+    assert_eq!((again.learned, again.next_check), (0, None));
+    assert!(publisher.asked().is_empty());
+    assert_eq!(source.requests.load(Ordering::SeqCst), requests);
+    std::fs::remove_dir_all(root).ok();
+}
+
+/// Tomorrow's colour not published by the morning's run: asked at 11:30, then every hour
+/// until 20:00; a provisional colour never refreshed is asked again by the next day's run,
+/// which corrects it; a refresh over a state that does not read saves and writes nothing.
+#[tokio::test]
+async fn an_unpublished_or_provisional_colour_is_asked_until_known_for_good() {
+    use linky_core::DayColour;
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let publisher = Publisher::up_to("2024-06-20");
+    let (state2, root2) = state();
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let run = |time: &str| {
+        let clock = clock_at(at(time));
+        let (source, sink, state, publisher) = (&source, &sink, &state, &publisher);
+        async move {
+            SyncRun::new(source, sink, state, &clock)
+                .settings(settings())
+                .colour_source(publisher)
+                .spread_minutes(45)
+                .run()
+                .await
+        }
+    };
+    let refresh = |time: &str| {
+        let clock = clock_at(at(time));
+        let (source, sink, state, publisher) = (&source, &sink, &state, &publisher);
+        async move {
+            SyncRun::new(source, sink, state, &clock)
+                .colour_source(publisher)
+                .refresh_colours()
+                .await
+        }
+    };
+    let report = run("2024-06-20 09:00").await;
+    assert_eq!(report.forecast.unwrap().tomorrow_colour, None);
+    // The spread minute, up to half an hour, after 11:30.
+    assert_eq!(report.next_colour_check, Some(at("2024-06-20 11:45")));
+    let late = refresh("2024-06-20 11:45").await;
+    assert_eq!(late.forecast.tomorrow_colour, None);
+    assert_eq!(late.next_check, Some(at("2024-06-20 12:45")));
+    assert_eq!(refresh("2024-06-20 19:30").await.next_check, None);
+    // Published late, this evening: learned after 11:30 the day before, it is final.
+    publisher.publish("2024-06-21", DayColour::White);
+    let evening = refresh("2024-06-20 19:45").await;
+    assert_eq!(evening.forecast.tomorrow_colour, Some(DayColour::White));
+    assert_eq!(evening.next_check, None);
+    assert!(state.load_meta().unwrap().provisional_colours.is_empty());
+    // A colour learned early the day before is corrected by the next day's run.
+    let publisher_early = Publisher::up_to("2024-06-21");
+    publisher_early.publish("2024-06-22", DayColour::White);
+    let clock = clock_at(at("2024-06-21 08:10"));
+    SyncRun::new(&source, &sink, &state2, &clock)
+        .settings(settings())
+        .colour_source(&publisher_early)
+        .run()
+        .await;
+    let day: NaiveDate = "2024-06-22".parse().unwrap();
+    assert!(
+        state2
+            .load_meta()
+            .unwrap()
+            .provisional_colours
+            .contains(&day)
+    );
+    publisher_early.publish("2024-06-22", DayColour::Blue);
+    publisher_early.asked();
+    let clock = clock_at(at("2024-06-22 08:10"));
+    let next_day = SyncRun::new(&source, &sink, &state2, &clock)
+        .settings(settings())
+        .colour_source(&publisher_early)
+        .run()
+        .await;
+    assert_eq!(
+        next_day.forecast.unwrap().today_colour,
+        Some(DayColour::Blue)
+    );
+    let meta = state2.load_meta().unwrap();
+    assert_eq!(meta.colours.colour(day), Some(DayColour::Blue));
+    assert!(!meta.provisional_colours.contains(&day));
+    assert!(
+        publisher_early
+            .asked()
+            .iter()
+            .any(|(from, to)| *from <= day && day < *to)
+    );
+    // A state that does not read: the refresh reports it and saves nothing over it.
+    std::fs::write(root.join("sync.json"), "not json").unwrap();
+    let forecasts = sink.colour_forecasts().len();
+    let broken = refresh("2024-06-21 11:40").await;
+    assert!(
+        matches!(
+            broken.errors.as_slice(),
+            [linky_domoticz::SyncError::State(_)]
+        ),
+        "{broken:?}"
+    );
+    assert_eq!(sink.colour_forecasts().len(), forecasts);
+    assert_eq!(
+        std::fs::read_to_string(root.join("sync.json")).unwrap(),
+        "not json"
+    );
+    for root in [root, root2] {
+        std::fs::remove_dir_all(root).ok();
+    }
+}
