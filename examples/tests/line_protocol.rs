@@ -193,6 +193,19 @@ mod ping {
     }
 }
 
+/// The VictoriaMetrics `.ci/run` started (`LINKY_VICTORIA_URL`), else one of the test's
+/// own (kept running while the second value lives), else none: the program is missing.
+fn shared_victoria() -> Option<(String, Option<Server>)> {
+    match std::env::var("LINKY_VICTORIA_URL") {
+        Ok(url) => Some((url, None)),
+        Err(_) if available(Kind::Victoria) => {
+            let own = Server::start(Kind::Victoria, "100y");
+            Some((own.url.clone(), Some(own)))
+        }
+        Err(_) => None,
+    }
+}
+
 fn quick_retries() -> RetryPolicy {
     RetryPolicy::new(Duration::from_millis(50), Duration::from_millis(200), 3)
 }
@@ -363,84 +376,16 @@ async fn sync(
 type Points = BTreeMap<(String, String, String, String, i64), i64>;
 
 async fn read_back(url: &str, kind: Kind, prefix: &str) -> Points {
-    let http = reqwest::Client::new();
-    let mut points = Points::new();
-    match kind {
-        Kind::Victoria => {
-            http.get(format!("{url}/internal/force_flush"))
-                .send()
-                .await
-                .unwrap();
-            let text = http
-                .get(format!("{url}/api/v1/export"))
-                .query(&[("match[]", format!("{prefix}_energy_mwmin"))])
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            for line in text.lines().filter(|l| !l.is_empty()) {
-                let series: Value = serde_json::from_str(line).unwrap();
-                let tag = |name: &str| series["metric"][name].as_str().unwrap().to_owned();
-                let times = series["timestamps"].as_array().unwrap();
-                let values = series["values"].as_array().unwrap();
-                // Nothing doubled: one sample a time.
-                let mut seen = std::collections::BTreeSet::new();
-                for (time, value) in times.iter().zip(values) {
-                    let time = time.as_i64().unwrap();
-                    assert!(seen.insert(time), "two samples at {time} in {line}");
-                    let key = (
-                        tag("device"),
-                        tag("period"),
-                        tag("flow"),
-                        tag("class"),
-                        time,
-                    );
-                    points.insert(key, value.as_f64().unwrap() as i64);
-                }
-            }
-        }
-        Kind::Influx => {
-            let text = http
-                .get(format!("{url}/query"))
-                .query(&[
-                    ("db", "linky"),
-                    ("epoch", "ms"),
-                    (
-                        "q",
-                        &format!(
-                            "SELECT mwmin FROM {prefix}_energy GROUP BY device, period, flow, class"
-                        ),
-                    ),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let answer: Value = serde_json::from_str(&text).unwrap();
-            for series in answer["results"][0]["series"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let tag = |name: &str| series["tags"][name].as_str().unwrap().to_owned();
-                for value in series["values"].as_array().unwrap() {
-                    let key = (
-                        tag("device"),
-                        tag("period"),
-                        tag("flow"),
-                        tag("class"),
-                        value[0].as_i64().unwrap(),
-                    );
-                    assert!(points.insert(key, value[1].as_i64().unwrap()).is_none());
-                }
-            }
-        }
-    }
-    points
+    let tags = ["device", "period", "flow", "class"];
+    read_series(url, kind, &format!("{prefix}_energy"), "mwmin", &tags)
+        .await
+        .into_iter()
+        .map(|((tags, time), value)| {
+            let mut tags = tags.split('/').map(str::to_owned);
+            let mut tag = || tags.next().unwrap();
+            ((tag(), tag(), tag(), tag(), time), value)
+        })
+        .collect()
 }
 
 /// The points the memory sink's rows make.
@@ -514,14 +459,8 @@ async fn same_points_as_memory(url: &str, kind: Kind, prefix: &str) {
 
 #[tokio::test]
 async fn victoria_metrics_holds_every_hour_and_day_exactly_once() {
-    let own;
-    let url = match std::env::var("LINKY_VICTORIA_URL") {
-        Ok(url) => url,
-        Err(_) if available(Kind::Victoria) => {
-            own = Server::start(Kind::Victoria, "100y");
-            own.url.clone()
-        }
-        Err(_) => return,
+    let Some((url, _own)) = shared_victoria() else {
+        return;
     };
     same_points_as_memory(&url, Kind::Victoria, "t1").await;
 }
@@ -1065,14 +1004,8 @@ async fn tempo_and_costs_as_memory(url: &str, kind: Kind, prefix: &str) {
 
 #[tokio::test]
 async fn tempo_counters_costs_and_colours_land_in_victoria_metrics() {
-    let own;
-    let url = match std::env::var("LINKY_VICTORIA_URL") {
-        Ok(url) => url,
-        Err(_) if available(Kind::Victoria) => {
-            own = Server::start(Kind::Victoria, "100y");
-            own.url.clone()
-        }
-        Err(_) => return,
+    let Some((url, _own)) = shared_victoria() else {
+        return;
     };
     tempo_and_costs_as_memory(&url, Kind::Victoria, "tempo1").await;
 }

@@ -1032,6 +1032,17 @@ struct Colours {
     down: std::sync::atomic::AtomicBool,
 }
 
+impl Colours {
+    /// Publishing every day up to `published`.
+    fn until(published: &str) -> Colours {
+        Colours {
+            published: published.parse().unwrap(),
+            asked: Mutex::new(Vec::new()),
+            down: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
 #[async_trait]
 impl linky_core::ColourSource for Colours {
     fn name(&self) -> &str {
@@ -1071,11 +1082,7 @@ async fn a_run_keeps_the_day_colours_it_lacks() {
     use chrono::Datelike;
     use linky_domoticz::{SyncError, SyncEvent};
     let source = FakeSource::new(vec![CONSUMER], vec![]);
-    let colours = Colours {
-        published: "2024-06-20".parse().unwrap(),
-        asked: Mutex::new(Vec::new()),
-        down: std::sync::atomic::AtomicBool::new(false),
-    };
+    let colours = Colours::until("2024-06-20");
     let (state, root) = state();
     let sink = MemorySink::new();
     let run = |at: NaiveDateTime| {
@@ -1134,11 +1141,7 @@ async fn a_run_keeps_the_day_colours_it_lacks() {
 async fn tempo_counters_and_daily_costs_go_through_the_sink() {
     use linky_core::{DayColour, Energy, PriceBook};
     let source = FakeSource::new(vec![CONSUMER], vec![]);
-    let colours = Colours {
-        published: "2024-06-20".parse().unwrap(),
-        asked: Mutex::new(Vec::new()),
-        down: std::sync::atomic::AtomicBool::new(false),
-    };
+    let colours = Colours::until("2024-06-20");
     let (state, root) = state();
     let sink = MemorySink::new();
     let tempo = PriceBook::regulated().offer("Tempo").unwrap().clone();
@@ -1186,11 +1189,7 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
     let domoticz = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
     let memory = MemorySink::new();
     let source = FakeSource::new(vec![CONSUMER], vec![]);
-    let colours = Colours {
-        published: "2024-06-20".parse().unwrap(),
-        asked: Mutex::new(Vec::new()),
-        down: std::sync::atomic::AtomicBool::new(false),
-    };
+    let colours = Colours::until("2024-06-20");
     let tempo = PriceBook::regulated().offer("Tempo").unwrap().clone();
     let settings = settings().with_costs(tempo, 6);
     let (memory_state, memory_root) = state();
@@ -1272,11 +1271,7 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
     let source = FakeSource::new(vec![CONSUMER], vec![]);
     // The test source makes every tenth day red: today (the 20th) is red, tomorrow not
     // published yet.
-    let colours = Colours {
-        published: "2024-06-20".parse().unwrap(),
-        asked: Mutex::new(Vec::new()),
-        down: std::sync::atomic::AtomicBool::new(false),
-    };
+    let colours = Colours::until("2024-06-20");
     let (memory_state, memory_root) = state();
     let (plain_state, plain_root) = state();
     let (domoticz_state, root) = state();
@@ -1323,11 +1318,7 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
     assert_eq!(alert("Linky Tempo demain"), (0, "INCONNU".to_owned()));
     // Tomorrow's colour is published (blue): the next run shows it, creating nothing.
     let devices = server.with_state(|state| state.devices.len());
-    let colours_later = Colours {
-        published: "2024-06-21".parse().unwrap(),
-        asked: Mutex::new(Vec::new()),
-        down: std::sync::atomic::AtomicBool::new(false),
-    };
+    let colours_later = Colours::until("2024-06-21");
     let clock = clock_at(now() + Duration::hours(4));
     let report = SyncRun::new(&source, &domoticz, &domoticz_state, &clock)
         .settings(settings())
