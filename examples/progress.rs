@@ -371,6 +371,133 @@ pub fn refresh_json(refresh: &linky_domoticz::ColourRefresh) -> Value {
     })
 }
 
+/// Tempo as a person checks it (`linky colours`): a day's colour and the next day's, and
+/// the days of each colour the Tempo season (1 September to 31 August) has used up to
+/// that day, from the colours a sync kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempoStatus {
+    /// The day shown.
+    pub date: chrono::NaiveDate,
+    /// Its colour, if kept.
+    pub colour: Option<linky_core::DayColour>,
+    /// The next day's colour, if kept.
+    pub next: Option<linky_core::DayColour>,
+    /// Whether the next day's colour was learned before it was final.
+    pub next_provisional: bool,
+    /// The season's first day (1 September).
+    pub season_start: chrono::NaiveDate,
+    /// How many days the season has (365 or 366).
+    pub season_days: u32,
+    /// Days of each colour (blue, white, red) from the season's start to the day shown.
+    pub used: [u32; 3],
+    /// Days of the season up to the day shown whose colour was not kept.
+    pub unknown: usize,
+}
+
+/// Tempo's red and white days per season.
+const TEMPO_RED_DAYS: u32 = 22;
+const TEMPO_WHITE_DAYS: u32 = 43;
+
+impl TempoStatus {
+    /// The status on `date` from a sync's memory.
+    pub fn new(meta: &linky_domoticz::SyncMeta, date: chrono::NaiveDate) -> TempoStatus {
+        use chrono::Datelike;
+        let first_year = if date.month() >= 9 {
+            date.year()
+        } else {
+            date.year() - 1
+        };
+        let season_start = chrono::NaiveDate::from_ymd_opt(first_year, 9, 1).unwrap_or(date);
+        let season_end =
+            chrono::NaiveDate::from_ymd_opt(first_year + 1, 9, 1).unwrap_or(season_start);
+        let next_day = date.succ_opt().unwrap_or(date);
+        TempoStatus {
+            date,
+            colour: meta.colours.colour(date),
+            next: meta.colours.colour(next_day),
+            next_provisional: meta.provisional_colours.contains(&next_day),
+            season_start,
+            season_days: u32::try_from((season_end - season_start).num_days()).unwrap_or(365),
+            used: meta.colours.season_counts(date),
+            unknown: meta.colours.missing(season_start, next_day).len(),
+        }
+    }
+
+    /// The status as one JSON object.
+    pub fn json(&self) -> Value {
+        use chrono::Datelike;
+        let word = |colour: Option<linky_core::DayColour>| colour.map(|c| c.as_str());
+        let [blue, white, red] = self.used;
+        json!({
+            "date": self.date.to_string(),
+            "colour": word(self.colour),
+            "next_date": self.date.succ_opt().map(|d| d.to_string()),
+            "next_colour": word(self.next),
+            "next_provisional": self.next_provisional,
+            "season": format!("{}-{}", self.season_start.year(), self.season_start.year() + 1),
+            "blue_used": blue,
+            "white_used": white,
+            "white_left": TEMPO_WHITE_DAYS.saturating_sub(white),
+            "red_used": red,
+            "red_left": TEMPO_RED_DAYS.saturating_sub(red),
+            "unknown_days": self.unknown,
+        })
+    }
+}
+
+impl std::fmt::Display for TempoStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Datelike;
+        let word = |colour: Option<linky_core::DayColour>| colour.map_or("unknown", |c| c.as_str());
+        let next_day = self.date.succ_opt().unwrap_or(self.date);
+        let next_note = match (self.next, self.next_provisional) {
+            (None, _) => " (RTE publishes it around 11:00)",
+            (Some(_), true) => " (learned before 11:30: may still change)",
+            (Some(_), false) => "",
+        };
+        writeln!(
+            f,
+            "Tempo on {}: {}; on {}: {}{next_note}",
+            self.date,
+            word(self.colour),
+            next_day,
+            word(self.next)
+        )?;
+        writeln!(
+            f,
+            "season {}-{} (1 September to 31 August), up to {}:",
+            self.season_start.year(),
+            self.season_start.year() + 1,
+            self.date
+        )?;
+        let [blue, white, red] = self.used;
+        writeln!(
+            f,
+            "  red    {red:>3} of {TEMPO_RED_DAYS} used, {} left",
+            TEMPO_RED_DAYS.saturating_sub(red)
+        )?;
+        writeln!(
+            f,
+            "  white  {white:>3} of {TEMPO_WHITE_DAYS} used, {} left",
+            TEMPO_WHITE_DAYS.saturating_sub(white)
+        )?;
+        writeln!(
+            f,
+            "  blue   {blue:>3} of {}",
+            self.season_days - TEMPO_RED_DAYS - TEMPO_WHITE_DAYS
+        )?;
+        if self.unknown > 0 {
+            writeln!(
+                f,
+                "  {} day(s) of the season without a kept colour: the counts above miss them \
+                 (a sync with tempo = true keeps the colours of its history window)",
+                self.unknown
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// A typed event as a JSON object (`event` names it; times are local ISO).
 pub fn event_json(event: &SyncEvent) -> Value {
     match event {

@@ -63,6 +63,8 @@ enum Command {
     Chart(ChartArgs),
     /// What each offer (Base, HP/HC, Tempo, yours) would have cost for your consumption
     Costs(CostsArgs),
+    /// Tempo: today's and tomorrow's colours, and the season's red and white days used
+    Colours(ColoursArgs),
     /// Check or locate the configuration file
     Config {
         #[command(subcommand)]
@@ -208,6 +210,20 @@ struct ChartArgs {
 }
 
 #[derive(Debug, Args)]
+struct ColoursArgs {
+    /// The state folder whose kept colours are shown [default: the configuration's]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// The day to show [default: today]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<chrono::NaiveDate>,
+    /// Ask RTE (else api-couleur-tempo.fr) for today's and tomorrow's colours first, keep
+    /// them, and write them where the configuration says
+    #[arg(long, conflicts_with = "date")]
+    refresh: bool,
+}
+
+#[derive(Debug, Args)]
 struct CostsArgs {
     /// Price a recorded session's consumption (replayed offline)
     #[arg(long, value_name = "FILE", conflicts_with = "state")]
@@ -340,6 +356,7 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         Command::Replay(args) => replay(&cli, args, mode).await,
         Command::Chart(args) => chart_command(&cli, args, mode).await,
         Command::Costs(args) => costs_command(&cli, args).await,
+        Command::Colours(args) => colours_command(&cli, args).await,
     }
 }
 
@@ -914,6 +931,63 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         language,
         &reporter,
     )
+}
+
+async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
+    let mut config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let state = match state_folder(args.state.as_deref(), &config) {
+        Ok(state) => state,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(linky_enedis::SystemClock);
+    if args.refresh {
+        config.tempo = true;
+        let run = LiveRun {
+            config,
+            state: state.clone(),
+            record: None,
+            hide_usage_points: false,
+            interactive: false,
+        };
+        match linky_examples::live_refresh_colours(&run, clock.clone(), CancelToken::new()).await {
+            Ok(refresh) => {
+                for error in refresh.errors.iter().chain(&refresh.notes) {
+                    eprintln!("error: {error}");
+                }
+                if !refresh.errors.is_empty() {
+                    return Exit::Failure;
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Failure;
+            }
+        }
+    }
+    let meta = match linky_domoticz::StateDir::open(&state).and_then(|dir| {
+        use linky_domoticz::StateStore;
+        dir.load_meta()
+    }) {
+        Ok(meta) => meta,
+        Err(error) => {
+            eprintln!("error: {}: {error}", state.display());
+            return Exit::Failure;
+        }
+    };
+    let date = args.date.unwrap_or_else(|| clock.local_now(PARIS).date());
+    let status = linky_examples::progress::TempoStatus::new(&meta, date);
+    if cli.json {
+        println!("{}", status.json());
+    } else if !cli.quiet {
+        print!("{status}");
+    }
+    Exit::Success
 }
 
 async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {

@@ -967,3 +967,101 @@ fn costs_of_a_state_folder_use_the_colours_the_sync_kept() {
     assert!(out.contains("7 days compared"), "{out}");
     assert!(out.lines().any(|line| line.starts_with("Tempo ")), "{out}");
 }
+
+// ---- colours ----
+
+/// `linky colours` reads the colours a sync kept: the day's and the next day's (said
+/// provisional when learned before 11:30 the day before), the season's red and white days
+/// used and left, the days it lacks; as text and as JSON.
+#[test]
+fn colours_show_the_day_the_next_one_and_the_seasons_days_left() {
+    use linky_core::DayColour;
+    use linky_domoticz::StateStore;
+    let home = Folder::new("colours");
+    let state = home.join("state");
+    let dir = linky_domoticz::StateDir::open(&state).unwrap();
+    let mut meta = linky_domoticz::SyncMeta::default();
+    // The 2024-2025 season up to 2025-01-15: every fifth weekday of December red (4),
+    // every Saturday white, the rest blue; 2024-10-01 unknown; the 16th white, provisional.
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 9, 1).unwrap();
+    let last = chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        use chrono::Datelike;
+        let colour =
+            if day.month() == 12 && day.day() % 5 == 0 && day.weekday().number_from_monday() <= 5 {
+                DayColour::Red
+            } else if day.weekday() == chrono::Weekday::Sat {
+                DayColour::White
+            } else {
+                DayColour::Blue
+            };
+        if day != chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap() {
+            meta.colours.set(day, colour);
+        }
+    }
+    let next = chrono::NaiveDate::from_ymd_opt(2025, 1, 16).unwrap();
+    meta.colours.set(next, DayColour::White);
+    meta.provisional_colours.insert(next);
+    dir.save_meta(&meta).unwrap();
+    let counts = meta.colours.season_counts(last);
+    let (code, out, err) = run(linky(&home)
+        .args(["colours", "--date", "2025-01-15", "--state"])
+        .arg(&state));
+    assert_eq!(code, 0, "{out}{err}");
+    let [blue, white, red] = counts;
+    assert_eq!(blue + white + red, (last - first).num_days() as u32);
+    assert!(
+        out.starts_with(
+            "Tempo on 2025-01-15: blue; on 2025-01-16: white (learned before 11:30: may still change)\n\
+             season 2024-2025 (1 September to 31 August), up to 2025-01-15:\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "  red    {red:>3} of 22 used, {} left\n",
+            22 - red
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "  white  {white:>3} of 43 used, {} left\n",
+            43 - white
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("  blue   {blue:>3} of 300\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains("  1 day(s) of the season without a kept colour"),
+        "{out}"
+    );
+    // The same as JSON.
+    let (code, out, _) = run(linky(&home)
+        .args(["--json", "colours", "--date", "2025-01-15", "--state"])
+        .arg(&state));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["colour"], "blue");
+    assert_eq!(json["next_colour"], "white");
+    assert_eq!(json["next_provisional"], true);
+    assert_eq!(json["season"], "2024-2025");
+    assert_eq!(json["red_used"], red);
+    assert_eq!(json["red_left"], 22 - red);
+    assert_eq!(json["white_left"], 43 - white);
+    assert_eq!(json["unknown_days"], 1);
+    // A day the state knows nothing of.
+    let (code, out, _) = run(linky(&home)
+        .args(["colours", "--date", "2026-03-02", "--state"])
+        .arg(&state));
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(
+            "Tempo on 2026-03-02: unknown; on 2026-03-03: unknown (RTE publishes it around 11:00)\n"
+        ),
+        "{out}"
+    );
+}

@@ -989,14 +989,32 @@ async fn tempo_and_costs_as_memory(url: &str, kind: Kind, prefix: &str) {
             costs,
             "{kind:?} run {run}"
         );
-        // Today's colour (tomorrow's is not published yet: not written).
+        // Every Tempo day's colour and today's (tomorrow's is not published yet: not
+        // written), as the test source publishes them.
         let forecasts = memory.colour_forecasts();
         assert_eq!(forecasts.len(), run + 1);
         assert_eq!(forecasts[run].tomorrow_colour, None);
-        let colour = forecasts[run].today_colour.unwrap();
+        let published = |date: chrono::NaiveDate| match chrono::Datelike::day(&date) {
+            d if d % 10 == 0 => 3,
+            d if d % 7 == 0 => 2,
+            _ => 1,
+        };
+        let mut colours: BTreeMap<(String, i64), i64> = memory
+            .device_ids()
+            .iter()
+            .flat_map(|id| memory.device(id).unwrap().colour_days.into_keys())
+            .chain([today])
+            .map(|date| ((String::new(), day_ms(date)), published(date)))
+            .collect();
+        assert!(colours.len() >= 8, "{colours:?}");
+        assert_eq!(
+            forecasts[run].today_colour.map(|c| c.index() as i64 + 1),
+            colours.remove(&(String::new(), day_ms(today)))
+        );
+        colours.insert((String::new(), day_ms(today)), published(today));
         assert_eq!(
             read_series(url, kind, &measurement("colour"), "colour", &[]).await,
-            BTreeMap::from([((String::new(), day_ms(today)), colour.index() as i64 + 1)]),
+            colours,
             "{kind:?} run {run}"
         );
     }

@@ -11,7 +11,7 @@
 //! | `<prefix>_dashboard` | `device` | `u1_wh`, `u2_wh`, `r1_wh`, `r2_wh`, `cons_va` | the newest point written for the device |
 //! | `<prefix>_tempo` | `device`, `colour` (`blue`, `white`, `red`), `class` (`peak`, `offpeak`) | `wh` (float), `mwmin` (integer) | the start of the local day |
 //! | `<prefix>_cost` | `device`, `offer` | `eur` (float), `cents` (integer, rounded) | the start of the local day |
-//! | `<prefix>_colour` | | `colour` (integer: 1 blue, 2 white, 3 red) | the start of the local day (today's and tomorrow's, when known) |
+//! | `<prefix>_colour` | | `colour` (integer: 1 blue, 2 white, 3 red) | the start of the local day (each Tempo day row's, and today's and tomorrow's when known) |
 //!
 //! `device` is the device's slug (`22516914714270`, `22516914714270_10284856584123`).
 //! Times are instants: the fall-back day's two hours starting at local 02:00 are two
@@ -619,18 +619,26 @@ impl Sink for LineProtocolSink {
         self.send(&[line]).await
     }
 
-    /// Tempo's six classes of each day, one point per colour and class.
+    /// Tempo's six classes of each day, one point per colour and class, and the day's
+    /// colour.
     async fn write_colour_days(
         &self,
         device: &DeviceHandle,
         rows: &[crate::ColourDayRow],
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("tempo");
-        let mut lines = Vec::with_capacity(rows.len() * 6);
+        let colour_measurement = self.measurement("colour");
+        let mut lines = Vec::with_capacity(rows.len() * 7);
         for row in rows {
             let Some(start) = self.day_start(row.date) else {
                 continue;
             };
+            // The day's colour too: the series holds every day a device has rows for.
+            lines.push(format!(
+                "{colour_measurement} colour={}i {}",
+                row.colour.index() + 1,
+                nanos(start)
+            ));
             for ((colour, tariff), energy) in linky_core::TEMPO_CLASSES.iter().zip(row.energies) {
                 let class = match tariff {
                     linky_core::Tariff::Peak => "peak",

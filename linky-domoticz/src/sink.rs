@@ -33,6 +33,9 @@ pub struct StoredDayMismatch {
 pub struct ColourDayRow {
     /// The local day.
     pub date: NaiveDate,
+    /// Its colour (from 06:00 that day to 06:00 the next; its first six hours are the day
+    /// before's colour, off-peak).
+    pub colour: DayColour,
     /// The energy of each class.
     pub energies: [Energy; 6],
 }

@@ -1590,11 +1590,15 @@ fn extra_rows(
                 .collect()
         })
         .unwrap_or_default();
+    // Each kept day's colour is known (recolour leaves out the others).
     extra.colours = tempo_days
         .iter()
-        .map(|day| crate::ColourDayRow {
-            date: day.date,
-            energies: day.energy,
+        .filter_map(|day| {
+            Some(crate::ColourDayRow {
+                date: day.date,
+                colour: colours?.colour(day.date)?,
+                energies: day.energy,
+            })
         })
         .collect();
     if let Some((offer, kva)) = costs {
