@@ -823,6 +823,8 @@ impl<'a> SyncRun<'a> {
             && !self.cancel.is_cancelled()
         {
             let from = today - Duration::days(window.max(days) + 1);
+            // A provisional colour before the whole history window is no longer asked.
+            meta.provisional_colours.retain(|date| *date >= from);
             self.learn_colours(
                 colours,
                 &mut meta,
