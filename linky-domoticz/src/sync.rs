@@ -594,8 +594,10 @@ pub struct SyncReport {
     pub next_run: NaiveDateTime,
     /// With a colour source: today's and tomorrow's colours as the run left them.
     pub forecast: Option<crate::ColourForecast>,
-    /// With a colour source, when tomorrow's colour is not known for good yet: when to ask
-    /// for it again ([`SyncRun::refresh_colours`], local time), before the next run.
+    /// With a colour source: when to refresh the colours ([`SyncRun::refresh_colours`],
+    /// local time): when the next colour day starts (06:00 and a few minutes: the forecast
+    /// moves on with the tariff), and before that, while tomorrow's colour is not known for
+    /// good, when it becomes final (11:30 and the spread minute), then hourly until 20:00.
     pub next_colour_check: Option<NaiveDateTime>,
 }
 
@@ -611,7 +613,8 @@ pub struct ColourRefresh {
     pub errors: Vec<SyncError>,
     /// Problems met and handled: a colour source that did not answer.
     pub notes: Vec<SyncError>,
-    /// When to ask again, if tomorrow's colour is still not known for good.
+    /// When to refresh again (see [`SyncReport::next_colour_check`]); `None` without a
+    /// colour source.
     pub next_check: Option<NaiveDateTime>,
 }
 
@@ -785,7 +788,7 @@ impl<'a> SyncRun<'a> {
     /// Runs the sync.
     pub async fn run(self) -> SyncReport {
         let now = self.clock.local_now(PARIS);
-        let drawn = self.clock.now().timestamp_subsec_nanos() ^ now.and_utc().timestamp() as u32;
+        let drawn = self.drawn(now);
         let spread_minutes = self.spread_minutes.unwrap_or(drawn % 60);
         let retry_days = self.retry_days.unwrap_or(1 + i64::from(drawn / 60 % 7));
         let mut errors = Vec::new();
@@ -1072,6 +1075,11 @@ impl<'a> SyncRun<'a> {
         schedule
     }
 
+    /// A number drawn from the clock: the spread minute and the retry days when not set.
+    fn drawn(&self, now: NaiveDateTime) -> u32 {
+        self.clock.now().timestamp_subsec_nanos() ^ now.and_utc().timestamp() as u32
+    }
+
     /// Gives the sink today's and tomorrow's colours as the calendar knows them (unknown
     /// ones as unknown: a colour is never guessed), and returns them.
     async fn write_forecast(
@@ -1154,7 +1162,7 @@ impl<'a> SyncRun<'a> {
     pub async fn refresh_colours(self) -> ColourRefresh {
         let now = self.clock.local_now(PARIS);
         let today = now.date();
-        let spread_minutes = self.spread_minutes.unwrap_or(0);
+        let spread_minutes = self.spread_minutes.unwrap_or(self.drawn(now) % 60);
         let mut errors = Vec::new();
         let mut notes = Vec::new();
         let mut meta = match self.state.load_meta() {
@@ -1525,25 +1533,35 @@ impl<'a> SyncRun<'a> {
     }
 }
 
-/// When to ask again for tomorrow's colour, when it is not known for good: when it
-/// becomes final (11:30, plus the run's spread minute, up to half an hour), then every
-/// hour until 20:00 (a late publication), then not before the next run.
+/// When to refresh the colours next: when the next colour day starts (06:00, plus the
+/// spread minute up to 4, so that "today" moves on when the tariff does), and before that,
+/// while tomorrow's colour is not known for good, when it becomes final (11:30, plus the
+/// spread minute up to half an hour), then every hour until 20:00 (a late publication).
 fn next_colour_check(
     now: NaiveDateTime,
     meta: &SyncMeta,
     spread_minutes: u32,
 ) -> Option<NaiveDateTime> {
+    let day_start = now.date().and_hms_opt(6, spread_minutes % 5, 0)?;
+    let next_day_start = if now < day_start {
+        day_start
+    } else {
+        day_start + Duration::days(1)
+    };
     let tomorrow = now.date().succ_opt()?;
-    if meta.colours.colour(tomorrow).is_some() && !meta.provisional_colours.contains(&tomorrow) {
-        return None;
-    }
+    let settled =
+        meta.colours.colour(tomorrow).is_some() && !meta.provisional_colours.contains(&tomorrow);
     let final_at = linky_core::colour_final_at(tomorrow);
-    if now < final_at {
-        return Some(final_at + Duration::minutes(i64::from(spread_minutes % 30)));
-    }
-    let next = now + Duration::hours(1);
-    let evening = now.date().and_hms_opt(20, 0, 0)?;
-    (next <= evening).then_some(next)
+    let ask = if settled {
+        None
+    } else if now < final_at {
+        Some(final_at + Duration::minutes(i64::from(spread_minutes % 30)))
+    } else {
+        let next = now + Duration::hours(1);
+        let evening = now.date().and_hms_opt(20, 0, 0)?;
+        (next <= evening).then_some(next)
+    };
+    Some(ask.map_or(next_day_start, |ask| ask.min(next_day_start)))
 }
 
 fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {

@@ -1457,6 +1457,7 @@ async fn tomorrows_colour_learned_before_it_is_final_is_asked_again() {
             SyncRun::new(source, sink, state, &clock)
                 .settings(settings())
                 .colour_source(publisher)
+                .spread_minutes(7)
                 .refresh_colours()
                 .await
         }
@@ -1465,7 +1466,9 @@ async fn tomorrows_colour_learned_before_it_is_final_is_asked_again() {
     assert!(refreshed.errors.is_empty(), "{refreshed:?}");
     assert_eq!(refreshed.learned, 1);
     assert_eq!(refreshed.forecast.tomorrow_colour, Some(DayColour::Red));
-    assert_eq!(refreshed.next_check, None);
+    // Known for good: next, when the colour day changes (06:00 and the spread minute, 7
+    // modulo 5), "today" moves on.
+    assert_eq!(refreshed.next_check, Some(at("2024-06-21 06:02")));
     // Only tomorrow was asked (today's colour was final since yesterday 11:30).
     let tomorrow: NaiveDate = "2024-06-21".parse().unwrap();
     assert_eq!(
@@ -1481,7 +1484,10 @@ async fn tomorrows_colour_learned_before_it_is_final_is_asked_again() {
     assert_eq!(meta.colours.colour(tomorrow), Some(DayColour::Red));
     // Known for good: a refresh asks nothing; the readings' source was never asked.
     let again = refresh("2024-06-20 12:10").await;
-    assert_eq!((again.learned, again.next_check), (0, None));
+    assert_eq!(
+        (again.learned, again.next_check),
+        (0, Some(at("2024-06-21 06:02")))
+    );
     assert!(publisher.asked().is_empty());
     assert_eq!(source.requests.load(Ordering::SeqCst), requests);
     std::fs::remove_dir_all(root).ok();
@@ -1516,6 +1522,7 @@ async fn an_unpublished_or_provisional_colour_is_asked_until_known_for_good() {
         async move {
             SyncRun::new(source, sink, state, &clock)
                 .colour_source(publisher)
+                .spread_minutes(45)
                 .refresh_colours()
                 .await
         }
@@ -1527,12 +1534,31 @@ async fn an_unpublished_or_provisional_colour_is_asked_until_known_for_good() {
     let late = refresh("2024-06-20 11:45").await;
     assert_eq!(late.forecast.tomorrow_colour, None);
     assert_eq!(late.next_check, Some(at("2024-06-20 12:45")));
-    assert_eq!(refresh("2024-06-20 19:30").await.next_check, None);
+    // After 20:00, not before the next colour day (06:00, 45 modulo 5 minutes).
+    assert_eq!(
+        refresh("2024-06-20 19:30").await.next_check,
+        Some(at("2024-06-21 06:00"))
+    );
     // Published late, this evening: learned after 11:30 the day before, it is final.
     publisher.publish("2024-06-21", DayColour::White);
     let evening = refresh("2024-06-20 19:45").await;
     assert_eq!(evening.forecast.tomorrow_colour, Some(DayColour::White));
-    assert_eq!(evening.next_check, None);
+    assert_eq!(evening.next_check, Some(at("2024-06-21 06:00")));
+    // At 06:00 the forecast moves on: today is the 21st (white), tomorrow unknown, asked
+    // at 11:30 and the spread minute.
+    let morning = refresh("2024-06-21 06:00").await;
+    assert_eq!(
+        morning.forecast.today,
+        "2024-06-21".parse::<NaiveDate>().unwrap()
+    );
+    assert_eq!(
+        (
+            morning.forecast.today_colour,
+            morning.forecast.tomorrow_colour
+        ),
+        (Some(DayColour::White), None)
+    );
+    assert_eq!(morning.next_check, Some(at("2024-06-21 11:45")));
     assert!(state.load_meta().unwrap().provisional_colours.is_empty());
     // A colour learned early the day before is corrected by the next day's run.
     let publisher_early = Publisher::up_to("2024-06-21");
