@@ -402,14 +402,9 @@ impl TempoStatus {
     /// The status on `date` from a sync's memory.
     pub fn new(meta: &linky_domoticz::SyncMeta, date: chrono::NaiveDate) -> TempoStatus {
         use chrono::Datelike;
-        let first_year = if date.month() >= 9 {
-            date.year()
-        } else {
-            date.year() - 1
-        };
-        let season_start = chrono::NaiveDate::from_ymd_opt(first_year, 9, 1).unwrap_or(date);
+        let season_start = linky_core::tempo_season_start(date);
         let season_end =
-            chrono::NaiveDate::from_ymd_opt(first_year + 1, 9, 1).unwrap_or(season_start);
+            chrono::NaiveDate::from_ymd_opt(season_start.year() + 1, 9, 1).unwrap_or(season_start);
         let next_day = date.succ_opt().unwrap_or(date);
         TempoStatus {
             date,
@@ -611,6 +606,8 @@ mod tests {
             today: chrono::NaiveDate::from_ymd_opt(2024, 6, 20).unwrap(),
             today_colour: Some(linky_core::DayColour::Red),
             tomorrow_colour: None,
+            season_used: [200, 40, 20],
+            season_unknown: 0,
         };
         let check = chrono::NaiveDate::from_ymd_opt(2024, 6, 20)
             .unwrap()

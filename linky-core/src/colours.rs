@@ -152,18 +152,30 @@ impl ColourCalendar {
     /// How many days of each colour the Tempo season holding `date` has used up to
     /// `date` included (the season runs from 1 September to 31 August), blue first.
     pub fn season_counts(&self, date: NaiveDate) -> [u32; 3] {
-        let start_year = if date.month() >= 9 {
-            date.year()
-        } else {
-            date.year() - 1
-        };
-        let start = NaiveDate::from_ymd_opt(start_year, 9, 1).unwrap_or(date);
+        let start = tempo_season_start(date);
         let mut counts = [0; 3];
         for (_, colour) in self.days.range(start..=date) {
             counts[colour.index()] += 1;
         }
         counts
     }
+}
+
+/// The first day (1 September) of the Tempo season holding `date`.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+/// assert_eq!(linky_core::tempo_season_start(day(2025, 8, 31)), day(2024, 9, 1));
+/// assert_eq!(linky_core::tempo_season_start(day(2025, 9, 1)), day(2025, 9, 1));
+/// ```
+pub fn tempo_season_start(date: NaiveDate) -> NaiveDate {
+    let first_year = if date.month() >= 9 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
+    NaiveDate::from_ymd_opt(first_year, 9, 1).unwrap_or(date)
 }
 
 /// When the colour of local day `date` is final: 11:30 the day before. RTE publishes

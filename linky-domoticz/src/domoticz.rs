@@ -560,6 +560,24 @@ const COST_OPTIONS: &str =
 
 /// An Alert sensor: a level (0 grey, 1 green, 2 yellow, 3 orange, 4 red) and a text.
 const ALERT: (&str, &str) = ("243", "22");
+/// A Text sensor: its sValue is the text shown.
+const TEXT: (&str, &str) = ("243", "19");
+
+/// The Tempo season's counts as a person reads them: `rouge 5/22, blanc 12/43 (saison
+/// 2025-2026)`, and the days the counts miss.
+fn season_text(forecast: &crate::ColourForecast) -> String {
+    use chrono::Datelike;
+    let first_year = linky_core::tempo_season_start(forecast.today).year();
+    let [_, white, red] = forecast.season_used;
+    let mut text = format!(
+        "rouge {red}/22, blanc {white}/43 (saison {first_year}-{})",
+        first_year + 1
+    );
+    if forecast.season_unknown > 0 {
+        text.push_str(&format!(", {} jour(s) inconnu(s)", forecast.season_unknown));
+    }
+    text
+}
 
 /// A day colour as an Alert sensor's level and text: blue green (1), white yellow (2), red
 /// red (4), unknown grey (0).
@@ -812,32 +830,47 @@ impl Sink for DomoticzSink {
     /// and `Tempo demain` (after the name prefix, belonging to no meter): level 1 blue, 2
     /// white, 4 red, 0 unknown, and the colour's word as text (`BLEU`, `BLANC`, `ROUGE`,
     /// `INCONNU`), for scripts to test. Created without `AddDBLogEntry` (with it, Domoticz
-    /// keeps the level at 0); their history is Domoticz's text log.
+    /// keeps the level at 0); their history is Domoticz's text log. The season's red and
+    /// white days used go to a Text sensor (243/19), `Tempo saison`:
+    /// `rouge 5/22, blanc 12/43 (saison 2025-2026)`.
     async fn write_colour_forecast(
         &self,
         forecast: &crate::ColourForecast,
     ) -> Result<(), SinkError> {
         let prefix = &self.config.device_name_prefix;
         let wanted: Vec<Wanted<'_>> = [
-            ("Tempo aujourd'hui", "Couleur Tempo du jour"),
-            ("Tempo demain", "Couleur Tempo du lendemain"),
+            ("Tempo aujourd'hui", ALERT, "Couleur Tempo du jour"),
+            ("Tempo demain", ALERT, "Couleur Tempo du lendemain"),
+            (
+                "Tempo saison",
+                TEXT,
+                "Jours rouges et blancs de la saison Tempo",
+            ),
         ]
         .into_iter()
-        .map(|(name, description)| Wanted {
+        .map(|(name, kind, description)| Wanted {
             name: format!("{prefix}{name}"),
-            kind: ALERT,
+            kind,
             before: Vec::new(),
             after: vec![("description", description.to_owned())],
         })
         .collect();
-        let alerts = self.ensure_named(&wanted).await?;
-        for (idx, colour) in alerts
-            .iter()
+        // One listing finds (or creates) the three devices.
+        let devices = self.ensure_named(&wanted).await?;
+        let [today, tomorrow, season] = devices.as_slice() else {
+            return Err(SinkError::Unexpected {
+                sink: SINK,
+                detail: "the Tempo devices were not all found".to_owned(),
+            });
+        };
+        for (idx, colour) in [today, tomorrow]
+            .into_iter()
             .zip([forecast.today_colour, forecast.tomorrow_colour])
         {
             let (level, word) = colour_alert(colour);
             self.udevice_with(idx, level, word.to_owned()).await?;
         }
+        self.udevice(season, season_text(forecast)).await?;
         Ok(())
     }
 

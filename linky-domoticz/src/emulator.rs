@@ -77,8 +77,11 @@ pub struct EmulatorState {
     /// device created with `AddDBLogEntry` keeps level 0 and logs nothing, as Domoticz
     /// does.
     pub alerts: BTreeMap<String, (u8, String)>,
-    /// Alert sensors' text log: (idx, text), a new entry only when the text changes.
+    /// Alert and Text sensors' text log: (idx, text), a new entry only when the text
+    /// changes.
     pub text_log: Vec<(String, String)>,
+    /// Text sensors (243/19): idx -> text.
+    pub texts: BTreeMap<String, String>,
     next_hardware: u32,
     next_device: u32,
 }
@@ -402,6 +405,20 @@ fn integer(text: &str) -> Option<i64> {
 }
 
 /// Decodes a query component (`%XX` and `+`).
+/// Adds `text` to the text log of device `idx` when it differs from the last one there
+/// (Domoticz logs no unchanged text).
+fn log_text(state: &mut EmulatorState, idx: &str, text: &str) {
+    let changed = state
+        .text_log
+        .iter()
+        .rev()
+        .find(|(i, _)| i == idx)
+        .is_none_or(|(_, last)| last != text);
+    if changed {
+        state.text_log.push((idx.to_owned(), text.to_owned()));
+    }
+}
+
 /// Standard base64 (with padding) as text, if it is base64 of UTF-8.
 fn decode_base64(text: &str) -> Option<String> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -527,6 +544,9 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
                     if let Some((level, text)) = state.alerts.get(idx) {
                         return json!({"idx": idx, "Name": name, "Data": text, "Level": level});
                     }
+                    if let Some(text) = state.texts.get(idx) {
+                        return json!({"idx": idx, "Name": name, "Data": text});
+                    }
                     let data = state
                         .live
                         .get(idx)
@@ -576,6 +596,12 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             }
             let svalue = param("svalue");
             let fields: Vec<&str> = svalue.split(';').collect();
+            if state.types.get(&idx) == Some(&(243, 19)) {
+                // A Text sensor: the sValue is the text, stored verbatim.
+                log_text(&mut state, &idx, &svalue);
+                state.texts.insert(idx, svalue);
+                return ok(json!({"title": "Update Device"}));
+            }
             if state.types.get(&idx) == Some(&(243, 22)) {
                 let logged = state
                     .options
@@ -588,15 +614,7 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
                     return ok(json!({"title": "Update Device"}));
                 }
                 let level = integer(&param("nvalue")).unwrap_or(0).clamp(0, 4) as u8;
-                let changed = state
-                    .text_log
-                    .iter()
-                    .rev()
-                    .find(|(i, _)| *i == idx)
-                    .is_none_or(|(_, text)| *text != svalue);
-                if changed {
-                    state.text_log.push((idx.clone(), svalue.clone()));
-                }
+                log_text(&mut state, &idx, &svalue);
                 state.alerts.insert(idx, (level, svalue));
                 return ok(json!({"title": "Update Device"}));
             }

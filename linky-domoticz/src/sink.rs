@@ -62,6 +62,12 @@ pub struct ColourForecast {
     pub today_colour: Option<DayColour>,
     /// Tomorrow's colour, if published.
     pub tomorrow_colour: Option<DayColour>,
+    /// The days of each colour (blue, white, red) the Tempo season (from 1 September) has
+    /// used up to today included, as far as the colours kept tell: a season has 22 red
+    /// and 43 white days.
+    pub season_used: [u32; 3],
+    /// The season's days up to today whose colour is not kept (the counts miss them).
+    pub season_unknown: u32,
 }
 
 /// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.

@@ -765,8 +765,8 @@ impl<'a> SyncRun<'a> {
         self
     }
 
-    /// Also keeps the day colours (Tempo) of the history window and tomorrow in the
-    /// state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
+    /// Also keeps the day colours (Tempo) of the history window, the whole current Tempo
+    /// season and tomorrow in the state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
     /// cache) for the days not known yet, once per run, within the calling hours; a day not
     /// published stays unknown (the [`SyncEvent::Colours`] event lists them). What other
     /// tools build on them (costs, Tempo counters) reads [`SyncMeta::colours`]. After the
@@ -825,7 +825,10 @@ impl<'a> SyncRun<'a> {
             && settings.calling_hours.allows(now)
             && !self.cancel.is_cancelled()
         {
-            let from = today - Duration::days(window.max(days) + 1);
+            // The history window's days (and the night before), and the whole Tempo season
+            // (its counts): the sources answer a season at a time anyway.
+            let from = (today - Duration::days(window.max(days) + 1))
+                .min(linky_core::tempo_season_start(today));
             // A provisional colour before the whole history window is no longer asked.
             meta.provisional_colours.retain(|date| *date >= from);
             self.learn_colours(
@@ -1088,13 +1091,7 @@ impl<'a> SyncRun<'a> {
         today: NaiveDate,
         errors: &mut Vec<SyncError>,
     ) -> crate::ColourForecast {
-        let forecast = crate::ColourForecast {
-            today,
-            today_colour: colours.colour(today),
-            tomorrow_colour: today
-                .succ_opt()
-                .and_then(|tomorrow| colours.colour(tomorrow)),
-        };
+        let forecast = forecast_of(colours, today);
         if let Err(error) = self.sink.write_colour_forecast(&forecast).await {
             errors.push(SyncError::Sink(error));
         }
@@ -1171,11 +1168,7 @@ impl<'a> SyncRun<'a> {
                 // Nothing is saved over a state that does not read, nor written to the
                 // sink: the next run deals with it.
                 return ColourRefresh {
-                    forecast: crate::ColourForecast {
-                        today,
-                        today_colour: None,
-                        tomorrow_colour: None,
-                    },
+                    forecast: forecast_of(&linky_core::ColourCalendar::new(), today),
                     learned: 0,
                     errors: vec![SyncError::State(error)],
                     notes,
@@ -1530,6 +1523,20 @@ impl<'a> SyncRun<'a> {
                 break;
             }
         }
+    }
+}
+
+/// Today's and tomorrow's colours and the season's counts, as `colours` holds them.
+fn forecast_of(colours: &linky_core::ColourCalendar, today: NaiveDate) -> crate::ColourForecast {
+    let season_start = linky_core::tempo_season_start(today);
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    crate::ColourForecast {
+        today,
+        today_colour: colours.colour(today),
+        tomorrow_colour: colours.colour(tomorrow),
+        season_used: colours.season_counts(today),
+        season_unknown: u32::try_from(colours.missing(season_start, tomorrow).len())
+            .unwrap_or(u32::MAX),
     }
 }
 

@@ -1079,7 +1079,6 @@ impl linky_core::ColourSource for Colours {
 /// failed run or an invented colour.
 #[tokio::test]
 async fn a_run_keeps_the_day_colours_it_lacks() {
-    use chrono::Datelike;
     use linky_domoticz::{SyncError, SyncEvent};
     let source = FakeSource::new(vec![CONSUMER], vec![]);
     let colours = Colours::until("2024-06-20");
@@ -1127,10 +1126,17 @@ async fn a_run_keeps_the_day_colours_it_lacks() {
     );
     let meta = state.load_meta().unwrap();
     assert_eq!(meta.colours.len(), known);
+    // The window's days and the whole Tempo season (from 2023-09-01: its counts), none
+    // after what was published.
+    let season_start: NaiveDate = "2023-09-01".parse().unwrap();
+    assert_eq!(
+        meta.colours.days().next().map(|(d, _)| d),
+        Some(season_start)
+    );
     assert!(
         meta.colours
             .days()
-            .all(|(d, _)| d <= colours.published && d.year() == 2024)
+            .all(|(d, _)| season_start <= d && d <= colours.published)
     );
     std::fs::remove_dir_all(root).ok();
 }
@@ -1219,8 +1225,8 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
                 .map(|(idx, _, _)| idx.clone())
                 .unwrap_or_else(|| panic!("no device {name:?} in {:?}", state.devices))
         };
-        // Four devices besides the meter's and the two colour alerts, each created once.
-        assert_eq!(state.devices.len(), 7, "{:?}", state.devices);
+        // Four devices besides the meter's and the colour devices, each created once.
+        assert_eq!(state.devices.len(), 8, "{:?}", state.devices);
         for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
             let idx = idx_of(&format!("Linky {CONSUMER} Tempo {word}"));
             assert_eq!(state.types[&idx], (250, 1));
@@ -1298,7 +1304,10 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
         [ColourForecast {
             today,
             today_colour: Some(DayColour::Red),
-            tomorrow_colour: None
+            tomorrow_colour: None,
+            // The test source's reds (every tenth day) from 2023-09-01 to today.
+            season_used: [266, 0, 28],
+            season_unknown: 0,
         }]
     );
     run("domoticz").await;
@@ -1330,9 +1339,29 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
     assert_eq!(alert("Linky Tempo aujourd'hui"), (4, "ROUGE".to_owned()));
     server.with_state(|state| {
         assert_eq!(state.devices.len(), devices, "{:?}", state.devices);
+        // The season's counts in a Text sensor.
+        let season = state
+            .devices
+            .iter()
+            .find(|(_, _, n)| n == "Linky Tempo saison")
+            .map(|(idx, _, _)| idx.clone())
+            .unwrap();
+        assert_eq!(state.types[&season], (243, 19));
+        assert_eq!(
+            state.texts[&season],
+            "rouge 28/22, blanc 0/43 (saison 2023-2024)"
+        );
         // Domoticz's text log: one entry per change.
         let texts: Vec<&str> = state.text_log.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(texts, ["ROUGE", "INCONNU", "BLEU"]);
+        assert_eq!(
+            texts,
+            [
+                "ROUGE",
+                "INCONNU",
+                "rouge 28/22, blanc 0/43 (saison 2023-2024)",
+                "BLEU"
+            ]
+        );
     });
     // Without a colour source, no forecast.
     let plain = MemorySink::new();
