@@ -964,6 +964,16 @@ async fn tempo_and_costs_as_memory(url: &str, kind: Kind, prefix: &str) {
         }
         assert!(tempo.len() >= 6 * 7, "{}", tempo.len());
         assert!(!costs.is_empty());
+        // The merged device repeats nothing of its consumer's Tempo counters and costs.
+        for id in memory.device_ids() {
+            let device = memory.device(&id).unwrap();
+            if id.parse::<DeviceId>().unwrap().is_merged() {
+                assert!(
+                    device.colour_days.is_empty() && device.cost_days.is_empty(),
+                    "{id}"
+                );
+            }
+        }
         let measurement = |what: &str| format!("{prefix}_{what}");
         assert_eq!(
             read_series(

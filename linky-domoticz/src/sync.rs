@@ -1588,7 +1588,8 @@ fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {
     list
 }
 
-/// A device's Tempo and cost rows, for the days of its day rows.
+/// A meter's Tempo and cost rows, for the days of its day rows (a merged device has none:
+/// they would repeat its consumer's).
 #[derive(Debug, Default)]
 struct ExtraRows {
     colours: Vec<crate::ColourDayRow>,
@@ -1603,6 +1604,11 @@ fn extra_rows(
 ) -> ExtraRows {
     use linky_core::{Energy, OfferKind};
     let mut extra = ExtraRows::default();
+    // A merged device shows its consumer's consumption: the consumer's own device has its
+    // Tempo counters and costs already.
+    if data.device.is_merged() {
+        return extra;
+    }
     let Some(consumption) = &data.consumption else {
         return extra;
     };
