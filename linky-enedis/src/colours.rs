@@ -24,6 +24,7 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::client::limiter::RateLimiter;
+#[cfg(feature = "client")]
 use crate::client::{read_capped, source_error, transport_error};
 use crate::{ApiError, DEFAULT_MAX_BODY_BYTES, DEFAULT_USER_AGENT, Endpoint, Error, Recorder};
 
@@ -170,6 +171,7 @@ pub fn parse_colours(server: &ColourServer, body: &[u8]) -> Result<ColourCalenda
 }
 
 /// A client of one colour publisher.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 pub struct ColourClient {
     server: ColourServer,
@@ -181,6 +183,7 @@ pub struct ColourClient {
     recorder: Option<Arc<Recorder>>,
 }
 
+#[cfg(feature = "client")]
 impl ColourClient {
     /// A client of `server`: at most one request every two seconds (these are free
     /// services), the default retry policy, the system clock, answers up to 8 MiB.
@@ -325,6 +328,7 @@ impl ColourClient {
     }
 }
 
+#[cfg(feature = "client")]
 #[async_trait::async_trait]
 impl ColourSource for ColourClient {
     fn name(&self) -> &str {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Backend, Client};
+use super::Backend;
+#[cfg(feature = "client")]
+use super::Client;
 use crate::classify::Endpoint;
 use crate::secret::RefreshToken;
 use crate::tokens::TokenSet;
@@ -27,6 +29,7 @@ pub struct DeviceCode {
     pub interval: Duration,
 }
 
+#[cfg(feature = "client")]
 #[derive(Deserialize)]
 struct CodeResponse {
     device_code: String,
@@ -68,11 +71,13 @@ pub fn decide_poll(interval: Duration, answer: Result<TokenSet, Error>) -> PollD
 }
 
 /// Runs the device flow of a proxy client.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 pub struct DeviceFlow {
     client: Client,
 }
 
+#[cfg(feature = "client")]
 impl DeviceFlow {
     /// The device flow of `client`, which must be a [`Backend::Proxy`] client.
     ///

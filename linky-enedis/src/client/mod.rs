@@ -4,6 +4,7 @@ mod device_flow;
 pub(crate) mod limiter;
 mod routes;
 mod source;
+#[cfg(feature = "client")]
 pub(crate) use source::source_error;
 
 use std::sync::Arc;
@@ -14,7 +15,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
-pub use device_flow::{DeviceCode, DeviceFlow, PollDecision, decide_poll};
+#[cfg(feature = "client")]
+pub use device_flow::DeviceFlow;
+pub use device_flow::{DeviceCode, PollDecision, decide_poll};
 pub use routes::{Backend, v5_path};
 pub use source::{Fetched, MeterSource};
 
@@ -36,6 +39,7 @@ pub(crate) type Observer<'a> = dyn Fn(SourceEvent) + Send + Sync + 'a;
 pub const DEFAULT_USER_AGENT: &str = concat!("linky-rs/", env!("CARGO_PKG_VERSION"));
 
 /// Settings of a [`Client`], validated by [`ClientBuilder::build`].
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     backend: Backend,
@@ -55,6 +59,7 @@ pub struct ClientBuilder {
 pub trait TokenStoreDebug: TokenStore + std::fmt::Debug {}
 impl<T: TokenStore + std::fmt::Debug> TokenStoreDebug for T {}
 
+#[cfg(feature = "client")]
 impl ClientBuilder {
     /// The User-Agent header (default `linky-rs/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> ClientBuilder {
@@ -173,6 +178,7 @@ impl ClientBuilder {
     }
 }
 
+#[cfg(feature = "client")]
 fn seed_from(now: chrono::DateTime<chrono::Utc>) -> u64 {
     now.timestamp_nanos_opt()
         .map_or(0x9E37_79B9_7F4A_7C15, |nanos| nanos as u64)
@@ -194,11 +200,13 @@ impl Clock for SystemClock {
 }
 
 /// A client of one backend. Cheap to clone; clones share the rate limiter and tokens.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[cfg(feature = "client")]
 #[derive(Debug)]
 struct Inner {
     settings: ClientBuilder,
@@ -210,6 +218,7 @@ struct Inner {
     current_token: Mutex<Option<TokenSet>>,
 }
 
+#[cfg(feature = "client")]
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
@@ -218,6 +227,7 @@ struct TokenResponse {
     usage_points_id: Option<String>,
 }
 
+#[cfg(feature = "client")]
 impl Client {
     /// A builder for a client of `backend`, with the defaults.
     pub fn builder(backend: Backend) -> ClientBuilder {
@@ -595,6 +605,7 @@ impl Client {
 
 /// Reads an answer's body up to `limit` bytes, refusing it as soon as it is known to pass
 /// it (announced or streamed).
+#[cfg(feature = "client")]
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
@@ -626,6 +637,7 @@ pub(crate) async fn read_capped(
 }
 
 /// A transport failure, without reqwest's message (it can hold the URL).
+#[cfg(feature = "client")]
 pub(crate) fn transport_error(backend: &'static str, error: &reqwest::Error) -> Error {
     let what = if error.is_timeout() {
         "timed out"

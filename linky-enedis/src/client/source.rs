@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use linky_core::{Flow, Measurement, UsagePointId};
 
+#[cfg(feature = "client")]
 use super::{Client, Observer};
 use crate::wire::{
     DailyEnergy, DailyMaxPower, DailySeries, LoadCurvePayload, UsagePointCheck, parse_daily_energy,
@@ -94,6 +95,7 @@ pub trait MeterSource: Send + Sync {
 }
 
 /// "No data" answers become results; everything else stays an error.
+#[cfg(feature = "client")]
 fn no_data_or<T>(result: Result<T, Error>) -> Result<Fetched<T>, Error> {
     match result {
         Ok(data) => Ok(Fetched::Data(data)),
@@ -105,6 +107,7 @@ fn no_data_or<T>(result: Result<T, Error>) -> Result<Fetched<T>, Error> {
     }
 }
 
+#[cfg(feature = "client")]
 impl Client {
     /// Fetches `measurement` and parses it with `parse` (given the body and the usage
     /// point to check), turning "no data" answers into results.
@@ -132,6 +135,7 @@ impl Client {
     }
 }
 
+#[cfg(feature = "client")]
 #[async_trait]
 impl MeterSource for Client {
     async fn usage_points(&self) -> Result<Vec<UsagePointId>, Error> {
@@ -218,6 +222,7 @@ impl MeterSource for Client {
 /// The client as linky-core's [`linky_core::ReadingSource`], for a sync run: retries and
 /// token renewals are told to the observer; errors keep this crate's [`Error`] as their
 /// cause.
+#[cfg(feature = "client")]
 #[async_trait]
 impl linky_core::ReadingSource for Client {
     async fn usage_points(&self) -> Result<Vec<UsagePointId>, linky_core::SourceError> {
@@ -263,6 +268,7 @@ impl linky_core::ReadingSource for Client {
     }
 }
 
+#[cfg(feature = "client")]
 impl Client {
     /// The contract of `usage_point` (subscribed power, Enedis' off-peak hours, dates), or
     /// `None` when the backend serves no contract. One request, with the client's rate
@@ -296,6 +302,7 @@ impl Client {
     }
 }
 
+#[cfg(feature = "client")]
 impl Client {
     async fn source_data(
         &self,
@@ -353,6 +360,7 @@ impl Client {
     }
 }
 
+#[cfg(feature = "client")]
 pub(crate) fn source_error(error: Error) -> linky_core::SourceError {
     use linky_core::SourceErrorKind;
     let kind = match error.category() {

@@ -93,6 +93,7 @@ impl ReplayServer {
     /// # Errors
     ///
     /// [`crate::Error::Config`] for a backend name this crate does not know.
+    #[cfg(feature = "client")]
     pub fn client(&self) -> Result<crate::Client, crate::Error> {
         use crate::{ApiToken, Backend, ClientSecret, TokenStore};
         let base_url = self.base_url();
