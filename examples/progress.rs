@@ -608,6 +608,7 @@ mod tests {
             tomorrow_colour: None,
             season_used: [200, 40, 20],
             season_unknown: 0,
+            calendar: linky_core::ColourCalendar::new(),
         };
         let check = chrono::NaiveDate::from_ymd_opt(2024, 6, 20)
             .unwrap()

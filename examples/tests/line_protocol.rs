@@ -999,29 +999,37 @@ async fn tempo_and_costs_as_memory(url: &str, kind: Kind, prefix: &str) {
             costs,
             "{kind:?} run {run}"
         );
-        // Every Tempo day's colour and today's (tomorrow's is not published yet: not
-        // written), as the test source publishes them.
+        // Every colour the sync keeps (the history window and the season, today's; not
+        // tomorrow's: not published yet), as the test source publishes them.
         let forecasts = memory.colour_forecasts();
         assert_eq!(forecasts.len(), run + 1);
-        assert_eq!(forecasts[run].tomorrow_colour, None);
+        let forecast = &forecasts[run];
+        assert_eq!(forecast.tomorrow_colour, None);
         let published = |date: chrono::NaiveDate| match chrono::Datelike::day(&date) {
             d if d % 10 == 0 => 3,
             d if d % 7 == 0 => 2,
             _ => 1,
         };
-        let mut colours: BTreeMap<(String, i64), i64> = memory
-            .device_ids()
-            .iter()
-            .flat_map(|id| memory.device(id).unwrap().colour_days.into_keys())
-            .chain([today])
-            .map(|date| ((String::new(), day_ms(date)), published(date)))
+        let colours: BTreeMap<(String, i64), i64> = forecast
+            .calendar
+            .days()
+            .map(|(date, colour)| {
+                assert_eq!(colour.index() as i64 + 1, published(date), "{date}");
+                ((String::new(), day_ms(date)), published(date))
+            })
             .collect();
-        assert!(colours.len() >= 8, "{colours:?}");
+        for id in memory.device_ids() {
+            for date in memory.device(&id).unwrap().colour_days.keys() {
+                assert!(
+                    colours.contains_key(&(String::new(), day_ms(*date))),
+                    "{date}"
+                );
+            }
+        }
         assert_eq!(
-            forecasts[run].today_colour.map(|c| c.index() as i64 + 1),
-            colours.remove(&(String::new(), day_ms(today)))
+            forecast.today_colour.map(|c| c.index() as i64 + 1),
+            Some(published(today))
         );
-        colours.insert((String::new(), day_ms(today)), published(today));
         assert_eq!(
             read_series(url, kind, &measurement("colour"), "colour", &[]).await,
             colours,

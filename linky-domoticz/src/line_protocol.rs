@@ -11,7 +11,7 @@
 //! | `<prefix>_dashboard` | `device` | `u1_wh`, `u2_wh`, `r1_wh`, `r2_wh`, `cons_va` | the newest point written for the device |
 //! | `<prefix>_tempo` | `device`, `colour` (`blue`, `white`, `red`), `class` (`peak`, `offpeak`) | `wh` (float), `mwmin` (integer) | the start of the local day |
 //! | `<prefix>_cost` | `device`, `offer` | `eur` (float), `cents` (integer, rounded) | the start of the local day |
-//! | `<prefix>_colour` | | `colour` (integer: 1 blue, 2 white, 3 red) | the start of the local day (each Tempo day row's, and today's and tomorrow's when known) |
+//! | `<prefix>_colour` | | `colour` (integer: 1 blue, 2 white, 3 red) | the start of the local day (every colour the sync keeps, at each run) |
 //!
 //! `device` is the device's slug (`22516914714270`, `22516914714270_10284856584123`).
 //! Times are instants: the fall-back day's two hours starting at local 02:00 are two
@@ -619,26 +619,18 @@ impl Sink for LineProtocolSink {
         self.send(&[line]).await
     }
 
-    /// Tempo's six classes of each day, one point per colour and class, and the day's
-    /// colour.
+    /// Tempo's six classes of each day, one point per colour and class.
     async fn write_colour_days(
         &self,
         device: &DeviceHandle,
         rows: &[crate::ColourDayRow],
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("tempo");
-        let colour_measurement = self.measurement("colour");
-        let mut lines = Vec::with_capacity(rows.len() * 7);
+        let mut lines = Vec::with_capacity(rows.len() * 6);
         for row in rows {
             let Some(start) = self.day_start(row.date) else {
                 continue;
             };
-            // The day's colour too: the series holds every day a device has rows for.
-            lines.push(format!(
-                "{colour_measurement} colour={}i {}",
-                row.colour.index() + 1,
-                nanos(start)
-            ));
             for ((colour, tariff), energy) in linky_core::TEMPO_CLASSES.iter().zip(row.energies) {
                 let class = match tariff {
                     linky_core::Tariff::Peak => "peak",
@@ -681,22 +673,22 @@ impl Sink for LineProtocolSink {
         self.send(&lines).await
     }
 
-    /// Today's and tomorrow's colours, each at its day's start (an unknown one is not
-    /// written): over the runs, the series holds every day's colour.
+    /// Every colour the sync keeps (`forecast.calendar`: its history window, today's and
+    /// tomorrow's when known), each at its day's start: rewriting the same points at each
+    /// run, the series holds every day's colour.
     async fn write_colour_forecast(
         &self,
         forecast: &crate::ColourForecast,
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("colour");
-        let days = [Some(forecast.today), forecast.today.succ_opt()];
-        let lines: Vec<String> = days
-            .into_iter()
-            .zip([forecast.today_colour, forecast.tomorrow_colour])
+        let lines: Vec<String> = forecast
+            .calendar
+            .days()
             .filter_map(|(date, colour)| {
-                let start = self.day_start(date?)?;
+                let start = self.day_start(date)?;
                 Some(format!(
                     "{measurement} colour={}i {}",
-                    colour?.index() + 1,
+                    colour.index() + 1,
                     nanos(start)
                 ))
             })

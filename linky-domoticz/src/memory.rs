@@ -148,7 +148,7 @@ impl Sink for MemorySink {
                 sink: "memory",
                 detail: "poisoned lock".to_owned(),
             })?
-            .push(*forecast);
+            .push(forecast.clone());
         Ok(())
     }
 

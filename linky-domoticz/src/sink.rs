@@ -33,9 +33,6 @@ pub struct StoredDayMismatch {
 pub struct ColourDayRow {
     /// The local day.
     pub date: NaiveDate,
-    /// Its colour (from 06:00 that day to 06:00 the next; its first six hours are the day
-    /// before's colour, off-peak).
-    pub colour: DayColour,
     /// The energy of each class.
     pub energies: [Energy; 6],
 }
@@ -54,7 +51,7 @@ pub struct CostDayRow {
 /// Today's and tomorrow's day colours (Tempo) as the sync knows them when it runs: what a
 /// home automation acts on (heating down on a red day). Tomorrow's colour is published
 /// around 11:00 the day before; until then it is `None`, never guessed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColourForecast {
     /// Today's local date.
     pub today: NaiveDate,
@@ -68,6 +65,9 @@ pub struct ColourForecast {
     pub season_used: [u32; 3],
     /// The season's days up to today whose colour is not kept (the counts miss them).
     pub season_unknown: u32,
+    /// Every colour the sync keeps (its history window, tomorrow's when published), for a
+    /// sink that keeps a dated series of them.
+    pub calendar: linky_core::ColourCalendar,
 }
 
 /// Where rows are written. Object-safe: a sync holds a `&dyn Sink`.

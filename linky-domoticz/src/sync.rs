@@ -765,8 +765,8 @@ impl<'a> SyncRun<'a> {
         self
     }
 
-    /// Also keeps the day colours (Tempo) of the history window, the whole current Tempo
-    /// season and tomorrow in the state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
+    /// Also keeps the day colours (Tempo) of the history window and tomorrow in the
+    /// state, asked of `source` (e.g. [`linky_core::FallbackColours`] over RTE and a
     /// cache) for the days not known yet, once per run, within the calling hours; a day not
     /// published stays unknown (the [`SyncEvent::Colours`] event lists them). What other
     /// tools build on them (costs, Tempo counters) reads [`SyncMeta::colours`]. After the
@@ -825,10 +825,8 @@ impl<'a> SyncRun<'a> {
             && settings.calling_hours.allows(now)
             && !self.cancel.is_cancelled()
         {
-            // The history window's days (and the night before), and the whole Tempo season
-            // (its counts): the sources answer a season at a time anyway.
-            let from = (today - Duration::days(window.max(days) + 1))
-                .min(linky_core::tempo_season_start(today));
+            // The history window's days, and the night before.
+            let from = today - Duration::days(window.max(days) + 1);
             // A provisional colour before the whole history window is no longer asked.
             meta.provisional_colours.retain(|date| *date >= from);
             self.learn_colours(
@@ -1537,6 +1535,7 @@ fn forecast_of(colours: &linky_core::ColourCalendar, today: NaiveDate) -> crate:
         season_used: colours.season_counts(today),
         season_unknown: u32::try_from(colours.missing(season_start, tomorrow).len())
             .unwrap_or(u32::MAX),
+        calendar: colours.clone(),
     }
 }
 
@@ -1623,15 +1622,11 @@ fn extra_rows(
                 .collect()
         })
         .unwrap_or_default();
-    // Each kept day's colour is known (recolour leaves out the others).
     extra.colours = tempo_days
         .iter()
-        .filter_map(|day| {
-            Some(crate::ColourDayRow {
-                date: day.date,
-                colour: colours?.colour(day.date)?,
-                energies: day.energy,
-            })
+        .map(|day| crate::ColourDayRow {
+            date: day.date,
+            energies: day.energy,
         })
         .collect();
     if let Some((offer, kva)) = costs {

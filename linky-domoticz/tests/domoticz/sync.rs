@@ -1126,17 +1126,10 @@ async fn a_run_keeps_the_day_colours_it_lacks() {
     );
     let meta = state.load_meta().unwrap();
     assert_eq!(meta.colours.len(), known);
-    // The window's days and the whole Tempo season (from 2023-09-01: its counts), none
-    // after what was published.
-    let season_start: NaiveDate = "2023-09-01".parse().unwrap();
-    assert_eq!(
-        meta.colours.days().next().map(|(d, _)| d),
-        Some(season_start)
-    );
     assert!(
         meta.colours
             .days()
-            .all(|(d, _)| season_start <= d && d <= colours.published)
+            .all(|(d, _)| d <= colours.published && chrono::Datelike::year(&d) == 2024)
     );
     std::fs::remove_dir_all(root).ok();
 }
@@ -1299,16 +1292,33 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
         }
     };
     run("memory").await;
+    let forecasts: Vec<ColourForecast> = memory.colour_forecasts();
+    assert_eq!(forecasts.len(), 1);
+    let forecast = &forecasts[0];
     assert_eq!(
-        memory.colour_forecasts(),
-        [ColourForecast {
-            today,
-            today_colour: Some(DayColour::Red),
-            tomorrow_colour: None,
-            // The test source's reds (every tenth day) from 2023-09-01 to today.
-            season_used: [266, 0, 28],
-            season_unknown: 0,
-        }]
+        (
+            forecast.today,
+            forecast.today_colour,
+            forecast.tomorrow_colour
+        ),
+        (today, Some(DayColour::Red), None)
+    );
+    // The season's counts as far as the colours kept go (the run's short history window),
+    // and the days of the season (from 2023-09-01, 294 days to today) they miss.
+    let first_kept = forecast.calendar.days().next().unwrap().0;
+    let kept_days = (today - first_kept).num_days() as u32 + 1;
+    assert_eq!(forecast.calendar.len() as u32, kept_days);
+    let reds = forecast
+        .calendar
+        .days()
+        .filter(|(_, c)| *c == DayColour::Red)
+        .count() as u32;
+    assert!(reds >= 1);
+    assert_eq!(forecast.season_used, [kept_days - reds, 0, reds]);
+    assert_eq!(forecast.season_unknown, 294 - kept_days);
+    assert_eq!(
+        forecast.calendar.days().last(),
+        Some((today, DayColour::Red))
     );
     run("domoticz").await;
     let alert = |name: &str| {
@@ -1337,6 +1347,10 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
     assert!(report.is_success(), "{report:?}");
     assert_eq!(alert("Linky Tempo demain"), (1, "BLEU".to_owned()));
     assert_eq!(alert("Linky Tempo aujourd'hui"), (4, "ROUGE".to_owned()));
+    let season_text = format!(
+        "rouge {reds}/22, blanc 0/43 (saison 2023-2024), {} jour(s) inconnu(s)",
+        294 - kept_days
+    );
     server.with_state(|state| {
         assert_eq!(state.devices.len(), devices, "{:?}", state.devices);
         // The season's counts in a Text sensor.
@@ -1347,21 +1361,10 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
             .map(|(idx, _, _)| idx.clone())
             .unwrap();
         assert_eq!(state.types[&season], (243, 19));
-        assert_eq!(
-            state.texts[&season],
-            "rouge 28/22, blanc 0/43 (saison 2023-2024)"
-        );
+        assert_eq!(state.texts[&season], season_text);
         // Domoticz's text log: one entry per change.
         let texts: Vec<&str> = state.text_log.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "ROUGE",
-                "INCONNU",
-                "rouge 28/22, blanc 0/43 (saison 2023-2024)",
-                "BLEU"
-            ]
-        );
+        assert_eq!(texts, ["ROUGE", "INCONNU", season_text.as_str(), "BLEU"]);
     });
     // Without a colour source, no forecast.
     let plain = MemorySink::new();
