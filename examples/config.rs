@@ -794,7 +794,8 @@ impl Reader<'_> {
                 return Output::Print;
             };
             let https = url.starts_with("https://");
-            let mut config = DomoticzConfig::new(url);
+            // The command shows the colour forecast in Domoticz when tempo = true.
+            let mut config = DomoticzConfig::new(url).with_colour_devices(true);
             config.auth = match (user, password, bearer) {
                 (Some(user), Some(password), _) if https || plain => DomoticzAuth::Basic {
                     user,
@@ -944,6 +945,8 @@ mod tests {
             panic!("{config:?}")
         };
         assert!(matches!(domoticz.auth, DomoticzAuth::Basic { .. }));
+        // The command shows the colour forecast's devices (with tempo = true).
+        assert!(domoticz.colour_devices);
         // The password is read, never printed.
         assert!(!format!("{config:?}").contains("s3cret"));
     }

@@ -64,6 +64,10 @@ pub struct DomoticzConfig {
     pub timeout: Duration,
     /// The time zone of the dates written (default Europe/Paris).
     pub time_zone: Tz,
+    /// Whether a colour forecast goes to devices of its own: `Tempo aujourd'hui`, `Tempo
+    /// demain` and `Tempo saison` (default no: a sink adds no device it was not asked
+    /// for; the `linky` command asks).
+    pub colour_devices: bool,
 }
 
 impl DomoticzConfig {
@@ -76,7 +80,15 @@ impl DomoticzConfig {
             device_name_prefix: "Linky ".to_owned(),
             timeout: Duration::from_secs(30),
             time_zone: PARIS,
+            colour_devices: false,
         }
+    }
+
+    /// With (or without) the colour forecast's devices (see
+    /// [`DomoticzConfig::colour_devices`]).
+    pub fn with_colour_devices(mut self, colour_devices: bool) -> DomoticzConfig {
+        self.colour_devices = colour_devices;
+        self
     }
 
     /// With this authentication.
@@ -832,11 +844,15 @@ impl Sink for DomoticzSink {
     /// `INCONNU`), for scripts to test. Created without `AddDBLogEntry` (with it, Domoticz
     /// keeps the level at 0); their history is Domoticz's text log. The season's red and
     /// white days used go to a Text sensor (243/19), `Tempo saison`:
-    /// `rouge 5/22, blanc 12/43 (saison 2025-2026)`.
+    /// `rouge 5/22, blanc 12/43 (saison 2025-2026)`. Only with
+    /// [`DomoticzConfig::with_colour_devices`].
     async fn write_colour_forecast(
         &self,
         forecast: &crate::ColourForecast,
     ) -> Result<(), SinkError> {
+        if !self.config.colour_devices {
+            return Ok(());
+        }
         let prefix = &self.config.device_name_prefix;
         let wanted: Vec<Wanted<'_>> = [
             ("Tempo aujourd'hui", ALERT, "Couleur Tempo du jour"),

@@ -1218,8 +1218,9 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
                 .map(|(idx, _, _)| idx.clone())
                 .unwrap_or_else(|| panic!("no device {name:?} in {:?}", state.devices))
         };
-        // Four devices besides the meter's and the colour devices, each created once.
-        assert_eq!(state.devices.len(), 8, "{:?}", state.devices);
+        // Four devices besides the meter's, each created once (the colour devices are not
+        // asked for here).
+        assert_eq!(state.devices.len(), 5, "{:?}", state.devices);
         for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
             let idx = idx_of(&format!("Linky {CONSUMER} Tempo {word}"));
             assert_eq!(state.types[&idx], (250, 1));
@@ -1265,7 +1266,8 @@ async fn today_and_tomorrow_colours_land_in_two_alert_sensors() {
     use linky_core::DayColour;
     use linky_domoticz::ColourForecast;
     let server = DomoticzEmulator::start("2025.1").await;
-    let domoticz = DomoticzSink::new(DomoticzConfig::new(server.uri())).unwrap();
+    let domoticz =
+        DomoticzSink::new(DomoticzConfig::new(server.uri()).with_colour_devices(true)).unwrap();
     let memory = MemorySink::new();
     let source = FakeSource::new(vec![CONSUMER], vec![]);
     // The test source makes every tenth day red: today (the 20th) is red, tomorrow not
