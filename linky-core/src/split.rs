@@ -303,9 +303,6 @@ impl LoadCurve {
         // wholly (intervals come in time order, so it starts after that lookup's minute).
         let mut run_limit = i64::MIN;
         let mut class = 0u8;
-        // The clock hour being filled (`hour_end` is its end; `i64::MIN` before the first
-        // one), kept out of the vector until the next hour begins, and the energy of its
-        // current class not yet added to it.
         // The clock hour being filled: its end (`i64::MIN` before the first one), the end
         // and minutes of its data, its energy per class, and the energy of `class` not yet
         // added to it. Kept in locals (registers) until the next hour begins, then pushed
