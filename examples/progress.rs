@@ -6,6 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use linky_core::{TEMPO_RED_DAYS, TEMPO_WHITE_DAYS};
 use linky_domoticz::{SyncEvent, SyncReport};
 use serde_json::{Value, json};
 
@@ -394,10 +395,6 @@ pub struct TempoStatus {
     pub unknown: usize,
 }
 
-/// Tempo's red and white days per season.
-const TEMPO_RED_DAYS: u32 = 22;
-const TEMPO_WHITE_DAYS: u32 = 43;
-
 impl TempoStatus {
     /// The status on `date` from a sync's memory.
     pub fn new(meta: &linky_domoticz::SyncMeta, date: chrono::NaiveDate) -> TempoStatus {
@@ -414,7 +411,7 @@ impl TempoStatus {
             season_start,
             season_days: u32::try_from((season_end - season_start).num_days()).unwrap_or(365),
             used: meta.colours.season_counts(date),
-            unknown: meta.colours.missing(season_start, next_day).len(),
+            unknown: meta.colours.season_missing(date),
         }
     }
 

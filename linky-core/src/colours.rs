@@ -159,7 +159,31 @@ impl ColourCalendar {
         }
         counts
     }
+
+    /// How many days of the Tempo season holding `date`, up to `date` included, have no
+    /// colour here: what [`ColourCalendar::season_counts`] misses.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{ColourCalendar, DayColour};
+    /// let mut calendar = ColourCalendar::new();
+    /// calendar.set(NaiveDate::from_ymd_opt(2025, 9, 2).unwrap(), DayColour::Blue);
+    /// let day = NaiveDate::from_ymd_opt(2025, 9, 3).unwrap();
+    /// assert_eq!(calendar.season_counts(day), [1, 0, 0]);
+    /// assert_eq!(calendar.season_missing(day), 2); // 1 and 3 September
+    /// ```
+    pub fn season_missing(&self, date: NaiveDate) -> usize {
+        let start = tempo_season_start(date);
+        let days = (date - start).num_days() + 1;
+        let known = self.days.range(start..=date).count();
+        usize::try_from(days).unwrap_or(0).saturating_sub(known)
+    }
 }
+
+/// Tempo's red days in a season.
+pub const TEMPO_RED_DAYS: u32 = 22;
+/// Tempo's white days in a season.
+pub const TEMPO_WHITE_DAYS: u32 = 43;
 
 /// The first day (1 September) of the Tempo season holding `date`.
 ///

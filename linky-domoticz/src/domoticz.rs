@@ -582,7 +582,9 @@ fn season_text(forecast: &crate::ColourForecast) -> String {
     let first_year = linky_core::tempo_season_start(forecast.today).year();
     let [_, white, red] = forecast.season_used;
     let mut text = format!(
-        "rouge {red}/22, blanc {white}/43 (saison {first_year}-{})",
+        "rouge {red}/{}, blanc {white}/{} (saison {first_year}-{})",
+        linky_core::TEMPO_RED_DAYS,
+        linky_core::TEMPO_WHITE_DAYS,
         first_year + 1
     );
     if forecast.season_unknown > 0 {

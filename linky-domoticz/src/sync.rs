@@ -1526,15 +1526,14 @@ impl<'a> SyncRun<'a> {
 
 /// Today's and tomorrow's colours and the season's counts, as `colours` holds them.
 fn forecast_of(colours: &linky_core::ColourCalendar, today: NaiveDate) -> crate::ColourForecast {
-    let season_start = linky_core::tempo_season_start(today);
-    let tomorrow = today.succ_opt().unwrap_or(today);
     crate::ColourForecast {
         today,
         today_colour: colours.colour(today),
-        tomorrow_colour: colours.colour(tomorrow),
+        tomorrow_colour: today
+            .succ_opt()
+            .and_then(|tomorrow| colours.colour(tomorrow)),
         season_used: colours.season_counts(today),
-        season_unknown: u32::try_from(colours.missing(season_start, tomorrow).len())
-            .unwrap_or(u32::MAX),
+        season_unknown: u32::try_from(colours.season_missing(today)).unwrap_or(u32::MAX),
         calendar: colours.clone(),
     }
 }

@@ -384,10 +384,10 @@ pub fn synthetic_tempo_calendar(from: NaiveDate, to: NaiveDate, seed: u64) -> Co
         let draw = next() % 100;
         let colour = if weekday == Weekday::Sun {
             DayColour::Blue
-        } else if winter && !weekend && used[0] < 22 && draw < 15 {
+        } else if winter && !weekend && used[0] < linky_core::TEMPO_RED_DAYS && draw < 15 {
             used[0] += 1;
             DayColour::Red
-        } else if used[1] < 43 && draw >= 80 && (winter || draw >= 95) {
+        } else if used[1] < linky_core::TEMPO_WHITE_DAYS && draw >= 80 && (winter || draw >= 95) {
             used[1] += 1;
             DayColour::White
         } else {
