@@ -24,6 +24,8 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use linky_core::PARIS;
+
+use crate::secret::decode_base64;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -419,25 +421,6 @@ fn log_text(state: &mut EmulatorState, idx: &str, text: &str) {
     }
 }
 
-/// Standard base64 (with padding) as text, if it is base64 of UTF-8.
-fn decode_base64(text: &str) -> Option<String> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for byte in text.trim_end_matches('=').bytes() {
-        let value = ALPHABET.iter().position(|b| *b == byte)? as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 fn decode(text: &str) -> String {
     let hex = |byte: u8| (byte as char).to_digit(16);
     let bytes = text.as_bytes();
@@ -703,22 +686,5 @@ fn respond(settings: &Settings, state: &Mutex<EmulatorState>, request: &Request)
             ok(json!({"result": result, "title": "Graph counter month"}))
         }
         _ => err(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_base64;
-    use crate::secret::base64;
-
-    #[test]
-    fn base64_decodes_what_the_sink_encodes() {
-        for text in ["", "A", "Ab", "Abc", "AddDBLogEntry:true;ValueUnits:€"] {
-            assert_eq!(
-                decode_base64(&base64(text.as_bytes())).as_deref(),
-                Some(text)
-            );
-        }
-        assert_eq!(decode_base64("not base64!"), None);
     }
 }

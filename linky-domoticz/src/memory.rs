@@ -67,10 +67,7 @@ impl MemorySink {
         device: &DeviceHandle,
         change: impl FnOnce(&mut MemoryDevice) -> T,
     ) -> Result<T, SinkError> {
-        let mut devices = self.devices.lock().map_err(|_| SinkError::Unavailable {
-            sink: "memory",
-            detail: "poisoned lock".to_owned(),
-        })?;
+        let mut devices = self.devices.lock().map_err(poisoned)?;
         let entry = devices
             .get_mut(&device.key)
             .ok_or_else(|| SinkError::Rejected {
@@ -78,6 +75,14 @@ impl MemorySink {
                 what: format!("a write to unknown device {}", device.device_id),
             })?;
         Ok(change(entry))
+    }
+}
+
+/// A lock a panicking writer left behind, as a sink error.
+fn poisoned<T>(_: T) -> SinkError {
+    SinkError::Unavailable {
+        sink: "memory",
+        detail: "poisoned lock".to_owned(),
     }
 }
 
@@ -144,10 +149,7 @@ impl Sink for MemorySink {
     ) -> Result<(), SinkError> {
         self.forecasts
             .lock()
-            .map_err(|_| SinkError::Unavailable {
-                sink: "memory",
-                detail: "poisoned lock".to_owned(),
-            })?
+            .map_err(poisoned)?
             .push(forecast.clone());
         Ok(())
     }
