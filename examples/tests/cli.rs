@@ -425,7 +425,7 @@ async fn a_sync_ends_with_the_exit_code_cron_and_systemd_act_on() {
     let home = Folder::new("exit-quota");
     let quota = Fault::Status {
         status: 429,
-        retry_after: Some(7200),
+        retry_after: Some("7200".to_owned()),
         body: r#"{"error":"too_many_requests"}"#.to_owned(),
     };
     let enedis = Enedis::start(vec![Rule::new(When::Nth(1), quota, 1)]).await;

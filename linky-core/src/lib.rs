@@ -63,8 +63,8 @@ pub use pipeline::{
 };
 pub use plan::{
     CallingHours, EARLIEST_HOUR_FOR_TODAY, FetchRequest, HistoryState, Measurement, PlanLimits,
-    RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run, history_window, next_run,
-    plan_fetches,
+    RETRY_AFTER_CEILING, RetryPolicy, RunOutcome, SHORT_HISTORY_DAYS, history_after_run,
+    history_window, next_run, plan_fetches, retry_not_before, shift_days, shift_days_time,
 };
 pub use prices::{
     CompareSettings, Comparison, DayCost, EnergyPrice, MONEY_UNITS_PER_EURO, Money, Offer,

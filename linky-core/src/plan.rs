@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{Days, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::Flow;
 
@@ -98,12 +98,13 @@ pub fn plan_fetches(
     let today = limits.now.date();
     // The first day that must not be asked for.
     let end = if limits.now.hour() < EARLIEST_HOUR_FOR_TODAY {
-        today - Duration::days(1)
+        shift_days(today, -1)
     } else {
         today
     };
-    let mut start = today - Duration::days(limits.days.max(0));
-    start = start.max(today - Duration::days(measurement.history_limit_days()));
+    // `days` comes from a configuration: any value plans, never past the history limit.
+    let days = limits.days.clamp(0, measurement.history_limit_days());
+    let mut start = shift_days(today, -days);
     if let Some(activation) = limits.activation_date {
         start = start.max(activation);
     }
@@ -111,16 +112,18 @@ pub fn plan_fetches(
     let mut requests = Vec::new();
     // Walk back from the newest day, collecting runs of missing days.
     let mut run_end: Option<NaiveDate> = None;
-    let mut day = end - Duration::days(1);
+    let Some(mut day) = end.pred_opt() else {
+        return requests;
+    };
     loop {
         let missing = day >= start && !held.contains(&day);
         match (missing, run_end) {
-            (true, None) => run_end = Some(day + Duration::days(1)),
+            (true, None) => run_end = Some(shift_days(day, 1)),
             (false, Some(end_of_run)) => {
                 push_chunks(
                     &mut requests,
                     measurement,
-                    day + Duration::days(1),
+                    shift_days(day, 1),
                     end_of_run,
                     max_days,
                 );
@@ -128,10 +131,14 @@ pub fn plan_fetches(
             }
             _ => {}
         }
-        if day < start {
-            break;
+        match day.pred_opt() {
+            Some(before) if day >= start => day = before,
+            _ => break,
         }
-        day -= Duration::days(1);
+    }
+    if let Some(end_of_run) = run_end {
+        // The calendar's first day was missing too.
+        push_chunks(&mut requests, measurement, day, end_of_run, max_days);
     }
     requests
 }
@@ -146,7 +153,7 @@ fn push_chunks(
 ) {
     let mut chunk_end = end;
     while chunk_end > start {
-        let chunk_start = (chunk_end - Duration::days(max_days)).max(start);
+        let chunk_start = shift_days(chunk_end, -max_days).max(start);
         requests.push(FetchRequest {
             measurement,
             start: chunk_start,
@@ -218,12 +225,42 @@ impl CallingHours {
         let opening =
             NaiveTime::from_hms_opt(self.from_hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
         let day = if at.hour() < self.from_hour {
-            at.date()
+            Some(at.date())
         } else {
-            at.date() + Duration::days(1)
+            at.date().succ_opt()
         };
-        day.and_time(opening) + Duration::minutes(i64::from(spread_minutes % 60))
+        // At the end of time there is no next opening: `at` stands (never a panic).
+        day.and_then(|day| {
+            day.and_time(opening)
+                .checked_add_signed(Duration::minutes(i64::from(spread_minutes % 60)))
+        })
+        .unwrap_or(at)
     }
+}
+
+/// The longest wait a server's `Retry-After` is honoured for: one day. Enedis' quotas are
+/// daily, so a longer wait is a wrong header; a daemon must not fall silent for years (or
+/// panic on a date past the end of the calendar) because a server said 10^13 seconds.
+pub const RETRY_AFTER_CEILING: StdDuration = StdDuration::from_secs(24 * 3600);
+
+/// When a run that was told to wait `wait` may call again: `now` plus the wait, the wait
+/// capped at [`RETRY_AFTER_CEILING`]. Any wait is accepted, never a panic.
+///
+/// ```
+/// use std::time::Duration;
+/// use linky_core::{retry_not_before, RETRY_AFTER_CEILING};
+/// let now = chrono::NaiveDate::from_ymd_opt(2024, 6, 20).unwrap().and_hms_opt(9, 0, 0).unwrap();
+/// assert_eq!(retry_not_before(now, Duration::from_secs(90)).to_string(), "2024-06-20 09:01:30");
+/// let absurd = Duration::from_secs(10_000_000_000_000);
+/// assert_eq!(retry_not_before(now, absurd), retry_not_before(now, RETRY_AFTER_CEILING));
+/// assert_eq!(retry_not_before(now, absurd).to_string(), "2024-06-21 09:00:00");
+/// ```
+pub fn retry_not_before(now: NaiveDateTime, wait: StdDuration) -> NaiveDateTime {
+    let wait = wait.min(RETRY_AFTER_CEILING);
+    Duration::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(NaiveDateTime::MAX)
 }
 
 /// When to run next (local time): after a success, tomorrow at the opening hour plus
@@ -250,10 +287,19 @@ pub fn next_run(
         RunOutcome::Success => {
             let opening =
                 NaiveTime::from_hms_opt(hours.from_hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
-            (now.date() + Duration::days(1)).and_time(opening)
-                + Duration::minutes(i64::from(spread_minutes % 60))
+            now.date()
+                .succ_opt()
+                .and_then(|day| {
+                    day.and_time(opening)
+                        .checked_add_signed(Duration::minutes(i64::from(spread_minutes % 60)))
+                })
+                .unwrap_or(NaiveDateTime::MAX)
         }
-        RunOutcome::Failure => hours.first_allowed(now + Duration::hours(1), spread_minutes),
+        RunOutcome::Failure => hours.first_allowed(
+            now.checked_add_signed(Duration::hours(1))
+                .unwrap_or(NaiveDateTime::MAX),
+            spread_minutes,
+        ),
     }
 }
 
@@ -370,7 +416,7 @@ pub fn history_window(days: i64, state: &HistoryState, now: NaiveDateTime) -> (i
     let due = state.next_full_grab.is_none_or(|due| due <= now);
     let offline = state
         .last_success
-        .is_none_or(|last| last + Duration::days(days) <= now);
+        .is_none_or(|last| shift_days_time(last, days) <= now);
     if changed || due || offline {
         (days, true)
     } else {
@@ -393,10 +439,49 @@ pub fn history_after_run(
     if success {
         next.last_success = Some(now);
         if full_grab {
-            next.next_full_grab = Some(now + Duration::days((days / 2).max(1)));
+            next.next_full_grab = Some(shift_days_time(now, (days / 2).max(1)));
         }
     } else if full_grab {
-        next.next_full_grab = Some(now + Duration::days(retry_days.clamp(1, 7)));
+        next.next_full_grab = Some(shift_days_time(now, retry_days.clamp(1, 7)));
     }
     next
+}
+
+/// `date` moved by `days` days (back when negative), stopping at the calendar's first or
+/// last day rather than overflowing: for counts that come from outside (a configuration,
+/// a state file, a server), where a panic is never an answer.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::shift_days;
+/// let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+/// assert_eq!(shift_days(day, -1).to_string(), "2024-02-29");
+/// assert_eq!(shift_days(day, i64::MAX), NaiveDate::MAX);
+/// assert_eq!(shift_days(day, i64::MIN), NaiveDate::MIN);
+/// ```
+pub fn shift_days(date: NaiveDate, days: i64) -> NaiveDate {
+    let moved = if days >= 0 {
+        date.checked_add_days(Days::new(days.unsigned_abs()))
+    } else {
+        date.checked_sub_days(Days::new(days.unsigned_abs()))
+    };
+    moved.unwrap_or(if days >= 0 {
+        NaiveDate::MAX
+    } else {
+        NaiveDate::MIN
+    })
+}
+
+/// [`shift_days`] for a date and time: the time of day kept, saturating at the
+/// calendar's ends.
+pub fn shift_days_time(at: NaiveDateTime, days: i64) -> NaiveDateTime {
+    let date = shift_days(at.date(), days);
+    if date == at.date() && days != 0 {
+        return if days > 0 {
+            NaiveDateTime::MAX
+        } else {
+            NaiveDateTime::MIN
+        };
+    }
+    date.and_time(at.time())
 }

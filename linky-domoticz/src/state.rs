@@ -229,7 +229,14 @@ pub trait StateStore: Send + Sync {
     ) -> Result<(), StateError> {
         let mut by_day = empty_days(start, end);
         for reading in readings {
-            let day = (reading.end - Duration::minutes(1)).date();
+            // A reading ending at the calendar's first minute has no day to be kept in.
+            let Some(day) = reading
+                .end
+                .checked_sub_signed(Duration::minutes(1))
+                .map(|last_minute| last_minute.date())
+            else {
+                continue;
+            };
             if let Some(list) = by_day.get_mut(&day) {
                 list.push(StoredValue {
                     at: reading.end,
@@ -544,6 +551,7 @@ impl StateStore for MemoryState {
             .ok()
             .and_then(|all| {
                 all.get(&(pdl.to_owned(), kind))
+                    .filter(|_| from < to)
                     .map(|days| days.range(from..to).map(|(d, v)| (*d, v.clone())).collect())
             })
             .unwrap_or_default();

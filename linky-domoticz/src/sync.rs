@@ -47,7 +47,7 @@ use linky_core::{
     HistorySettings, HolidayZone, MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits,
     Reading, ReadingSource, RunOutcome, RunSettings, SecondaryDisplay, SourceData, SourceError,
     SourceErrorKind, SourceEvent, UsagePointId, device_rows, history_after_run, history_window,
-    merge_device, merged_pairs, next_run, plan_fetches,
+    merge_device, merged_pairs, next_run, plan_fetches, retry_not_before, shift_days,
 };
 
 use crate::state::{ContractHoursEntry, StateError, StateStore, StoredKind, SyncMeta};
@@ -826,13 +826,13 @@ impl<'a> SyncRun<'a> {
             && !self.cancel.is_cancelled()
         {
             // The history window's days, and the night before.
-            let from = today - Duration::days(window.max(days) + 1);
+            let from = shift_days(today, -(window.max(days) + 1));
             // A provisional colour before the whole history window is no longer asked.
             meta.provisional_colours.retain(|date| *date >= from);
             self.learn_colours(
                 colours,
                 &mut meta,
-                (from, today + Duration::days(2)),
+                (from, shift_days(today, 2)),
                 now,
                 (&mut report.errors, &mut report.notes),
             )
@@ -981,7 +981,7 @@ impl<'a> SyncRun<'a> {
         let history = meta.contract_hours.entry(pdl.to_owned()).or_default();
         if history
             .checked
-            .is_some_and(|checked| today < checked + Duration::days(CONTRACT_CHECK_DAYS))
+            .is_some_and(|checked| today < shift_days(checked, CONTRACT_CHECK_DAYS))
         {
             return;
         }
@@ -1115,7 +1115,7 @@ impl<'a> SyncRun<'a> {
         };
         let cancel = self.cancel.clone();
         let answer = tokio::select! {
-            answer = source.colours(*first, *last + Duration::days(1)) => answer,
+            answer = source.colours(*first, shift_days(*last, 1)) => answer,
             () = cancel.cancelled() => return 0,
         };
         let mut learned = 0;
@@ -1182,7 +1182,7 @@ impl<'a> SyncRun<'a> {
                 .learn_colours(
                     source,
                     &mut meta,
-                    (today, today + Duration::days(2)),
+                    (today, shift_days(today, 2)),
                     now,
                     (&mut errors, &mut notes),
                 )
@@ -1259,9 +1259,9 @@ impl<'a> SyncRun<'a> {
             } else {
                 window
             };
-            let (held, warnings) =
-                self.state
-                    .held_days(pdl, kind, today - Duration::days(days), today);
+            let (held, warnings) = self
+                .state
+                .held_days(pdl, kind, shift_days(today, -days), today);
             // A corrupt file's days are not held: they are asked for again now. Whether
             // that mended it shows when the rows are built (still corrupt: an error).
             for warning in warnings {
@@ -1330,11 +1330,10 @@ impl<'a> SyncRun<'a> {
                         });
                         match kind_of_error {
                             SourceErrorKind::Transient => {
-                                let not_before = retry_after.and_then(|wait| {
-                                    Some(
-                                        self.clock.local_now(PARIS)
-                                            + Duration::from_std(wait).ok()?,
-                                    )
+                                // A server's wait, however absurd, is capped and
+                                // never overflows the calendar.
+                                let not_before = retry_after.map(|wait| {
+                                    retry_not_before(self.clock.local_now(PARIS), wait)
                                 });
                                 return Some(StopReason::RetryLater { not_before });
                             }
@@ -1439,7 +1438,7 @@ impl<'a> SyncRun<'a> {
         device_report: &mut DeviceReport,
     ) -> (DeviceData, BTreeSet<NaiveDate>) {
         let pdl = usage_point.as_str();
-        let from = today - Duration::days(days);
+        let from = shift_days(today, -days);
         let mut gate: Option<BTreeSet<NaiveDate>> = None;
         let mut any_held = BTreeSet::new();
         let mut readings: [Vec<Reading>; 2] = [Vec::new(), Vec::new()];
@@ -1455,9 +1454,7 @@ impl<'a> SyncRun<'a> {
             readings[usize::from(flow == Flow::Production)] = flow_readings;
         }
         let peak_days = i64::from(self.settings.history.peak_days()).max(days);
-        let (peaks, warnings) = self
-            .state
-            .peaks(pdl, today - Duration::days(peak_days), today);
+        let (peaks, warnings) = self.state.peaks(pdl, shift_days(today, -peak_days), today);
         self.warn(device_report, warnings);
         let (mut data, report) = DeviceData::builder(
             DeviceId::meter(usage_point.clone()),
@@ -1551,7 +1548,7 @@ fn next_colour_check(
     let next_day_start = if now < day_start {
         day_start
     } else {
-        day_start + Duration::days(1)
+        day_start.checked_add_signed(Duration::days(1))?
     };
     let tomorrow = now.date().succ_opt()?;
     let settled =
@@ -1560,9 +1557,9 @@ fn next_colour_check(
     let ask = if settled {
         None
     } else if now < final_at {
-        Some(final_at + Duration::minutes(i64::from(spread_minutes % 30)))
+        final_at.checked_add_signed(Duration::minutes(i64::from(spread_minutes % 30)))
     } else {
-        let next = now + Duration::hours(1);
+        let next = now.checked_add_signed(Duration::hours(1))?;
         let evening = now.date().and_hms_opt(20, 0, 0)?;
         (next <= evening).then_some(next)
     };

@@ -221,8 +221,42 @@ fn joined_description(object: &serde_json::Map<String, Value>) -> Option<String>
     (!parts.is_empty()).then(|| parts.join(": "))
 }
 
-/// `Retry-After` as delta-seconds (HTTP dates are ignored: they need a clock, and every
-/// server in this field sends seconds).
+/// `Retry-After` as delta-seconds, capped at [`linky_core::RETRY_AFTER_CEILING`] (a count
+/// of digits too large for any integer is the ceiling too). An HTTP-date needs a clock:
+/// [`retry_after_wait`] reads both forms, and the clients use it.
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(seconds).min(linky_core::RETRY_AFTER_CEILING))
+}
+
+/// How long a `Retry-After` header asks to wait at `now`: delta-seconds or an HTTP-date
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), capped at [`linky_core::RETRY_AFTER_CEILING`]; a
+/// date already past is no wait. Anything else is `None`, whatever its size: a header never
+/// panics a caller.
+///
+/// ```
+/// use std::time::Duration;
+/// use chrono::{TimeZone, Utc};
+/// use linky_enedis::retry_after_wait;
+/// let now = Utc.with_ymd_and_hms(2024, 6, 20, 9, 0, 0).unwrap();
+/// assert_eq!(retry_after_wait("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(retry_after_wait("Thu, 20 Jun 2024 09:05:00 GMT", now), Some(Duration::from_secs(300)));
+/// assert_eq!(retry_after_wait("Fri, 31 Dec 9999 23:59:59 GMT", now), Some(linky_core::RETRY_AFTER_CEILING));
+/// assert_eq!(retry_after_wait("99999999999999999999999", now), Some(linky_core::RETRY_AFTER_CEILING));
+/// assert_eq!(retry_after_wait("soon", now), None);
+/// ```
+pub fn retry_after_wait(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    if let Some(wait) = parse_retry_after(value) {
+        return Some(wait);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let wait = at
+        .signed_duration_since(now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(linky_core::RETRY_AFTER_CEILING))
 }

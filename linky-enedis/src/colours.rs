@@ -318,13 +318,10 @@ impl ColourClient {
         if status == 200 {
             return Ok(body);
         }
-        Err(Error::Api(ApiError::classify(
-            Endpoint::Data,
-            status,
-            None,
-            retry_after.as_deref(),
-            &body,
-        )))
+        Err(Error::Api(
+            ApiError::classify(Endpoint::Data, status, None, retry_after.as_deref(), &body)
+                .with_retry_after_at(retry_after.as_deref(), self.clock.now()),
+        ))
     }
 }
 

@@ -87,9 +87,24 @@ impl ApiError {
         self.description.as_deref()
     }
 
-    /// How long the server asked to wait (`Retry-After` in seconds), if it said.
+    /// How long the server asked to wait (`Retry-After`, in seconds or as an HTTP-date
+    /// read against the client's clock), if it said; never more than
+    /// [`linky_core::RETRY_AFTER_CEILING`].
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// Reads a `Retry-After` that [`ApiError::classify`] could not (an HTTP-date) against
+    /// `now`.
+    pub(crate) fn with_retry_after_at(
+        mut self,
+        header: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ApiError {
+        if self.retry_after.is_none() {
+            self.retry_after = header.and_then(|value| crate::retry_after_wait(value, now));
+        }
+        self
     }
 
     /// Whether a quota was hit (429, MyElectricalData's 409, the proxy's `slow_down`).

@@ -39,7 +39,7 @@ mod tokens;
 mod wire;
 
 pub use backfill::{BackfillReport, Payload, backfill};
-pub use classify::Endpoint;
+pub use classify::{Endpoint, retry_after_wait};
 pub use client::{
     Backend, DEFAULT_MAX_BODY_BYTES, DEFAULT_USER_AGENT, DeviceCode, Fetched, MeterSource,
     PollDecision, SystemClock, TokenStoreDebug, decide_poll, v5_path,

@@ -134,7 +134,12 @@ impl TokenStore for FileTokenStore {
         Ok(Some(TokenSet {
             access_token: AccessToken::new(stored.access_token),
             refresh_token: stored.refresh_token.map(RefreshToken::new),
-            expires_at: UNIX_EPOCH + Duration::from_secs(stored.expires_at_unix),
+            // A hand-edited expiry past the year 9999 is read as then, never an overflow.
+            expires_at: UNIX_EPOCH
+                .checked_add(Duration::from_secs(
+                    stored.expires_at_unix.min(LAST_UNIX_SECOND),
+                ))
+                .unwrap_or(UNIX_EPOCH),
             usage_points: stored.usage_points,
         }))
     }
@@ -193,4 +198,18 @@ impl TokenStore for FileTokenStore {
             Err(error) => Err(self.error("cannot remove", error)),
         }
     }
+}
+
+/// The longest life a token is believed to have: a year. A server's `expires_in` beyond it
+/// is read as a year (a 401 renews the token anyway).
+const LONGEST_TOKEN_LIFE: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// 9999-12-31 23:59:59 UTC: the latest expiry a token file is read with.
+const LAST_UNIX_SECOND: u64 = 253_402_300_799;
+
+/// `base` (the clock's now) plus a server's `expires_in`, capped at [`LONGEST_TOKEN_LIFE`]
+/// so that it never overflows the system's time (which would panic).
+pub(crate) fn expiry_after(base: SystemTime, seconds: u64) -> SystemTime {
+    let life = Duration::from_secs(seconds).min(LONGEST_TOKEN_LIFE);
+    base.checked_add(life).unwrap_or(base)
 }

@@ -113,7 +113,8 @@ pub enum Fault {
     /// An error status, its Retry-After and body.
     Status {
         status: u16,
-        retry_after: Option<u64>,
+        /// The header's value as sent: seconds, an HTTP-date, anything.
+        retry_after: Option<String>,
         body: String,
     },
     /// No answer for this long (the client's timeout is shorter).
@@ -282,7 +283,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 enum Answer {
     Full {
         status: u16,
-        retry_after: Option<u64>,
+        retry_after: Option<String>,
         body: Vec<u8>,
     },
     /// Head announcing the whole body, half of it, then a pause or a close.
@@ -309,8 +310,8 @@ async fn connection(stream: TcpStream, state: Arc<Mutex<State>>) {
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
                     body.len()
                 );
-                if let Some(seconds) = retry_after {
-                    head.push_str(&format!("retry-after: {seconds}\r\n"));
+                if let Some(value) = retry_after {
+                    head.push_str(&format!("retry-after: {value}\r\n"));
                 }
                 head.push_str("\r\n");
                 let mut message = head.into_bytes();

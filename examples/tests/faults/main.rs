@@ -75,6 +75,8 @@ struct World {
     target: Target,
     /// The local time of every run, in order.
     runs: Vec<NaiveDateTime>,
+    /// Whether each run succeeded.
+    successes: Vec<bool>,
 }
 
 static WORLDS: AtomicUsize = AtomicUsize::new(0);
@@ -125,6 +127,7 @@ impl World {
             state,
             target: Target::Memory(MemorySink::new()),
             runs: Vec::new(),
+            successes: Vec::new(),
         }
     }
 
@@ -147,12 +150,14 @@ impl World {
     /// One run at the clock's time, through `sink`.
     async fn run_into(&mut self, sink: &dyn Sink) -> SyncReport {
         self.runs.push(self.now());
-        SyncRun::new(&self.client, sink, &self.state, self.clock.as_ref())
+        let report = SyncRun::new(&self.client, sink, &self.state, self.clock.as_ref())
             .settings(settings())
             .spread_minutes(11)
             .retry_days(2)
             .run()
-            .await
+            .await;
+        self.successes.push(report.is_success());
+        report
     }
 
     async fn run(&mut self) -> SyncReport {
@@ -209,8 +214,9 @@ impl World {
     }
 
     /// The least number of data requests the runs so far need, from the planner: the
-    /// first run's full backfill (one request for each direction a meter lacks), then on
-    /// each later day what that day adds.
+    /// full backfill at the first run that succeeded (one request for each direction a
+    /// meter lacks; days that came while it was unfinished fit its chunks), then on each
+    /// later day what that day adds.
     fn minimum(&self) -> usize {
         let days = i64::from(settings().history.days());
         let with_data = [
@@ -218,7 +224,8 @@ impl World {
             Measurement::DailyMaxPower,
             Measurement::LoadCurve(Flow::Production),
         ];
-        let first = self.runs[0];
+        let first_success = self.successes.iter().position(|s| *s).unwrap_or(0);
+        let first = self.runs[first_success];
         let limits = |now: NaiveDateTime, days: i64| PlanLimits {
             now,
             days,
@@ -229,7 +236,7 @@ impl World {
             total += plan_fetches(measurement, &BTreeSet::new(), &limits(first, days)).len();
         }
         let mut last_day = first.date();
-        for &run in &self.runs[1..] {
+        for &run in &self.runs[first_success + 1..] {
             if run.date() == last_day {
                 continue;
             }
@@ -428,7 +435,7 @@ fn print(rows: &[Row]) {
 }
 
 /// Checks a row against what the scenario may cost: `runs` exactly, and at most `extra`
-/// requests above the minimum.
+/// requests above the minimum (a run stopped for a day asks for the new day apart).
 fn expect(row: &Row, runs: usize, extra: usize) {
     assert_eq!(row.runs, runs, "{row:?}");
     assert!(row.made >= row.minimum, "{row:?}");
@@ -442,7 +449,16 @@ fn nth(n: usize, fault: Fault) -> Rule {
 fn status(status: u16, retry_after: Option<u64>, body: &str) -> Fault {
     Fault::Status {
         status,
-        retry_after,
+        retry_after: retry_after.map(|seconds| seconds.to_string()),
+        body: body.to_owned(),
+    }
+}
+
+/// An error status whose `Retry-After` is sent as written (an HTTP-date, say).
+fn status_with_retry_after(status: u16, retry_after: &str, body: &str) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: Some(retry_after.to_owned()),
         body: body.to_owned(),
     }
 }
@@ -477,6 +493,39 @@ async fn the_fault_suite() {
         simple(
             "429, Retry-After 2 h (next run after it)",
             vec![nth(50, status(429, Some(7200), QUOTA))],
+            2,
+            1,
+        )
+        .await,
+    );
+    rows.push(
+        simple(
+            "429, Retry-After 10^13 s (capped at a day)",
+            vec![nth(50, status(429, Some(10_000_000_000_000), QUOTA))],
+            2,
+            2,
+        )
+        .await,
+    );
+    rows.push(
+        simple(
+            "503, Retry-After an HTTP-date in 9999 (capped)",
+            vec![nth(
+                60,
+                status_with_retry_after(503, "Fri, 31 Dec 9999 23:59:59 GMT", QUOTA),
+            )],
+            2,
+            2,
+        )
+        .await,
+    );
+    let in_two_hours = (utc(sandbox_now()) + chrono::Duration::hours(2))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    rows.push(
+        simple(
+            "429, Retry-After an HTTP-date 2 h ahead",
+            vec![nth(70, status_with_retry_after(429, &in_two_hours, QUOTA))],
             2,
             1,
         )

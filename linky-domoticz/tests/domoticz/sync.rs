@@ -1652,3 +1652,156 @@ async fn an_unpublished_or_provisional_colour_is_asked_until_known_for_good() {
         std::fs::remove_dir_all(root).ok();
     }
 }
+
+/// Extreme values from outside (a server's `Retry-After`, dates in bodies and in the state
+/// file, a contract's "since") go through a whole run: never a panic, and a wait from a
+/// server is capped (issue 18).
+mod extremes {
+    use super::*;
+    use linky_core::{Clock, ColourCalendar, ContractHours, DayColour, RETRY_AFTER_CEILING};
+    use linky_domoticz::{ContractHoursEntry, ContractHoursHistory, StopReason, SyncMeta};
+    use proptest::prelude::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// Any date the calendar holds, its ends more often than their share.
+    fn any_date() -> impl Strategy<Value = NaiveDate> {
+        let (min, max) = (
+            NaiveDate::MIN.num_days_from_ce(),
+            NaiveDate::MAX.num_days_from_ce(),
+        );
+        prop_oneof![
+            Just(NaiveDate::MIN),
+            Just(NaiveDate::MAX),
+            (min..=max).prop_map(|days| NaiveDate::from_num_days_from_ce_opt(days).unwrap()),
+            (-400i64..400).prop_map(|days| now().date() + Duration::days(days)),
+        ]
+    }
+
+    fn any_time() -> impl Strategy<Value = NaiveDateTime> {
+        prop_oneof![
+            Just(NaiveDateTime::MIN),
+            Just(NaiveDateTime::MAX),
+            (any_date(), 0u32..86_400)
+                .prop_map(|(date, s)| date.and_hms_opt(s / 3600, s / 60 % 60, s % 60).unwrap()),
+        ]
+    }
+
+    fn any_wait() -> impl Strategy<Value = std::time::Duration> {
+        prop_oneof![
+            Just(std::time::Duration::MAX),
+            Just(std::time::Duration::from_secs(10_000_000_000_000)),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| std::time::Duration::new(s, n)),
+            (0u64..200_000).prop_map(std::time::Duration::from_secs),
+        ]
+    }
+
+    use chrono::Datelike;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// A quota answer with any `Retry-After`: the run stops to retry later, not before
+        /// now plus the wait capped at a day, and the next run is set, in the calling hours.
+        #[test]
+        fn any_retry_after_is_a_capped_retry(wait in any_wait()) {
+            let report = runtime().block_on(async {
+                let source = FakeSource::new(vec![CONSUMER], vec![]).with_hook(Box::new(
+                    move |_, _| {
+                        Some(Err(SourceError::new(SourceErrorKind::Transient, "enedis answered 429 (transient)")
+                            .with_retry_after(wait)))
+                    },
+                ));
+                let (state, root) = state();
+                let report = sync(&source, &MemorySink::new(), &state, now()).await;
+                std::fs::remove_dir_all(root).ok();
+                report
+            });
+            let Some(StopReason::RetryLater { not_before: Some(not_before) }) = report.stopped else {
+                panic!("{report:?}");
+            };
+            let capped = Duration::from_std(wait.min(RETRY_AFTER_CEILING)).unwrap();
+            prop_assert_eq!(not_before, now() + capped);
+            prop_assert!(report.next_run >= not_before);
+            prop_assert!(report.next_run <= now() + Duration::days(2), "{}", report.next_run);
+        }
+
+        /// Readings dated anywhere in the calendar, a state file holding any dates and any
+        /// `days`, a contract since any day: the run ends (with errors, maybe), twice.
+        #[test]
+        fn extreme_dates_from_outside_never_panic(
+            ends in proptest::collection::vec(any_time(), 0..6),
+            last_success in proptest::option::of(any_time()),
+            next_full_grab in proptest::option::of(any_time()),
+            days_setting in proptest::option::of(any::<i64>()),
+            checked in proptest::option::of(any_date()),
+            since in proptest::option::of(any_date()),
+            colour_days in proptest::collection::vec(any_date(), 0..4),
+            at in (-400i64..400).prop_map(|minutes| now() + Duration::minutes(minutes * 37)),
+        ) {
+            runtime().block_on(async {
+                let hook_ends = ends.clone();
+                let source = ContractSource {
+                    inner: FakeSource::new(vec![CONSUMER], vec![]).with_hook(Box::new(
+                        move |number, request| {
+                            (number == 0 && request.measurement == Measurement::LoadCurve(Flow::Consumption)).then(|| {
+                                let mut readings = half_hours(request.start, request.end, 700);
+                                readings.extend(hook_ends.iter().map(|end| Reading {
+                                    end: *end,
+                                    length_minutes: 30,
+                                    power: Power::from_watts(500),
+                                }));
+                                Ok(SourceData::Curve { readings, report: QualityReport::default() })
+                            })
+                        },
+                    )),
+                    hours: Mutex::new(Some(ContractHours {
+                        text: "HC (22H00-6H00)".to_owned(),
+                        since,
+                    })),
+                    asked: AtomicUsize::new(0),
+                };
+                let (state, root) = state();
+                let mut colours = ColourCalendar::new();
+                for day in &colour_days {
+                    colours.set(*day, DayColour::White);
+                }
+                let mut meta = SyncMeta {
+                    last_success,
+                    next_full_grab,
+                    days_setting,
+                    colours,
+                    provisional_colours: colour_days.iter().copied().collect(),
+                    ..SyncMeta::default()
+                };
+                let history = ContractHoursHistory {
+                    checked,
+                    entries: vec![ContractHoursEntry {
+                        text: "HC (23H00-7H00)".to_owned(),
+                        since,
+                        seen: checked.unwrap_or(NaiveDate::MAX),
+                    }],
+                };
+                meta.contract_hours.insert(CONSUMER.to_owned(), history);
+                state.save_meta(&meta).unwrap();
+                let sink = MemorySink::new();
+                let colour_source = Colours::until("2024-06-30");
+                for minutes in [0, 90] {
+                    let clock = clock_at(at + Duration::minutes(minutes));
+                    let report = SyncRun::new(&source, &sink, &state, &clock)
+                        .settings(SyncSettings::new(linky_core::OffPeakConfig::default()))
+                        .colour_source(&colour_source)
+                        .run()
+                        .await;
+                    assert!(report.next_run > clock.local_now(PARIS) - Duration::minutes(1), "{report:?}");
+                }
+                std::fs::remove_dir_all(root).ok();
+            });
+        }
+    }
+}

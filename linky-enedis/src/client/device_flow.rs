@@ -63,7 +63,7 @@ pub fn decide_poll(interval: Duration, answer: Result<TokenSet, Error>) -> PollD
                 .code()
                 .is_some_and(|c| c.eq_ignore_ascii_case("slow_down")) =>
         {
-            PollDecision::Wait(interval + Duration::from_secs(5))
+            PollDecision::Wait(interval.saturating_add(Duration::from_secs(5)))
         }
         Err(Error::Transport { .. }) => PollDecision::Wait(interval),
         Err(error) => PollDecision::Stop(error),
@@ -147,8 +147,10 @@ impl DeviceFlow {
             },
             device_code: RefreshToken::new(parsed.device_code),
             user_code: parsed.user_code,
-            expires_in: Duration::from_secs(parsed.expires_in.unwrap_or(600)),
-            interval: Duration::from_secs(parsed.interval.unwrap_or(5).max(1)),
+            // A server's figures are capped (a code lives at most a day, a poll waits at
+            // most five minutes): the deadline arithmetic never overflows.
+            expires_in: Duration::from_secs(parsed.expires_in.unwrap_or(600).min(24 * 3600)),
+            interval: Duration::from_secs(parsed.interval.unwrap_or(5).clamp(1, 300)),
         })
     }
 
@@ -159,8 +161,12 @@ impl DeviceFlow {
     /// The error that stopped the flow ([`Error::NoConsent`] when the code expired).
     pub async fn wait_for_consent(&self, code: &DeviceCode) -> Result<TokenSet, Error> {
         let clock = self.client.clock();
-        let deadline =
-            clock.now() + chrono::Duration::from_std(code.expires_in).unwrap_or_default();
+        let span =
+            |wait: Duration| chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        let deadline = clock
+            .now()
+            .checked_add_signed(span(code.expires_in))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         let mut interval = code.interval;
         let url = format!("{}/device/token", self.client.backend().base_url());
         let form = [
@@ -172,7 +178,8 @@ impl DeviceFlow {
             ("device_code", code.device_code.expose().to_owned()),
         ];
         loop {
-            if clock.now() + chrono::Duration::from_std(interval).unwrap_or_default() > deadline {
+            let next_poll = clock.now().checked_add_signed(span(interval));
+            if next_poll.is_none_or(|next_poll| next_poll > deadline) {
                 return Err(Error::NoConsent {
                     detail: "the user did not consent before the code expired".to_owned(),
                 });

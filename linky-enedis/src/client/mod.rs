@@ -418,13 +418,16 @@ impl Client {
         if status == 200 {
             return Ok(body);
         }
-        Err(Error::Api(ApiError::classify(
-            Endpoint::Data,
-            status,
-            www_authenticate.as_deref(),
-            retry_after.as_deref(),
-            &body,
-        )))
+        Err(Error::Api(
+            ApiError::classify(
+                Endpoint::Data,
+                status,
+                www_authenticate.as_deref(),
+                retry_after.as_deref(),
+                &body,
+            )
+            .with_retry_after_at(retry_after.as_deref(), self.clock().now()),
+        ))
     }
 
     /// Reads an answer's body, refusing it as soon as it is known to pass the limit.
@@ -572,7 +575,8 @@ impl Client {
         self.record("POST", url, status, &headers, &body);
         if status != 200 {
             let error =
-                ApiError::classify(Endpoint::Token, status, None, retry_after.as_deref(), &body);
+                ApiError::classify(Endpoint::Token, status, None, retry_after.as_deref(), &body)
+                    .with_retry_after_at(retry_after.as_deref(), self.clock().now());
             if error.category() == ErrorCategory::ConsentLost {
                 tracing::warn!(code = ?error.code(), "consent lost: clearing the stored tokens");
                 self.inner.tokens.clear()?;
@@ -588,8 +592,10 @@ impl Client {
         Ok(TokenSet {
             access_token: AccessToken::new(parsed.access_token),
             refresh_token: parsed.refresh_token.map(crate::secret::RefreshToken::new),
-            expires_at: SystemTime::from(self.clock().now())
-                + Duration::from_secs(parsed.expires_in.unwrap_or(3600)),
+            expires_at: crate::tokens::expiry_after(
+                SystemTime::from(self.clock().now()),
+                parsed.expires_in.unwrap_or(3600),
+            ),
             usage_points: parsed
                 .usage_points_id
                 .map(|ids| {

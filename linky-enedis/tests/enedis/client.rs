@@ -1022,6 +1022,42 @@ async fn a_retry_after_above_the_policy_is_returned_not_slept() {
     }
 }
 
+/// A Retry-After given as an HTTP-date is read against the client's clock; one far in the
+/// future or absurdly large is capped at a day, never an overflow (issue 18).
+#[tokio::test]
+async fn a_retry_after_date_is_read_on_the_clock_and_capped() {
+    let clock = manual_clock();
+    let now = linky_core::Clock::now(clock.as_ref());
+    let in_two_hours = (now + chrono::Duration::hours(2))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let day = linky_core::RETRY_AFTER_CEILING;
+    for (retry_after, expected) in [
+        (in_two_hours.as_str(), Duration::from_secs(7200)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", day),
+        ("10000000000000", day),
+        ("184467440737095516150", day),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", retry_after)
+                    .set_body_string(r#"{"error":"too_many_requests"}"#),
+            )
+            .mount(&server)
+            .await;
+        let client = conso_api(&server)
+            .clock(clock.clone())
+            .jitter_seed(7)
+            .build()
+            .unwrap();
+        let error = sandbox_week(&client).await.unwrap_err();
+        assert_eq!(error.retry_after(), Some(expected), "{retry_after}");
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+}
+
 /// With the same seed and clock, the retries of two clients wait the same delays.
 #[tokio::test]
 async fn retries_are_deterministic_with_a_seed_and_a_manual_clock() {

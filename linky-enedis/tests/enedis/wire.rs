@@ -865,3 +865,59 @@ fn every_shared_sample_parses_or_classifies_when_present() {
     }
     assert!(count >= 25, "only {count} samples in {}", shared.display());
 }
+
+/// A body dated anywhere in the calendar (its ends, years without four digits) goes from
+/// bytes to a device's rows without a panic: the dates that cannot be read are anomalies,
+/// the others are placed, split and bucketed (issue 18).
+#[test]
+fn dates_at_the_calendars_ends_never_panic_the_pipeline() {
+    use linky_core::{
+        CompiledSchedule, DeviceData, HolidayZone, OffPeakConfig, PARIS, RunSettings, device_rows,
+    };
+    let config: OffPeakConfig = "22h-6h".parse().unwrap();
+    let device: linky_core::DeviceId = "22516914714270".parse().unwrap();
+    let schedule = CompiledSchedule::new(
+        &config,
+        "22516914714270",
+        Flow::Consumption,
+        HolidayZone::Metropole,
+    );
+    let day = date("2024-06-01");
+    for odd in [
+        "262143-12-31 23:30:00",
+        "+262143-12-31 23:30:00",
+        "-262143-01-01 00:30:00",
+        "0000-01-01 00:30:00",
+        "9999-12-31 23:30:00",
+        "0001-01-01 00:00:00",
+    ] {
+        let body = format!(
+            r#"{{"meter_reading": {{"usage_point_id": "22516914714270", "start": "2024-06-01", "end": "2024-06-02",
+            "reading_type": {{"unit": "W", "interval_length": "PT30M"}}, "interval_reading": [
+            {{"value": "1500", "date": "{odd}"}}, {{"value": "1500", "date": "2024-06-01 00:30:00"}}]}}}}"#
+        );
+        let payload =
+            parse_load_curve(body.as_bytes(), Flow::Consumption, UsagePointCheck::Skip).unwrap();
+        let (curve, report) = payload.build_curve(PARIS);
+        assert!(!report.is_clean(), "{odd}: {report}");
+        let split = curve.split(&schedule);
+        let total: i64 = split
+            .days()
+            .iter()
+            .map(|d| d.total().milliwatt_minutes())
+            .sum();
+        assert_eq!(total, curve.total_energy().milliwatt_minutes(), "{odd}");
+        let (data, _) = DeviceData::builder(device.clone(), &config, HolidayZone::Metropole)
+            .period(day, day.succ_opt().unwrap())
+            .consumption(&payload.readings)
+            .build();
+        let settings = RunSettings {
+            today: date("2024-06-02"),
+            history: Default::default(),
+            main: Default::default(),
+            secondary: Default::default(),
+        };
+        let rows = device_rows(&data, &settings);
+        assert!(rows.days.len() <= 1, "{odd}");
+    }
+}
