@@ -236,6 +236,7 @@ pub fn write_chart(data: &ChartData, language: Language, path: &Path) -> Result<
         return Err("nothing to draw: no day with data in that period".to_owned());
     }
     register_font()?;
+    writable(path)?;
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -255,6 +256,62 @@ pub fn write_chart(data: &ChartData, language: Language, path: &Path) -> Result<
         _ => Err(format!(
             "{}: a chart is written as .svg or .png",
             path.display()
+        )),
+    }
+}
+
+/// Whether a chart can be written at `path`, said as a sentence when it cannot (before
+/// plotters, whose errors read `ImageError(IoError(...))`).
+fn writable(path: &Path) -> Result<(), String> {
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "cannot write the chart to {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
+    if path.is_dir() {
+        return Err(format!(
+            "cannot write the chart to {}: it is a folder; give a file name ending in .svg or .png",
+            path.display()
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map(drop)
+        .map_err(|error| {
+            let why = match error.kind() {
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_owned(),
+                _ => error.to_string(),
+            };
+            format!("cannot write the chart to {}: {why}", path.display())
+        })
+}
+
+/// A chart's output as the command line gives it: a file ending in `.svg` or `.png`.
+///
+/// # Errors
+///
+/// A sentence for any other name (a usage error).
+pub fn parse_output(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg" | "png") => Ok(path),
+        _ => Err(format!(
+            "{text}: a chart is written as .svg or .png (give a file name ending in one of them)"
         )),
     }
 }

@@ -109,11 +109,11 @@ struct RunArgs {
     /// The off-peak schedule (see `linky explain`)
     #[arg(long, value_name = "SCHEDULE")]
     schedule: Option<String>,
-    /// Days of day rows
-    #[arg(long)]
+    /// Days of day rows (1 to 36499, as in the configuration)
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..36_500))]
     days: Option<i64>,
-    /// Days of hour rows
-    #[arg(long)]
+    /// Days of hour rows (0 to 36499, as in the configuration)
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..36_500))]
     hours_days: Option<i64>,
     /// Run at this local time on a clock that moves only on waits (tests, reproducing a
     /// run; a daemon's sleeps then pass at once)
@@ -155,7 +155,7 @@ struct ReplayArgs {
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Also draw the replayed data (.svg or .png); repeat for both
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = chart::parse_output)]
     chart: Vec<PathBuf>,
     /// The chart's language [default: from LANG]
     #[arg(long, value_enum)]
@@ -191,14 +191,14 @@ struct ChartArgs {
     /// Usage points to draw [default: the configuration's, or the session's]
     #[arg(long = "pdl", value_name = "PDL")]
     usage_points: Vec<String>,
-    /// First day [default: 31 days before the last]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// First day, YYYY-MM-DD or DD/MM/YYYY [default: 31 days before the last]
+    #[arg(long, value_name = "DAY", value_parser = parse_day)]
     from: Option<chrono::NaiveDate>,
-    /// Last day [default: yesterday, or the session's last day]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// Last day, included [default: yesterday, or the session's last day]
+    #[arg(long, value_name = "DAY", value_parser = parse_day)]
     to: Option<chrono::NaiveDate>,
     /// Output files (.svg or .png); repeat for more [default: linky.svg and linky.png]
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", value_parser = chart::parse_output)]
     output: Vec<PathBuf>,
     /// The labels' language [default: from LANG]
     #[arg(long, value_enum)]
@@ -214,8 +214,8 @@ struct ColoursArgs {
     /// The state folder whose kept colours are shown [default: the configuration's]
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
-    /// The day to show [default: today]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// The day to show, YYYY-MM-DD or DD/MM/YYYY [default: today]
+    #[arg(long, value_name = "DAY", value_parser = parse_day)]
     date: Option<chrono::NaiveDate>,
     /// Ask RTE (else api-couleur-tempo.fr) for today's and tomorrow's colours first, keep
     /// them, and write them where the configuration says
@@ -234,11 +234,11 @@ struct CostsArgs {
     /// Usage points whose consumption is priced [default: the configuration's]
     #[arg(long = "pdl", value_name = "PDL")]
     usage_points: Vec<String>,
-    /// First day [default: a year before the last]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// First day, YYYY-MM-DD or DD/MM/YYYY [default: a year before the last]
+    #[arg(long, value_name = "DAY", value_parser = parse_day)]
     from: Option<chrono::NaiveDate>,
-    /// Last day [default: yesterday]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// Last day, included [default: yesterday]
+    #[arg(long, value_name = "DAY", value_parser = parse_day)]
     to: Option<chrono::NaiveDate>,
     /// The subscribed power, in kVA [default: the configuration's, 6]
     #[arg(long)]
@@ -268,8 +268,66 @@ fn language(lang: Option<Lang>) -> Language {
 }
 
 fn parse_now(text: &str) -> Result<chrono::NaiveDateTime, String> {
-    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
-        .map_err(|e| format!("expected \"YYYY-MM-DD HH:MM\": {e}"))
+    let (day, time) = text
+        .trim()
+        .split_once(' ')
+        .ok_or("expected \"YYYY-MM-DD HH:MM\"")?;
+    let time = chrono::NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|e| format!("expected \"YYYY-MM-DD HH:MM\": {e}"))?;
+    Ok(parse_day(day)?.and_time(time))
+}
+
+/// A day as the command takes it: `YYYY-MM-DD`, or `DD/MM/YYYY` as schedules write dates,
+/// with a four-digit year (so that no day arithmetic leaves the calendar).
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    let text = text.trim();
+    let format = if text.contains('/') {
+        "%d/%m/%Y"
+    } else {
+        "%Y-%m-%d"
+    };
+    let year_digits = match format {
+        "%d/%m/%Y" => text.rsplit('/').next(),
+        _ => text.split('-').next(),
+    }
+    .map_or(0, str::len);
+    if year_digits != 4 {
+        return Err(format!(
+            "\"{text}\" is not a day: expected YYYY-MM-DD or DD/MM/YYYY, with a four-digit year"
+        ));
+    }
+    chrono::NaiveDate::parse_from_str(text, format).map_err(|error| {
+        format!("\"{text}\" is not a day ({error}): expected YYYY-MM-DD or DD/MM/YYYY")
+    })
+}
+
+/// The days a chart or a comparison covers, as `[first, end)`: `--from` and `--to` (both
+/// included) over the defaults (`default_end`, the day after the last, and `span` days
+/// before it). A reversed or empty period is a usage error that names both days.
+fn period(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    default_end: chrono::NaiveDate,
+    span: i64,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Exit> {
+    let last = to.unwrap_or_else(|| linky_core::shift_days(default_end, -1));
+    let first = from.unwrap_or_else(|| linky_core::shift_days(last, 1 - span.max(1)));
+    let Some(end) = last.succ_opt() else {
+        eprintln!("error: --to {last}: no day follows it");
+        return Err(Exit::Usage);
+    };
+    if first > last {
+        let (from_word, to_word) = match (from.is_some(), to.is_some()) {
+            (true, true) => ("--from", "--to"),
+            (true, false) => ("--from", "the last day"),
+            _ => ("the first day", "--to"),
+        };
+        eprintln!(
+            "error: the period is empty: {from_word} {first} is after {to_word} {last}; give a first day on or before the last"
+        );
+        return Err(Exit::Usage);
+    }
+    Ok((first, end))
 }
 
 /// The exit codes, documented in `--help`.
@@ -883,12 +941,10 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
                 return Exit::Failure;
             }
         };
-        let to = args
-            .to
-            .map_or(info.now.date(), |to| to.succ_opt().unwrap_or(to));
-        let from = args
-            .from
-            .unwrap_or(to - chrono::Duration::days(info.days.max(1)));
+        let (from, to) = match period(args.from, args.to, info.now.date(), info.days) {
+            Ok(period) => period,
+            Err(exit) => return exit,
+        };
         let usage_points = if args.usage_points.is_empty() {
             info.usage_points.clone()
         } else {
@@ -919,8 +975,10 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         return Exit::Usage;
     }
     let today = linky_enedis::SystemClock.local_now(PARIS).date();
-    let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
-    let from = args.from.unwrap_or(to - chrono::Duration::days(31));
+    let (from, to) = match period(args.from, args.to, today, 31) {
+        Ok(period) => period,
+        Err(exit) => return exit,
+    };
     draw(
         &state,
         &usage_points,
@@ -991,6 +1049,7 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
 }
 
 async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
+    use linky_domoticz::StateStore;
     use linky_examples::costs;
     let config = match load_config(cli) {
         Ok(config) => config,
@@ -1023,7 +1082,15 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             }
         },
     };
-    if let Some(path) = &args.session {
+    // What is priced: a session replayed into memory (its usage points, schedule and
+    // days by default), or a state folder (the configuration's, a year before today).
+    let (state, default_points, default_schedule, default_end, default_span): (
+        Box<dyn StateStore>,
+        Vec<String>,
+        String,
+        chrono::NaiveDate,
+        i64,
+    ) = if let Some(path) = &args.session {
         let session = match read_session_file(path) {
             Ok(session) => session,
             Err(message) => {
@@ -1031,30 +1098,33 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
                 return Exit::Usage;
             }
         };
-        return match linky_examples::session_costs(
-            session,
-            args.kva.unwrap_or(config.kva),
-            colours,
-            &book,
-        )
-        .await
-        {
-            Ok(table) => {
-                print!("{table}");
-                Exit::Success
-            }
+        match linky_examples::replay_quietly(session).await {
+            Ok((state, info)) => (
+                Box::new(state),
+                info.usage_points.clone(),
+                info.offpeak.clone(),
+                info.now.date(),
+                info.days,
+            ),
             Err(message) => {
-                eprintln!("error: {message}");
-                Exit::Failure
+                eprintln!("error: {}: {message}", path.display());
+                return Exit::Failure;
             }
-        };
-    }
-    let state = match open_state(args.state.as_deref(), &config) {
-        Ok(state) => state,
-        Err(exit) => return exit,
+        }
+    } else {
+        match open_state(args.state.as_deref(), &config) {
+            Ok(state) => (
+                Box::new(state),
+                config.usage_points.clone(),
+                config.schedule.clone(),
+                linky_enedis::SystemClock.local_now(PARIS).date(),
+                365,
+            ),
+            Err(exit) => return exit,
+        }
     };
     let pdls = if args.usage_points.is_empty() {
-        config.usage_points.clone()
+        default_points
     } else {
         args.usage_points.clone()
     };
@@ -1066,7 +1136,11 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
         return Exit::Usage;
     };
-    let mut schedule: linky_core::OffPeakConfig = match config.schedule.parse() {
+    let (from, to) = match period(args.from, args.to, default_end, default_span) {
+        Ok(period) => period,
+        Err(exit) => return exit,
+    };
+    let mut schedule: linky_core::OffPeakConfig = match default_schedule.parse() {
         Ok(schedule) => schedule,
         Err(error) => {
             eprintln!("error: schedule: {error}");
@@ -1075,7 +1149,6 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     };
     // What the sync learned, read once: the contract hours of a usage point the schedule
     // says nothing of, and (without a colour file) the colours it kept (`tempo = true`).
-    use linky_domoticz::StateStore as _;
     let meta = state.load_meta().unwrap_or_default();
     if !schedule.has_two_tariffs(first.as_str())
         && let Some(history) = meta.contract_hours.get(first.as_str())
@@ -1083,10 +1156,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         schedule = history.schedule(&schedule, first.as_str()).0;
     }
     let colours = colours.or_else(|| Some(meta.colours).filter(|colours| !colours.is_empty()));
-    let today = linky_enedis::SystemClock.local_now(PARIS).date();
-    let to = args.to.map_or(today, |to| to.succ_opt().unwrap_or(to));
-    let from = args.from.unwrap_or(to - chrono::Duration::days(365));
-    let curve = costs::consumption_curve(&state, &usage_points, from, to);
+    let curve = costs::consumption_curve(state.as_ref(), &usage_points, from, to);
     let options = costs::CostOptions {
         from,
         to,

@@ -719,7 +719,7 @@ fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
         .args(["chart", "--session"])
         .arg(main_session_file())
         .args(["-o", "chart.gif"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a usage error");
     assert!(err.contains("a chart is written as .svg or .png"), "{err}");
     let (code, _, err) = run(linky(&home)
         .args([
@@ -1064,4 +1064,146 @@ fn colours_show_the_day_the_next_one_and_the_seasons_days_left() {
         ),
         "{out}"
     );
+}
+
+/// Bad input on the command line is a usage error (2) or a failure (1) with a sentence,
+/// never a panic (101): reversed and empty periods name both days; dates beyond four-digit
+/// years, sizes out of range, unwritable paths and wrong PDLs are refused (issue 18).
+#[test]
+fn bad_arguments_are_sentences_never_panics() {
+    let home = Folder::new("bad-arguments");
+    let session = main_session_file();
+    let session = session.to_str().unwrap();
+    let state = home.join("state");
+    let state = state.to_str().unwrap();
+    let missing_folder = home.join("missing/chart.svg");
+    let missing_folder = missing_folder.to_str().unwrap();
+    let checks: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "chart",
+                "--session",
+                session,
+                "--from",
+                "2024-11-10",
+                "--to",
+                "2024-11-01",
+            ],
+            2,
+            "--from 2024-11-10 is after --to 2024-11-01",
+        ),
+        (
+            &[
+                "costs",
+                "--session",
+                session,
+                "--from",
+                "2024-11-10",
+                "--to",
+                "2024-11-01",
+            ],
+            2,
+            "--from 2024-11-10 is after --to 2024-11-01",
+        ),
+        (
+            &[
+                "chart",
+                "--state",
+                state,
+                "--pdl",
+                "22516914714270",
+                "--from",
+                "10/11/2024",
+                "--to",
+                "01/11/2024",
+            ],
+            2,
+            "--from 2024-11-10 is after --to 2024-11-01",
+        ),
+        (
+            &[
+                "costs",
+                "--state",
+                state,
+                "--pdl",
+                "22516914714270",
+                "--from",
+                "2030-01-01",
+                "--to",
+                "2029-12-31",
+            ],
+            2,
+            "--from 2030-01-01 is after --to 2029-12-31",
+        ),
+        (
+            &["chart", "--session", session, "--to", "+262143-12-31"],
+            2,
+            "four-digit year",
+        ),
+        (
+            &["chart", "--session", session, "--from=-0001-01-01"],
+            2,
+            "is not a day",
+        ),
+        (
+            &[
+                "chart",
+                "--session",
+                session,
+                "--to",
+                "9999-12-31",
+                "-o",
+                "x.svg",
+            ],
+            1,
+            "nothing to draw",
+        ),
+        (
+            &["colours", "--state", state, "--date", "31/02/2024"],
+            2,
+            "is not a day",
+        ),
+        (
+            &["sync", "--now", "+99999-01-01 10:00"],
+            2,
+            "four-digit year",
+        ),
+        (&["sync", "--days", "0"], 2, "0 is not in 1..36500"),
+        (&["sync", "--days", "99999999999999999999"], 2, "--days"),
+        (&["sync", "--hours-days=-1"], 2, "--hours-days"),
+        (&["sync", "--pdl", "123"], 2, "expected exactly 14 digits"),
+        (
+            &["chart", "--session", session, "--pdl", "2251691471427x"],
+            2,
+            "2251691471427x",
+        ),
+        (&["costs", "--session", session, "--kva=-3"], 2, "--kva"),
+        (
+            &["chart", "--session", session, "-o", "chart.jpg"],
+            2,
+            "a chart is written as .svg or .png",
+        ),
+        (
+            &["replay", "--chart", "week.gif"],
+            2,
+            "a chart is written as .svg or .png",
+        ),
+        (
+            &["chart", "--session", session, "-o", missing_folder],
+            1,
+            "does not exist",
+        ),
+        (&["chart", "--session", "/"], 2, "cannot read /"),
+        (
+            &["replay", "--session", "/dev/null"],
+            2,
+            "malformed session",
+        ),
+    ];
+    for (arguments, expected, phrase) in checks {
+        let (code, _, err) = run(linky(&home).current_dir(&home.0).args(*arguments));
+        assert!(!err.contains("panicked"), "{arguments:?}: {err}");
+        assert_eq!(code, *expected, "{arguments:?}: {err}");
+        assert!(err.contains(phrase), "{arguments:?}: {err}");
+    }
 }
