@@ -37,8 +37,14 @@ pub struct LiveRun {
 /// Why a live run could not start.
 #[derive(Debug)]
 pub enum LiveError {
-    /// Consent is needed and nobody is there to give it.
+    /// Consent is needed: nobody is there to give it, or it was refused, or the code
+    /// expired first. The message says what to do.
     ConsentNeeded(String),
+    /// Stopped by the cancel token (a signal) before the run started, during the consent
+    /// wait say.
+    Interrupted,
+    /// The backend cannot be reached (its host and the cause in the message): a retry.
+    Unreachable(String),
     /// Anything else.
     Failed(String),
 }
@@ -46,9 +52,42 @@ pub enum LiveError {
 impl std::fmt::Display for LiveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LiveError::ConsentNeeded(message) | LiveError::Failed(message) => f.write_str(message),
+            LiveError::ConsentNeeded(message)
+            | LiveError::Unreachable(message)
+            | LiveError::Failed(message) => f.write_str(message),
+            LiveError::Interrupted => f.write_str("interrupted before the run started"),
         }
     }
+}
+
+/// A device-flow error as the person at the terminal needs it: a refusal or an expired
+/// code is consent to give again (with how), a gateway out of reach is a retry.
+fn consent_error(error: linky_enedis::Error) -> LiveError {
+    let refused = error
+        .api()
+        .and_then(linky_enedis::ApiError::code)
+        .is_some_and(|code| code.eq_ignore_ascii_case("access_denied"));
+    if refused {
+        return LiveError::ConsentNeeded(
+            "consent refused on the Enedis page: run `linky sync` again in a terminal and \
+             accept the sharing of your data to go on"
+                .to_owned(),
+        );
+    }
+    if matches!(error, linky_enedis::Error::NoConsent { .. }) || error.is_consent_lost() {
+        return LiveError::ConsentNeeded(format!(
+            "no consent: {}; run `linky sync` again in a terminal and enter the new code \
+             within its time",
+            match &error {
+                linky_enedis::Error::NoConsent { detail } => detail.clone(),
+                other => other.to_string(),
+            }
+        ));
+    }
+    if error.is_transient() {
+        return LiveError::Unreachable(error.to_string());
+    }
+    failed(error)
 }
 
 fn failed(error: impl std::fmt::Display) -> LiveError {
@@ -267,14 +306,23 @@ pub async fn live_sync(
                 "no consent yet: run `linky sync` once in a terminal to give it".to_owned(),
             ));
         }
+        // A signal stops the flow at once: the code's wait may last minutes.
         let flow = DeviceFlow::new(client.clone()).map_err(failed)?;
-        let code = flow.request_code().await.map_err(failed)?;
+        let code = tokio::select! {
+            code = flow.request_code() => code.map_err(consent_error)?,
+            () = cancel.cancelled() => return Err(LiveError::Interrupted),
+        };
         say(&format!(
             "To share your Linky data, open {} and enter the code {}.",
             code.verification_url, code.user_code
         ));
-        say("Waiting for your consent...");
-        flow.wait_for_consent(&code).await.map_err(failed)?;
+        say("Waiting for your consent... (Ctrl-C to stop)");
+        tokio::select! {
+            given = flow.wait_for_consent(&code) => {
+                given.map_err(consent_error)?;
+            }
+            () = cancel.cancelled() => return Err(LiveError::Interrupted),
+        }
         say("Consent given.");
     }
     let (settings, warnings) = sync_settings(config).map_err(LiveError::Failed)?;

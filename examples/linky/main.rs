@@ -27,7 +27,8 @@ Exit codes:
   2    usage error: bad arguments or configuration file
   3    consent needed: give (or give again) your consent to Enedis, in a terminal
   4    retry later: a quota or an outage; what was fetched is kept
-  130  interrupted (SIGINT or SIGTERM during a one-shot run); what was fetched is kept";
+  130  interrupted (SIGINT or SIGTERM during a one-shot run, or a second signal);
+       what was fetched is kept";
 
 /// Linky smart-meter data from Enedis into Domoticz, peak and off-peak hours split exactly.
 #[derive(Debug, Parser)]
@@ -554,28 +555,36 @@ fn clock_at(now: Option<chrono::NaiveDateTime>) -> Result<Arc<dyn Clock>, String
     })
 }
 
-/// Cancels `token` on SIGINT or SIGTERM, and says that it did.
+/// Cancels `token` on SIGINT or SIGTERM, and says that it did. A second signal (a person
+/// pressing Ctrl-C again while the run winds down) ends the process at once with 130:
+/// what was fetched is already kept, each answer is stored before the next request.
 fn on_signals(token: CancelToken) -> Arc<AtomicBool> {
     let signalled = Arc::new(AtomicBool::new(false));
     let flag = signalled.clone();
     tokio::spawn(async move {
-        let terminate = async {
-            #[cfg(unix)]
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
+        #[cfg(unix)]
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for signals in 0.. {
+            let terminated = async {
+                #[cfg(unix)]
+                if let Some(signal) = terminate.as_mut() {
                     signal.recv().await;
+                    return;
                 }
-                Err(_) => std::future::pending::<()>().await,
+                std::future::pending::<()>().await;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = terminated => {}
             }
-            #[cfg(not(unix))]
-            std::future::pending::<()>().await;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
+            if signals > 0 {
+                eprintln!("stopped at once by a second signal");
+                std::process::exit(Exit::Interrupted as i32);
+            }
+            flag.store(true, Ordering::SeqCst);
+            token.cancel();
         }
-        flag.store(true, Ordering::SeqCst);
-        token.cancel();
     });
     signalled
 }
@@ -640,6 +649,43 @@ async fn sync(
             Err(LiveError::ConsentNeeded(message)) => {
                 eprintln!("error: {message}");
                 return Exit::Consent;
+            }
+            Err(LiveError::Interrupted) => {
+                if daemon {
+                    reporter.say("stopped by a signal");
+                    return Exit::Success;
+                }
+                eprintln!("interrupted: nothing was fetched; run `linky sync` again to go on");
+                return Exit::Interrupted;
+            }
+            Err(LiveError::Unreachable(message)) => {
+                eprintln!("error: {message}");
+                // What trying again may mend, as a failed run: the one-shot run says
+                // "retry later", the daemon tries again at the next run a failure gets.
+                if !daemon {
+                    return Exit::RetryLater;
+                }
+                let next_run = linky_core::next_run(
+                    clock.local_now(PARIS),
+                    linky_core::RunOutcome::Failure,
+                    linky_core::CallingHours::default(),
+                    0,
+                );
+                let wait = sleep_for(next_run, clock.as_ref());
+                reporter.say(&format!(
+                    "next run at {} (in {})",
+                    next_run.format("%Y-%m-%d %H:%M"),
+                    linky_examples::progress::human_wait(wait)
+                ));
+                tokio::select! {
+                    () = clock.sleep(wait) => {}
+                    () = cancel.cancelled() => {
+                        reporter.say("stopped by a signal while sleeping");
+                        return Exit::Success;
+                    }
+                }
+                round += 1;
+                continue;
             }
             Err(LiveError::Failed(message)) => {
                 eprintln!("error: {message}");

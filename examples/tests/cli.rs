@@ -1207,3 +1207,272 @@ fn bad_arguments_are_sentences_never_panics() {
         assert!(err.contains(phrase), "{arguments:?}: {err}");
     }
 }
+
+// ---- consent and unreachable gateways (issue 18) ----
+
+/// The command in a pseudo-terminal that the test types into while it runs.
+struct Terminal {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Terminal {
+    fn start(home: &Folder, arguments: &[&str]) -> Terminal {
+        use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut command = CommandBuilder::new(LINKY);
+        command.args(arguments);
+        command.env("HOME", &home.0);
+        command.env("XDG_CONFIG_HOME", home.join("config"));
+        command.env("XDG_DATA_HOME", home.join("data"));
+        command.env("LANG", "C");
+        command.env("TERM", "xterm-256color");
+        command.cwd(&home.0);
+        let child = pair.slave.spawn_command(command).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 4096];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Terminal {
+            child,
+            writer,
+            output,
+            _master: pair.master,
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).replace('\r', "")
+    }
+
+    /// Waits (10 s at most) until the screen shows `text`.
+    fn wait_for(&self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.text().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} in:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types `keys` as a person would (Ctrl-C is `\x03`).
+    fn type_keys(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        self.writer.write_all(keys).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// The exit code, within `within`.
+    fn exit_code(&mut self, within: Duration) -> u32 {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The last lines, read by the collector after the process ended.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.exit_code();
+            }
+            if std::time::Instant::now() > deadline {
+                self.child.kill().ok();
+                panic!("still running after {within:?}:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A configuration of the proxy at `url`, without consent yet.
+fn proxy_at(home: &Folder, url: &str) -> PathBuf {
+    let state = home.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let config = home.join("linky.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend = \"proxy\"\nbase_url = \"{url}\"\nschedule = \"22h00-6h00\"\n\
+             state = \"{}\"\n[history]\ndays = 14\nhours_days = 2\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// During "Waiting for your consent...", Ctrl-C stops at once: 130 for a one-shot run,
+/// 0 for a daemon. A refused consent and an expired code end with 3 and what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_wait_stops_on_ctrl_c_and_a_refusal_exits_3() {
+    let enedis = Enedis::start(Vec::new()).await;
+    enedis.state.lock().unwrap().consent = enedis::Consent::Pending;
+    for (daemon, expected) in [(false, 130), (true, 0)] {
+        let home = Folder::new("consent-interrupted");
+        let config = proxy_at(&home, &enedis.url());
+        let config = config.to_str().unwrap();
+        let mut arguments = vec!["--config", config, "sync"];
+        if daemon {
+            arguments.push("--daemon");
+        }
+        let mut terminal = Terminal::start(&home, &arguments);
+        terminal.wait_for("Waiting for your consent");
+        terminal.wait_for("WDJB-MJHT");
+        let started = std::time::Instant::now();
+        terminal.type_keys(b"\x03");
+        let code = terminal.exit_code(Duration::from_secs(5));
+        assert_eq!(code, expected, "daemon {daemon}:\n{}", terminal.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        if !daemon {
+            assert!(
+                terminal.text().contains("interrupted"),
+                "{}",
+                terminal.text()
+            );
+        }
+    }
+    // Refused on the consent page: 3, and what to do.
+    enedis.state.lock().unwrap().consent = enedis::Consent::Refused;
+    let home = Folder::new("consent-refused");
+    let config = proxy_at(&home, &enedis.url());
+    let mut terminal = Terminal::start(&home, &["--config", config.to_str().unwrap(), "sync"]);
+    let code = terminal.exit_code(Duration::from_secs(10));
+    let text = terminal.text();
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("consent refused"), "{text}");
+    assert!(
+        text.contains("run `linky sync` again in a terminal"),
+        "{text}"
+    );
+    assert!(!text.contains("enedis answered 400"), "{text}");
+    // Never given before the code expires (on a clock that moves on waits): 3.
+    enedis.state.lock().unwrap().consent = enedis::Consent::Pending;
+    let home = Folder::new("consent-expired");
+    let config = proxy_at(&home, &enedis.url());
+    let mut terminal = Terminal::start(
+        &home,
+        &["--config", config.to_str().unwrap(), "sync", "--now", NOW],
+    );
+    let code = terminal.exit_code(Duration::from_secs(20));
+    let text = terminal.text();
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("expired"), "{text}");
+    assert!(text.contains("enter the new code"), "{text}");
+    // Given: the run goes on with the usage points the proxy lists.
+    enedis.state.lock().unwrap().consent = enedis::Consent::Given;
+    let home = Folder::new("consent-given");
+    let config = proxy_at(&home, &enedis.url());
+    let mut terminal = Terminal::start(
+        &home,
+        &["--config", config.to_str().unwrap(), "sync", "--now", NOW],
+    );
+    let code = terminal.exit_code(Duration::from_secs(20));
+    assert_eq!(code, 0, "{}", terminal.text());
+    assert!(
+        terminal.text().contains("Consent given."),
+        "{}",
+        terminal.text()
+    );
+}
+
+/// A gateway out of reach is a retry on every backend: exit 4 with its host and the
+/// cause, and a daemon goes on to its next run (issue 18).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_gateway_is_a_retry_naming_its_host_on_every_backend() {
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let url = format!("http://{address}");
+    for backend in config_backends() {
+        let home = Folder::new("unreachable");
+        let state = home.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        let now = chrono::NaiveDateTime::parse_from_str(NOW, "%Y-%m-%d %H:%M").unwrap();
+        let now = now.and_local_timezone(linky_core::PARIS).unwrap().to_utc();
+        FileTokenStore::new(state.join("tokens.json"))
+            .save(&TokenSet {
+                access_token: AccessToken::new("access-0"),
+                refresh_token: Some(RefreshToken::new("refresh")),
+                expires_at: SystemTime::from(now) + Duration::from_secs(12_600),
+                usage_points: vec![CONSUMER.to_owned()],
+            })
+            .unwrap();
+        let config = home.join("linky.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "backend = \"{backend}\"\nbase_url = \"{url}\"\nusage_points = [\"{CONSUMER}\"]\n\
+                 state = \"{}\"\n[credentials]\ntoken_env = \"LINKY_TEST_TOKEN\"\n\
+                 client_id = \"id\"\nclient_secret_env = \"LINKY_TEST_SECRET\"\n",
+                state.display()
+            ),
+        )
+        .unwrap();
+        let (code, out, err) = run(linky(&home)
+            .env("LINKY_TEST_TOKEN", "token")
+            .env("LINKY_TEST_SECRET", "secret")
+            .arg("--config")
+            .arg(&config)
+            .args(["sync", "--now", NOW]));
+        let said = format!("{out}{err}");
+        assert_eq!(code, 4, "{backend}: {said}");
+        assert!(said.contains(&address.to_string()), "{backend}: {said}");
+        assert!(said.contains("connection refused"), "{backend}: {said}");
+    }
+    // The proxy without consent yet, in a terminal: the device flow's first call fails.
+    let home = Folder::new("unreachable-consent");
+    let config = proxy_at(&home, &url);
+    let config = config.to_str().unwrap();
+    let mut terminal = Terminal::start(&home, &["--config", config, "sync", "--now", NOW]);
+    let code = terminal.exit_code(Duration::from_secs(10));
+    let text = terminal.text();
+    assert_eq!(code, 4, "{text}");
+    assert!(text.contains(&address.to_string()), "{text}");
+    assert!(text.contains("connection refused"), "{text}");
+    // The daemon does not stop: it tries again at the next run.
+    let mut terminal = Terminal::start(
+        &home,
+        &["--config", config, "sync", "--daemon", "--now", NOW],
+    );
+    terminal.wait_for("run 2 at 2024-06-20 13:00");
+    terminal.type_keys(b"\x03");
+    assert_eq!(
+        terminal.exit_code(Duration::from_secs(5)),
+        0,
+        "{}",
+        terminal.text()
+    );
+}
+
+fn config_backends() -> [&'static str; 5] {
+    [
+        "proxy",
+        "conso-api",
+        "myelectricaldata",
+        "data-connect",
+        "data-connect-v5",
+    ]
+}

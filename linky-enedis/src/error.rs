@@ -199,12 +199,15 @@ pub enum Error {
         /// What failed, without any secret.
         detail: String,
     },
-    /// The request never got an answer: connection refused, reset, timeout.
-    #[error("{backend} request failed: {detail}")]
+    /// The request never got an answer: connection refused, reset, timeout, a name that
+    /// does not resolve. A retry: the next run may reach it.
+    #[error("{backend} request to {host} failed: {detail}")]
     Transport {
         /// The backend.
         backend: &'static str,
-        /// What happened (no URL query, no header).
+        /// The host asked (and its port when not the scheme's), never a path or query.
+        host: String,
+        /// What happened and its cause, e.g. `could not connect (connection refused)`.
         detail: String,
         /// Whether it was a timeout.
         timeout: bool,

@@ -178,10 +178,27 @@ pub struct State {
     generation: u32,
     /// The consent is revoked until a test says the user consented again.
     pub revoked: bool,
+    /// What the user does on the consent page of the device flow.
+    pub consent: Consent,
+    /// Device-flow polls received (`/device/token` with a device code).
+    pub consent_polls: usize,
     /// The data request at which the process "is killed": it is never answered, and
     /// `killed` is told.
     pub kill_at: Option<usize>,
     pub killed: Arc<tokio::sync::Notify>,
+}
+
+/// What the user does on the device flow's consent page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(dead_code)] // the fault suite consents; the command's tests refuse and wait
+pub enum Consent {
+    /// Consents: the first poll gets tokens.
+    #[default]
+    Given,
+    /// Never comes: every poll is `authorization_pending`.
+    Pending,
+    /// Refuses: `access_denied`.
+    Refused,
 }
 
 pub struct Enedis {
@@ -241,6 +258,7 @@ struct Request {
     method: String,
     target: String,
     authorization: Option<String>,
+    body: String,
 }
 
 async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
@@ -276,6 +294,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         target,
         authorization,
+        body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
 
@@ -379,6 +398,38 @@ fn answer(state: &Mutex<State>, request: &Request) -> Answer {
         .target
         .split_once('?')
         .unwrap_or((&request.target, ""));
+    if request.method == "POST" && path == "/device/code" {
+        return json_error(
+            200,
+            r#"{"device_code": "device-code-1", "user_code": "WDJB-MJHT", "verification_uri": "http://127.0.0.1/device", "expires_in": 600, "interval": 1}"#,
+        );
+    }
+    if request.method == "POST"
+        && path == "/device/token"
+        && request.body.contains("grant_type=urn")
+    {
+        state.consent_polls += 1;
+        match state.consent {
+            Consent::Pending => {
+                return json_error(400, r#"{"error": "authorization_pending"}"#);
+            }
+            Consent::Refused => {
+                return json_error(
+                    400,
+                    r#"{"error": "access_denied", "error_description": "the user refused"}"#,
+                );
+            }
+            Consent::Given => {
+                state.generation += 1;
+                state.token = format!("access-{}", state.generation);
+                let body = format!(
+                    r#"{{"access_token": "{}", "refresh_token": "refresh", "token_type": "Bearer", "expires_in": 12600, "usage_points_id": "{CONSUMER},{PRODUCER}"}}"#,
+                    state.token
+                );
+                return json_error(200, &body);
+            }
+        }
+    }
     if request.method == "POST" && path == "/device/token" {
         state.token_requests += 1;
         if state.revoked {

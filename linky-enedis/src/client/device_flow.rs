@@ -114,16 +114,7 @@ impl DeviceFlow {
             .form(&[("client_id", self.client_id())])
             .send()
             .await
-            .map_err(|error| Error::Transport {
-                backend: "proxy",
-                detail: if error.is_timeout() {
-                    "timed out"
-                } else {
-                    "the connection failed"
-                }
-                .to_owned(),
-                timeout: error.is_timeout(),
-            })?;
+            .map_err(|error| super::transport_error("proxy", &error))?;
         let status = response.status().as_u16();
         let body = response.bytes().await.unwrap_or_default();
         if status != 200 {

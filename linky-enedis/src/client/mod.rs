@@ -628,11 +628,12 @@ pub(crate) async fn read_capped(
     {
         return Err(too_large(length));
     }
+    let host = host_of(response.url());
     let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|error| transport_error(backend, &error))?
+        .map_err(|error| transport_error_at(backend, host.as_deref(), &error))?
     {
         if body.len() + chunk.len() > limit {
             return Err(too_large((body.len() + chunk.len()) as u64));
@@ -645,6 +646,27 @@ pub(crate) async fn read_capped(
 /// A transport failure, without reqwest's message (it can hold the URL).
 #[cfg(feature = "client")]
 pub(crate) fn transport_error(backend: &'static str, error: &reqwest::Error) -> Error {
+    transport_error_at(backend, None, error)
+}
+
+/// The host of `url` as messages name it (with its port when not the scheme's).
+#[cfg(feature = "client")]
+fn host_of(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// [`transport_error`] for an error that may not carry its URL (a body cut off), with the
+/// host it was read from.
+#[cfg(feature = "client")]
+fn transport_error_at(
+    backend: &'static str,
+    known_host: Option<&str>,
+    error: &reqwest::Error,
+) -> Error {
     let what = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -654,9 +676,41 @@ pub(crate) fn transport_error(backend: &'static str, error: &reqwest::Error) -> 
     } else {
         "the connection failed"
     };
+    let host = error
+        .url()
+        .and_then(host_of)
+        .or_else(|| known_host.map(str::to_owned))
+        .unwrap_or_else(|| "(unknown host)".to_owned());
+    // The innermost cause says what the system saw (connection refused, no such name);
+    // reqwest's own message would repeat the URL, whose query may hold a usage point.
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let detail = if error.is_timeout() || std::ptr::addr_eq(cause, error as &dyn std::error::Error)
+    {
+        what.to_owned()
+    } else {
+        format!("{what} ({})", cause_text(cause))
+    };
     Error::Transport {
         backend,
-        detail: what.to_owned(),
+        host,
+        detail,
         timeout: error.is_timeout(),
+    }
+}
+
+/// A cause as a person reads it: lowercase first letter, no `(os error N)`.
+fn cause_text(cause: &dyn std::error::Error) -> String {
+    let text = cause.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
     }
 }

@@ -522,7 +522,10 @@ async fn a_stalled_server_times_out_and_a_closed_port_refuses() {
     .build()
     .unwrap();
     let error = sandbox_week(&closed).await.unwrap_err();
-    assert_eq!(error.to_string(), "proxy request failed: could not connect");
+    assert_eq!(
+        error.to_string(),
+        format!("proxy request to 127.0.0.1:{port} failed: could not connect (connection refused)")
+    );
 }
 
 #[tokio::test]
