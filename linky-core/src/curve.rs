@@ -490,6 +490,89 @@ impl LoadCurveBuilder {
     }
 }
 
+/// One curve from several answers, added one by one as they arrive (a backfill's chunks,
+/// newest first or in any order): no need to concatenate them first. Built with
+/// [`LoadCurveBuilder::chunks`]; the readings are placed as [`LoadCurveBuilder::build`]
+/// places them (chunks that do not overlap make one time line in any order, with no
+/// anomaly), and an anomaly's reading number counts across the chunks in the order they
+/// were added.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{IntervalLength, LoadCurve, Power, Reading, PARIS};
+///
+/// let day = |d: u32| NaiveDate::from_ymd_opt(2024, 6, d).unwrap();
+/// let half_hours = |d: u32| -> Vec<Reading> {
+///     (1..=48)
+///         .map(|n| {
+///             let end = day(d).and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * n);
+///             Reading::new(end, IntervalLength::PT30M, Power::from_watts(500))
+///         })
+///         .collect()
+/// };
+/// let mut chunks = LoadCurve::builder(PARIS).expected_period(day(1), day(4)).chunks();
+/// for answer in [half_hours(3), half_hours(2), half_hours(1)] {
+///     chunks.add(&answer); // newest first, as a backfill asks
+/// }
+/// let (curve, report) = chunks.build();
+/// assert!(report.is_clean(), "{report}");
+/// assert_eq!(curve.intervals().len(), 3 * 48);
+/// assert_eq!(curve.total_energy().as_wh(), 36_000.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CurveChunks {
+    builder: LoadCurveBuilder,
+    readings: Vec<Reading>,
+    chunks: usize,
+    found_before: QualityReport,
+}
+
+impl LoadCurveBuilder {
+    /// A builder that takes the readings of several answers one by one: see
+    /// [`CurveChunks`].
+    pub fn chunks(self) -> CurveChunks {
+        CurveChunks {
+            builder: self,
+            readings: Vec::new(),
+            chunks: 0,
+            found_before: QualityReport::default(),
+        }
+    }
+}
+
+impl CurveChunks {
+    /// Adds one answer's readings, in the order they came in it.
+    pub fn add(&mut self, readings: &[Reading]) -> &mut CurveChunks {
+        self.readings.extend_from_slice(readings);
+        self.chunks += 1;
+        self
+    }
+
+    /// Adds anomalies found before the readings were placed (an answer's values that
+    /// could not be read): they are part of the built curve's report.
+    pub fn add_report(&mut self, report: QualityReport) -> &mut CurveChunks {
+        self.found_before.merge(report);
+        self
+    }
+
+    /// How many answers were added.
+    pub fn len(&self) -> usize {
+        self.chunks
+    }
+
+    /// Whether no answer was added.
+    pub fn is_empty(&self) -> bool {
+        self.chunks == 0
+    }
+
+    /// The curve of every answer added, and one report (see [`LoadCurveBuilder::build`]).
+    pub fn build(&self) -> (LoadCurve, QualityReport) {
+        let (curve, mut report) = self.builder.build(&self.readings);
+        report.merge(self.found_before.clone());
+        (curve, report)
+    }
+}
+
 /// The Unix minute of local midnight starting `date` (midnight always exists in France).
 pub(crate) fn local_midnight_minute(time_zone: Tz, date: NaiveDate) -> Option<i64> {
     time_zone
@@ -582,6 +665,13 @@ fn placing_order(checked: &mut [Checked]) -> Vec<usize> {
     let mut sorted = runs.clone();
     sorted.sort_by_key(|&(start, _, _)| start);
     let disjoint = sorted.windows(2).all(|pair| pair[0].1 <= pair[1].0);
+    if disjoint {
+        // Runs that do not overlap make one time line in any order of arrival: answers
+        // newest first (as a backfill asks for them) are not out of order.
+        for entry in checked.iter_mut() {
+            entry.late = false;
+        }
+    }
     let order = if disjoint { sorted } else { runs };
     order
         .into_iter()

@@ -44,7 +44,7 @@ pub use colours::{
     tempo_class, tempo_season_start,
 };
 pub use curve::{
-    Anomaly, AnomalyKind, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
+    Anomaly, AnomalyKind, CurveChunks, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
     MAX_PLAUSIBLE_POWER, PARIS, QualityReport, Reading, parse_duration_minutes,
 };
 pub use error::Error;

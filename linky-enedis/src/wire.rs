@@ -50,6 +50,29 @@ impl LoadCurvePayload {
         report.merge(self.report.clone());
         (curve, report)
     }
+
+    /// Adds this answer (its readings and what could not be read) to a curve built from
+    /// several answers, in the order they arrive (see [`linky_core::CurveChunks`]).
+    ///
+    /// ```
+    /// use linky_core::{Flow, LoadCurve, PARIS};
+    /// use linky_enedis::{parse_load_curve, UsagePointCheck};
+    /// let answer = |day: &str| format!(
+    ///     r#"{{"meter_reading": {{"usage_point_id": "22516914714270", "reading_type": {{"unit": "W", "interval_length": "PT30M"}},
+    ///     "interval_reading": [{{"value": "600", "date": "{day} 00:30:00"}}, {{"value": "600", "date": "{day} 01:00:00"}}]}}}}"#
+    /// );
+    /// let mut chunks = LoadCurve::builder(PARIS).chunks();
+    /// for day in ["2024-06-02", "2024-06-01"] {
+    ///     let payload = parse_load_curve(answer(day).as_bytes(), Flow::Consumption, UsagePointCheck::Skip).unwrap();
+    ///     payload.add_to(&mut chunks);
+    /// }
+    /// let (curve, report) = chunks.build();
+    /// assert_eq!(curve.intervals().len(), 4);
+    /// assert!(report.holes().count() == 1 && report.dropped_readings() == 0);
+    /// ```
+    pub fn add_to(&self, chunks: &mut linky_core::CurveChunks) {
+        chunks.add(&self.readings).add_report(self.report.clone());
+    }
 }
 
 /// One day's energy, from a daily series.

@@ -328,3 +328,67 @@ fn a_session_file_must_say_its_format() {
     );
     assert!(Session::from_json(b"[]").is_err());
 }
+
+/// A two-year backfill's answers, in the order `backfill` hands them over (newest week
+/// first), make one curve with no false anomaly, whether added one by one or concatenated,
+/// and it is the curve of the same answers oldest first (issue 18: 34 944 "out of order"
+/// anomalies on perfect data before).
+#[tokio::test]
+async fn a_backfills_answers_newest_first_make_one_clean_curve() {
+    let generator = synthetic(Measurement::LoadCurve(Flow::Consumption), 730);
+    let replay = ReplayServer::start(generator.session()).await.unwrap();
+    let client = proxy(replay.base_url(), 1);
+    let mut payloads = Vec::new();
+    let report = backfill(
+        &client,
+        &pdl(SANDBOX),
+        Measurement::LoadCurve(Flow::Consumption),
+        &BTreeSet::new(),
+        &generator.limits,
+        |_, payload| {
+            let Payload::LoadCurve(curve) = payload else {
+                panic!("not a curve")
+            };
+            payloads.push(curve);
+        },
+    )
+    .await;
+    assert!(report.is_complete(), "{:?}", report.stopped_by);
+    replay.finish().unwrap();
+    assert_eq!(payloads.len(), 105);
+    assert!(
+        payloads[0].period.unwrap().0 > payloads[1].period.unwrap().0,
+        "newest first"
+    );
+    let (from, to) = (
+        payloads[104].period.unwrap().0,
+        payloads[0].period.unwrap().1,
+    );
+    let builder = linky_core::LoadCurve::builder(linky_core::PARIS).expected_period(from, to);
+    // Added one by one, as they come.
+    let mut chunks = builder.clone().chunks();
+    for payload in &payloads {
+        payload.add_to(&mut chunks);
+    }
+    let (curve, anomalies) = chunks.build();
+    let holes_in_the_data = anomalies.holes().count();
+    assert_eq!(
+        anomalies.anomalies().len(),
+        holes_in_the_data,
+        "only the generator's own holes: {anomalies}"
+    );
+    // Concatenated, newest first and oldest first: the same curve, the same report.
+    let newest_first: Vec<linky_core::Reading> =
+        payloads.iter().flat_map(|p| p.readings.clone()).collect();
+    let oldest_first: Vec<linky_core::Reading> = payloads
+        .iter()
+        .rev()
+        .flat_map(|p| p.readings.clone())
+        .collect();
+    let (curve_newest, report_newest) = builder.build(&newest_first);
+    let (curve_oldest, report_oldest) = builder.build(&oldest_first);
+    assert_eq!(curve_newest, curve);
+    assert_eq!(curve_oldest, curve);
+    assert_eq!(report_newest.anomalies().len(), holes_in_the_data);
+    assert_eq!(report_oldest.anomalies().len(), holes_in_the_data);
+}
