@@ -443,10 +443,32 @@ async fn same_points_as_memory(url: &str, kind: Kind, prefix: &str) {
     let report = sync(bundled(), &tee, &state, None).await;
     assert!(report.is_success(), "{report:?}");
     let expected = expected(&memory);
-    // Three devices, four series, a week of days and its hours (all of them: a time-series
-    // sink keeps them; the last ends at today's midnight, today's).
-    assert_eq!(expected.len(), 3 * 4 * (7 * 24 - 1 + 7));
-    assert_eq!(read_back(url, kind, prefix).await, expected, "{kind:?}");
+    // Three devices, four series, a week of days and every one of their hours (a
+    // time-series sink keeps them all, the newest day's last, ending at today's midnight,
+    // included).
+    assert_eq!(expected.len(), 3 * 4 * (7 * 24 + 7));
+    let stored = read_back(url, kind, prefix).await;
+    assert_eq!(stored, expected, "{kind:?}");
+    // As the server holds them, each day's hours add up to the day, the newest included
+    // (issue 18: its last hour came only with the next run).
+    let mut hours_by_day: BTreeMap<(String, String, String, chrono::NaiveDate), i64> =
+        BTreeMap::new();
+    let mut days = BTreeMap::new();
+    for ((device, period, flow, class, start_ms), value) in &stored {
+        let start = chrono::DateTime::from_timestamp_millis(*start_ms)
+            .unwrap()
+            .with_timezone(&PARIS)
+            .date_naive();
+        let key = (device.clone(), flow.clone(), class.clone(), start);
+        match period.as_str() {
+            "hour" => *hours_by_day.entry(key).or_default() += value,
+            _ => {
+                days.insert(key, *value);
+            }
+        }
+    }
+    assert_eq!(days.len(), 3 * 4 * 7);
+    assert_eq!(hours_by_day, days, "{kind:?}: hours against days");
     // The same rows again: the same points, none doubled.
     let again = sync(bundled(), &tee, &state, None).await;
     assert!(again.is_success(), "{again:?}");

@@ -369,9 +369,18 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     let mut hour_rows = Vec::new();
     if settings.history.hours_days() > 0 {
         let from = today_start - Duration::days(i64::from(settings.history.hours_days()));
+        // The original's window, [from, today 00:00), or each day's own hours, (from,
+        // today 00:00], for a sink whose hours must add up to its days.
+        let by_day = settings.history.hours_by_day();
         hour_rows = hours
             .iter()
-            .filter(|h| from <= h.end && h.end < today_start)
+            .filter(|h| {
+                if by_day {
+                    from < h.end && h.end <= today_start
+                } else {
+                    from <= h.end && h.end < today_start
+                }
+            })
             .map(|hour| HourRow {
                 end_utc: hour.end_utc,
                 end: hour.end,

@@ -172,6 +172,7 @@ pub struct HistorySettings {
     hours_days: u16,
     days: u16,
     peak_days: u16,
+    hours_by_day: bool,
 }
 
 /// A setting that was out of range or too small, and what it became.
@@ -206,10 +207,29 @@ impl HistorySettings {
 
     /// The same settings, with hour rows over the whole history: for a sink that keeps
     /// hourly history as long as daily history (a time-series database), where Domoticz
-    /// keeps a week at most.
+    /// keeps a week at most. The hour rows then follow the day rows exactly: each day's
+    /// hours, from the one ending at its 01:00 to the one ending at the next 00:00, so that
+    /// the newest day's hours add up to its day row (the original's window, which
+    /// Domoticz keeps, stops before the hour ending at today 00:00).
+    ///
+    /// ```
+    /// use linky_core::HistorySettings;
+    /// let settings = HistorySettings::default().covering_all_hours();
+    /// assert_eq!(settings.hours_days(), settings.days());
+    /// assert!(settings.hours_by_day());
+    /// assert!(!HistorySettings::default().hours_by_day());
+    /// ```
     pub const fn covering_all_hours(mut self) -> HistorySettings {
         self.hours_days = self.days;
+        self.hours_by_day = true;
         self
+    }
+
+    /// Whether hour rows are the day rows' own hours (see
+    /// [`HistorySettings::covering_all_hours`]): ending in `(first day 00:00, today
+    /// 00:00]`, rather than the original's `[first day 00:00, today 00:00)`.
+    pub const fn hours_by_day(&self) -> bool {
+        self.hours_by_day
     }
 
     /// Days of history for the day rows (2 to 730), raised to cover the secondary
@@ -276,6 +296,7 @@ impl HistorySettings {
                 hours_days: hours_days as u16,
                 days: days as u16,
                 peak_days: main.period.days_needed(),
+                hours_by_day: false,
             },
             warnings,
         )
