@@ -48,6 +48,29 @@ pub enum SinkError {
         /// What is wrong.
         detail: String,
     },
+    /// The sink took part of a write and refused the rest (an InfluxDB batch with a field
+    /// type conflict): the other writes went on; the refused points need a look.
+    #[error("{sink} kept {kept} point(s) and refused {refused}: {detail}")]
+    PartlyWritten {
+        /// Which sink.
+        sink: &'static str,
+        /// Points it kept.
+        kept: usize,
+        /// Points it refused.
+        refused: usize,
+        /// Its reason.
+        detail: String,
+    },
+    /// The sink answered OK but does not hold what was written, even after correcting it
+    /// (a value VictoriaMetrics keeps beside the new one, a point older than its
+    /// retention): writing again will not help; the message says what will.
+    #[error("{sink} does not keep what was written: {detail}")]
+    NotKept {
+        /// Which sink.
+        sink: &'static str,
+        /// What differs, and what to do.
+        detail: String,
+    },
     /// The sink's answer cannot be read.
     #[error("unexpected answer from {sink}: {detail}")]
     Unexpected {

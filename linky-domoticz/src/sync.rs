@@ -1502,8 +1502,11 @@ impl<'a> SyncRun<'a> {
                 Ok(()) => false,
                 Err(error) => {
                     // The sink is down or refuses us: the others would fail the same way.
-                    let stop =
-                        error.is_retryable() || matches!(error, SinkError::Unauthorized { .. });
+                    let stop = error.is_retryable()
+                        || matches!(
+                            error,
+                            SinkError::Unauthorized { .. } | SinkError::Config { .. }
+                        );
                     if stop {
                         report.errors.push(SyncError::StoppedWriting(error.clone()));
                     }
@@ -1659,19 +1662,33 @@ async fn write_rows(
         return Ok(());
     }
     let device = sink.ensure_device(&rows.device).await?;
-    sink.write_hours(&device, &rows.hours).await?;
-    report.hours_written = rows.hours.len();
-    sink.write_days(&device, &rows.days).await?;
-    report.days_written = rows.days.len();
+    // A write the sink took in part does not stop the device's other writes: the first
+    // such error is returned once they are done.
+    let mut partly: Option<SinkError> = None;
+    let mut go_on = |written: Result<(), SinkError>| -> Result<bool, SinkError> {
+        match written {
+            Ok(()) => Ok(true),
+            Err(error @ SinkError::PartlyWritten { .. }) => {
+                partly.get_or_insert(error);
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    };
+    if go_on(sink.write_hours(&device, &rows.hours).await)? {
+        report.hours_written = rows.hours.len();
+    }
+    if go_on(sink.write_days(&device, &rows.days).await)? {
+        report.days_written = rows.days.len();
+    }
     if !extra.colours.is_empty() {
-        sink.write_colour_days(&device, &extra.colours).await?;
+        go_on(sink.write_colour_days(&device, &extra.colours).await)?;
     }
     if !extra.costs.is_empty() {
-        sink.write_cost_days(&device, &extra.costs).await?;
+        go_on(sink.write_cost_days(&device, &extra.costs).await)?;
     }
     if let Some(dashboard) = &rows.dashboard {
-        sink.write_dashboard(&device, dashboard).await?;
-        report.dashboard_written = true;
+        report.dashboard_written = go_on(sink.write_dashboard(&device, dashboard).await)?;
     }
     let mismatches = sink.verify_days(&device, &rows.days).await?;
     if !mismatches.is_empty() {
@@ -1679,5 +1696,8 @@ async fn write_rows(
             dates: mismatches.iter().map(|m| m.date).collect(),
         });
     }
-    Ok(())
+    match partly {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }

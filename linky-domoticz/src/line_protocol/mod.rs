@@ -16,16 +16,32 @@
 //! `device` is the device's slug (`22516914714270`, `22516914714270_10284856584123`).
 //! Times are instants: the fall-back day's two hours starting at local 02:00 are two
 //! points, the day starts at its local midnight. Writing the same rows again writes the
-//! same points (same measurement, tags and time): InfluxDB overwrites them,
-//! VictoriaMetrics keeps one (run it with `-dedup.minScrapeInterval=1ms`; it keeps the
-//! largest value of identical times, and refuses nothing older than its
-//! `-retentionPeriod`, one month by default: without `-retentionPeriod=100y` a backfill is
-//! answered OK and dropped, which [`Sink::verify_days`] finds).
+//! same points (same measurement, tags and time): InfluxDB overwrites them.
+//!
+//! VictoriaMetrics does not: a point written again with another value at the same time
+//! is kept beside the old one, and which one a query shows changes with its background
+//! merges (1.79, Debian's, measured: most of the changed hours of a schedule change
+//! still showed the old value, a third write did not help). So for VictoriaMetrics the
+//! sink reads the series it is about to write first (`/api/v1/export`), writes only the
+//! points that are missing (`/api/v1/import`), and corrects a series holding another
+//! value: it exports the whole series, deletes it (`/api/v1/admin/tsdb/delete_series`)
+//! and imports it again with the new values (the points outside the rows kept as they
+//! were). Then it reads back what it wrote: a value that still differs, or a point that
+//! is missing (VictoriaMetrics answers OK to points older than its `-retentionPeriod`,
+//! one month by default, and drops them), is [`SinkError::NotKept`] with what to do.
+//! Run it with `-retentionPeriod=100y`; `-dedup.minScrapeInterval=1ms` is no longer
+//! needed for exact values (nothing unchanged is written twice), but keeps a series
+//! written by other tools deduplicated.
 //!
 //! Lines go in batches (5000 by default), gzip-compressed. A transient failure (a
 //! connection that fails, a 5xx, a 429) is retried with the [`RetryPolicy`]; then it is
 //! [`SinkError::Unavailable`]. A refused point is [`SinkError::Rejected`] with the
-//! server's reason (and the point, when the server names it).
+//! server's reason (and the point, when the server names it); a batch InfluxDB took in
+//! part (a field type conflict) is [`SinkError::PartlyWritten`] with what it kept and
+//! refused, once the other batches are written.
+//!
+//! InfluxDB 1.x: the database is created when it is missing (`SHOW DATABASES` first, which
+//! a user with rights on an existing database may run: no admin rights needed then).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -42,7 +58,54 @@ use serde_json::Value;
 
 use crate::{DeviceHandle, Password, Sink, SinkError, StoredDayMismatch};
 
+mod victoria;
+
 const SINK: &str = "line protocol";
+
+/// One point: a measurement's fields at a time, with its tags (names unescaped).
+#[derive(Debug, Clone)]
+struct Point {
+    measurement: String,
+    tags: Vec<(&'static str, String)>,
+    fields: Vec<(&'static str, Field)>,
+    /// Nanoseconds since the epoch.
+    time: i64,
+}
+
+/// A field's value: a float (`wh`, `eur`) or an integer (`mwmin`, `va`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Field {
+    Float(f64),
+    Integer(i64),
+}
+
+impl Point {
+    /// The point as a line of the line protocol.
+    fn line(&self) -> String {
+        let mut line = escape_measurement(&self.measurement);
+        for (name, value) in &self.tags {
+            line.push(',');
+            line.push_str(name);
+            line.push('=');
+            line.push_str(&escape_tag(value));
+        }
+        for (index, (name, value)) in self.fields.iter().enumerate() {
+            line.push(if index == 0 { ' ' } else { ',' });
+            line.push_str(name);
+            line.push('=');
+            match value {
+                Field::Float(value) => line.push_str(&value.to_string()),
+                Field::Integer(value) => {
+                    line.push_str(&value.to_string());
+                    line.push('i');
+                }
+            }
+        }
+        line.push(' ');
+        line.push_str(&self.time.to_string());
+        line
+    }
+}
 
 /// Which server, and how it names where points go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,8 +288,9 @@ impl LineProtocolSink {
         })
     }
 
+    /// A measurement's name (unescaped: [`Point::line`] escapes it).
     fn measurement(&self, what: &str) -> String {
-        escape_measurement(&format!("{}_{what}", self.config.measurement_prefix))
+        format!("{}_{what}", self.config.measurement_prefix)
     }
 
     fn base(&self) -> &str {
@@ -241,12 +305,12 @@ impl LineProtocolSink {
             .map(|start| start.with_timezone(&Utc))
     }
 
-    /// The four energy lines of one bucket.
-    fn energy_lines(
+    /// The four energy points of one bucket.
+    fn energy_points(
         &self,
-        lines: &mut Vec<String>,
+        points: &mut Vec<Point>,
         device: &DeviceHandle,
-        period: &str,
+        period: &'static str,
         energies: &MeterEnergies,
         time: i64,
     ) {
@@ -256,12 +320,35 @@ impl LineProtocolSink {
             ("production", energies.production),
         ] {
             for (class, energy) in [("peak", pair[0]), ("offpeak", pair[1])] {
-                lines.push(format!(
-                    "{measurement},device={},flow={flow},class={class},period={period} wh={},mwmin={}i {time}",
-                    device.key,
-                    energy.as_wh(),
-                    energy.milliwatt_minutes()
-                ));
+                points.push(Point {
+                    measurement: measurement.clone(),
+                    tags: vec![
+                        ("device", device.key.clone()),
+                        ("flow", flow.to_owned()),
+                        ("class", class.to_owned()),
+                        ("period", period.to_owned()),
+                    ],
+                    fields: vec![
+                        ("wh", Field::Float(energy.as_wh())),
+                        ("mwmin", Field::Integer(energy.milliwatt_minutes())),
+                    ],
+                    time,
+                });
+            }
+        }
+    }
+
+    /// Writes `points`: as lines for InfluxDB, checked against what VictoriaMetrics holds
+    /// (see the module documentation).
+    async fn write_points(&self, points: &[Point]) -> Result<(), SinkError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        match self.config.server {
+            LineProtocolServer::VictoriaMetrics => self.victoria_write(points).await,
+            _ => {
+                let lines: Vec<String> = points.iter().map(Point::line).collect();
+                self.send(&lines).await
             }
         }
     }
@@ -273,9 +360,11 @@ impl LineProtocolSink {
         }
     }
 
-    /// Sends `lines` in batches.
+    /// Sends `lines` in batches. A batch InfluxDB takes in part does not stop the others:
+    /// what it kept and refused is said once they are all sent.
     async fn send(&self, lines: &[String]) -> Result<(), SinkError> {
         self.ensure_database().await?;
+        let (mut kept, mut refused, mut reason) = (0, 0, None);
         for batch in lines.chunks(self.config.batch_lines) {
             let mut text = batch.join("\n");
             text.push('\n');
@@ -283,19 +372,51 @@ impl LineProtocolSink {
                 sink: SINK,
                 detail: format!("cannot compress a batch: {error}"),
             })?;
-            self.post_with_retries(body, batch).await?;
+            match self
+                .post_with_retries(&self.write_url, "text/plain; charset=utf-8", body, batch)
+                .await
+            {
+                Ok(()) => kept += batch.len(),
+                Err(SinkError::PartlyWritten {
+                    kept: batch_kept,
+                    refused: batch_refused,
+                    detail,
+                    ..
+                }) => {
+                    kept += batch_kept;
+                    refused += batch_refused;
+                    reason.get_or_insert(detail);
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Ok(())
+        match reason {
+            Some(detail) => Err(SinkError::PartlyWritten {
+                sink: SINK,
+                kept,
+                refused,
+                detail,
+            }),
+            None => Ok(()),
+        }
     }
 
-    async fn post_with_retries(&self, body: Vec<u8>, batch: &[String]) -> Result<(), SinkError> {
+    /// Posts a gzip-compressed `body` to `url` (the lines of `batch`, for messages),
+    /// retrying transient failures.
+    async fn post_with_retries(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        batch: &[String],
+    ) -> Result<(), SinkError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let request = self
                 .http
-                .post(&self.write_url)
-                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
                 .body(body.clone());
             let failure = match self.authorized(request).send().await {
@@ -345,18 +466,80 @@ impl LineProtocolSink {
         }
     }
 
-    /// Creates the InfluxDB 1.x database once (idempotent on the server).
+    /// Makes sure the InfluxDB 1.x database exists, once: `SHOW DATABASES` (which a user
+    /// with rights on the database may run) says whether it does; only a missing one is
+    /// created, which takes admin rights.
     async fn ensure_database(&self) -> Result<(), SinkError> {
-        let LineProtocolServer::InfluxV1 { database, .. } = &self.config.server else {
+        let LineProtocolServer::InfluxV1 {
+            database,
+            credentials,
+        } = &self.config.server
+        else {
             return Ok(());
         };
         let mut ready = self.database_ready.lock().await;
         if *ready {
             return Ok(());
         }
-        let query = format!("CREATE DATABASE \"{}\"", database.replace('"', "\\\""));
-        self.query(&[("q", query.as_str())], reqwest::Method::POST)
+        let listed = self
+            .query(&[("q", "SHOW DATABASES")], reqwest::Method::GET)
             .await?;
+        let exists = listed["results"][0]["series"][0]["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|row| row[0].as_str() == Some(database.as_str()));
+        if !exists {
+            let query = format!("CREATE DATABASE \"{}\"", database.replace('"', "\\\""));
+            let url = format!("{}/query?q={}", self.base(), encode(&query));
+            let response = self
+                .authorized(self.http.post(&url))
+                .send()
+                .await
+                .map_err(|_| SinkError::Unavailable {
+                    sink: SINK,
+                    detail: "CREATE DATABASE could not be sent".to_owned(),
+                })?;
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            match status {
+                200..=299 => {}
+                403 => {
+                    let user = credentials
+                        .as_ref()
+                        .map_or("the user".to_owned(), |(user, _)| format!("user {user:?}"));
+                    return Err(SinkError::Config {
+                        detail: format!(
+                            "influxdb database {database:?} does not exist and {user} may not create it ({}): \
+                             an admin creates it (CREATE DATABASE \"{database}\") and grants the user ALL on it, \
+                             or the configuration names an existing database",
+                            server_reason(&text)
+                        ),
+                    });
+                }
+                401 => {
+                    return Err(SinkError::Unauthorized {
+                        sink: SINK,
+                        detail: format!("CREATE DATABASE answered 401 ({})", server_reason(&text)),
+                    });
+                }
+                500..=599 => {
+                    return Err(SinkError::Unavailable {
+                        sink: SINK,
+                        detail: format!("CREATE DATABASE answered {status}"),
+                    });
+                }
+                _ => {
+                    return Err(SinkError::Unexpected {
+                        sink: SINK,
+                        detail: format!(
+                            "CREATE DATABASE answered {status}: {}",
+                            server_reason(&text)
+                        ),
+                    });
+                }
+            }
+        }
         *ready = true;
         Ok(())
     }
@@ -392,7 +575,7 @@ impl LineProtocolSink {
             200..=299 => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
             401 | 403 => Err(SinkError::Unauthorized {
                 sink: SINK,
-                detail: format!("a query answered {status}"),
+                detail: format!("a query answered {status} ({})", server_reason(&text)),
             }),
             500..=599 => Err(SinkError::Unavailable {
                 sink: SINK,
@@ -527,12 +710,31 @@ impl LineProtocolSink {
     }
 }
 
-/// A write the server refused: its reason, and the point when it names one.
-fn refused(status: u16, text: &str, batch: &[String]) -> SinkError {
-    let reason = serde_json::from_str::<Value>(text)
+/// The server's reason in an error answer: its JSON `error`, or the text's start.
+fn server_reason(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|value| value["error"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| text.trim().chars().take(300).collect());
+        .unwrap_or_else(|| text.trim().chars().take(300).collect())
+}
+
+/// A write the server refused: its reason, and the point when it names one. A "partial
+/// write" (InfluxDB kept the batch but `dropped=N` of its points) says what was kept.
+fn refused(status: u16, text: &str, batch: &[String]) -> SinkError {
+    let reason = server_reason(text);
+    if let Some(dropped) = reason
+        .strip_prefix("partial write")
+        .and_then(|rest| rest.rsplit_once("dropped="))
+        .and_then(|(_, count)| count.trim().parse::<usize>().ok())
+    {
+        let dropped = dropped.min(batch.len());
+        return SinkError::PartlyWritten {
+            sink: SINK,
+            kept: batch.len() - dropped,
+            refused: dropped,
+            detail: format!("{status}: {reason}"),
+        };
+    }
     // InfluxDB quotes a line it cannot parse: "unable to parse 'LINE': why".
     let point = reason
         .split_once("unable to parse '")
@@ -560,36 +762,36 @@ impl Sink for LineProtocolSink {
     }
 
     async fn write_hours(&self, device: &DeviceHandle, rows: &[HourRow]) -> Result<(), SinkError> {
-        let mut lines = Vec::with_capacity(rows.len() * 4);
+        let mut points = Vec::with_capacity(rows.len() * 4);
         for row in rows {
             let start = nanos(row.end_utc) - 3_600_000_000_000;
-            self.energy_lines(&mut lines, device, "hour", &row.energies, start);
+            self.energy_points(&mut points, device, "hour", &row.energies, start);
             self.remember(device, start);
         }
-        self.send(&lines).await
+        self.write_points(&points).await
     }
 
     async fn write_days(&self, device: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
-        let mut lines = Vec::with_capacity(rows.len() * 5);
+        let mut points = Vec::with_capacity(rows.len() * 5);
         let max_power = self.measurement("max_power");
         for row in rows {
             let Some(start) = self.day_start(row.date) else {
                 continue;
             };
-            self.energy_lines(&mut lines, device, "day", &row.totals, nanos(start));
+            self.energy_points(&mut points, device, "day", &row.totals, nanos(start));
             self.remember(device, nanos(start));
             if let Some(peak) = row.peak
                 && let Some(at) = peak.at.and_local_timezone(self.config.time_zone).earliest()
             {
-                lines.push(format!(
-                    "{max_power},device={} va={}i {}",
-                    device.key,
-                    peak.power.va(),
-                    nanos(at.with_timezone(&Utc))
-                ));
+                points.push(Point {
+                    measurement: max_power.clone(),
+                    tags: vec![("device", device.key.clone())],
+                    fields: vec![("va", Field::Integer(peak.power.va()))],
+                    time: nanos(at.with_timezone(&Utc)),
+                });
             }
         }
-        self.send(&lines).await
+        self.write_points(&points).await
     }
 
     async fn write_dashboard(
@@ -605,18 +807,20 @@ impl Sink for LineProtocolSink {
         let Some(time) = newest else {
             return Ok(());
         };
-        let wh = |energy: Energy| energy.as_wh();
-        let line = format!(
-            "{},device={} u1_wh={},u2_wh={},r1_wh={},r2_wh={},cons_va={}i {time}",
-            self.measurement("dashboard"),
-            device.key,
-            wh(row.u1),
-            wh(row.u2),
-            wh(row.r1),
-            wh(row.r2),
-            row.cons_va
-        );
-        self.send(&[line]).await
+        let wh = |energy: Energy| Field::Float(energy.as_wh());
+        let point = Point {
+            measurement: self.measurement("dashboard"),
+            tags: vec![("device", device.key.clone())],
+            fields: vec![
+                ("u1_wh", wh(row.u1)),
+                ("u2_wh", wh(row.u2)),
+                ("r1_wh", wh(row.r1)),
+                ("r2_wh", wh(row.r2)),
+                ("cons_va", Field::Integer(row.cons_va)),
+            ],
+            time,
+        };
+        self.write_points(&[point]).await
     }
 
     /// Tempo's six classes of each day, one point per colour and class.
@@ -626,7 +830,7 @@ impl Sink for LineProtocolSink {
         rows: &[crate::ColourDayRow],
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("tempo");
-        let mut lines = Vec::with_capacity(rows.len() * 6);
+        let mut points = Vec::with_capacity(rows.len() * 6);
         for row in rows {
             let Some(start) = self.day_start(row.date) else {
                 continue;
@@ -636,17 +840,22 @@ impl Sink for LineProtocolSink {
                     linky_core::Tariff::Peak => "peak",
                     linky_core::Tariff::OffPeak => "offpeak",
                 };
-                lines.push(format!(
-                    "{measurement},device={},colour={},class={class} wh={},mwmin={}i {}",
-                    device.key,
-                    colour.as_str(),
-                    energy.as_wh(),
-                    energy.milliwatt_minutes(),
-                    nanos(start)
-                ));
+                points.push(Point {
+                    measurement: measurement.clone(),
+                    tags: vec![
+                        ("device", device.key.clone()),
+                        ("colour", colour.as_str().to_owned()),
+                        ("class", class.to_owned()),
+                    ],
+                    fields: vec![
+                        ("wh", Field::Float(energy.as_wh())),
+                        ("mwmin", Field::Integer(energy.milliwatt_minutes())),
+                    ],
+                    time: nanos(start),
+                });
             }
         }
-        self.send(&lines).await
+        self.write_points(&points).await
     }
 
     /// Each day's cost, in euros and in whole cents.
@@ -656,21 +865,22 @@ impl Sink for LineProtocolSink {
         rows: &[crate::CostDayRow],
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("cost");
-        let lines: Vec<String> = rows
+        let points: Vec<Point> = rows
             .iter()
             .filter_map(|row| {
                 let start = self.day_start(row.date)?;
-                Some(format!(
-                    "{measurement},device={},offer={} eur={},cents={}i {}",
-                    device.key,
-                    escape_tag(&row.offer),
-                    row.cost.as_euros(),
-                    row.cost.round_cents(),
-                    nanos(start)
-                ))
+                Some(Point {
+                    measurement: measurement.clone(),
+                    tags: vec![("device", device.key.clone()), ("offer", row.offer.clone())],
+                    fields: vec![
+                        ("eur", Field::Float(row.cost.as_euros())),
+                        ("cents", Field::Integer(row.cost.round_cents())),
+                    ],
+                    time: nanos(start),
+                })
             })
             .collect();
-        self.send(&lines).await
+        self.write_points(&points).await
     }
 
     /// Every colour the sync keeps (`forecast.calendar`: its history window, today's and
@@ -681,22 +891,20 @@ impl Sink for LineProtocolSink {
         forecast: &crate::ColourForecast,
     ) -> Result<(), SinkError> {
         let measurement = self.measurement("colour");
-        let lines: Vec<String> = forecast
+        let points: Vec<Point> = forecast
             .calendar
             .days()
             .filter_map(|(date, colour)| {
                 let start = self.day_start(date)?;
-                Some(format!(
-                    "{measurement} colour={}i {}",
-                    colour.index() + 1,
-                    nanos(start)
-                ))
+                Some(Point {
+                    measurement: measurement.clone(),
+                    tags: Vec::new(),
+                    fields: vec![("colour", Field::Integer(colour.index() as i64 + 1))],
+                    time: nanos(start),
+                })
             })
             .collect();
-        if lines.is_empty() {
-            return Ok(());
-        }
-        self.send(&lines).await
+        self.write_points(&points).await
     }
 
     /// Nothing to mark: a time series simply stops.
