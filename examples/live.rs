@@ -350,18 +350,20 @@ pub async fn live_sync(
     let report = sync.progress(progress).run().await;
     let tables = matches!(config.output, Output::Print).then(|| memory.to_string());
     if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
-        let mut session = recorder.session("recorded by linky record", client.backend().name());
-        // What a replay needs: the run's time, usage points and settings, its outcome.
+        // What a replay needs: the run's time, usage points and settings, its outcome;
+        // with every usage point in it hidden as the exchanges hide them (the schedule's
+        // PDL sections too, so that the replay splits as the run did).
         let mut info = linky_enedis::ReplayInfo::new(
             started,
-            usage_points.iter().map(|p| recorder.shown_as(p)).collect(),
+            usage_points.clone(),
             i64::from(settings.history.days()),
             crate::outcome_of(&report),
         );
         info.offpeak = config.schedule.clone();
         info.hours_days = i64::from(settings.history.hours_days());
         info.production = settings.production;
-        session.replay = Some(info);
+        let session =
+            recorder.session_with_replay("recorded by linky record", client.backend().name(), info);
         std::fs::write(path, session.to_json())
             .map_err(|e| LiveError::Failed(format!("{}: {e}", path.display())))?;
         say(&format!("session recorded in {}", path.display()));

@@ -1476,3 +1476,86 @@ fn config_backends() -> [&'static str; 5] {
         "data-connect-v5",
     ]
 }
+
+/// `linky record --hide-usage-points` hides every usage point of the session, the ones in
+/// the schedule's PDL sections included, consistently: the real PDLs appear nowhere in the
+/// file, and the replay splits each day as the recorded run did (issue 18: the schedule
+/// kept the real PDL, so the replay split by the default section).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_session_hides_every_usage_point_and_replays_the_same_split() {
+    let home = Folder::new("record-hidden");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 7, true);
+    // A schedule whose PDL section gives the consumer other hours than the default.
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "schedule = \"22h00-6h00\"",
+        &format!("schedule = \"22h00-6h00 {CONSUMER} 1h00-7h00 12h00-14h00\""),
+    );
+    std::fs::write(&config, text).unwrap();
+    let session = home.join("session.json");
+    let output = tokio::process::Command::new(LINKY)
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("LANG", "C")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .arg("--config")
+        .arg(&config)
+        .args(["record", "--now", NOW, "--hide-usage-points", "--output"])
+        .arg(&session)
+        .output()
+        .await
+        .unwrap();
+    let recorded = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{recorded}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&session).unwrap();
+    for real in [CONSUMER, PRODUCER] {
+        assert!(!text.contains(real), "{real} in the session");
+    }
+    let info = linky_enedis::Session::from_json(text.as_bytes())
+        .unwrap()
+        .replay
+        .unwrap();
+    assert!(info.offpeak.contains("1h00-7h00"), "{}", info.offpeak);
+    assert!(
+        info.usage_points
+            .iter()
+            .all(|p| p.starts_with("0000000000000"))
+    );
+    // The replay prints the same day rows as the run, under the placeholders.
+    let (code, replayed, err) = run(linky(&home).args(["replay", "--session"]).arg(&session));
+    assert_eq!(code, 0, "{replayed}{err}");
+    // Each device's day lines, by device (the placeholders sort otherwise).
+    let day_lines = |text: &str| -> std::collections::BTreeSet<String> {
+        let mut device = String::new();
+        let mut lines = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("device ") {
+                device = name.to_owned();
+            } else if line.trim_start().starts_with("2024-06-") {
+                lines.insert(format!("{device}: {}", line.trim()));
+            }
+        }
+        lines
+    };
+    let mut hidden = recorded.clone();
+    for (real, placeholder) in info
+        .usage_points
+        .iter()
+        .map(|p| p.as_str())
+        .zip([CONSUMER, PRODUCER])
+        .map(|(placeholder, real)| (real, placeholder))
+    {
+        hidden = hidden.replace(real, placeholder);
+    }
+    assert!(!day_lines(&recorded).is_empty(), "{recorded}");
+    assert_eq!(
+        day_lines(&replayed),
+        day_lines(&hidden),
+        "{replayed}\n---\n{hidden}"
+    );
+}

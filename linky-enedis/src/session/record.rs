@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::{Exchange, RecordedRequest, RecordedResponse, Session};
+use super::{Exchange, RecordedRequest, RecordedResponse, ReplayInfo, Session};
 
 /// Fields whose values are secrets, in bodies and forms.
 const SECRET_FIELDS: [&str; 5] = [
@@ -97,6 +97,37 @@ impl Recorder {
         session.exchanges = self.exchanges.lock().map(|e| e.clone()).unwrap_or_default();
         session
     }
+
+    /// The session recorded so far, with what a replay needs (`info`, written with the
+    /// real usage points): when usage points are hidden, every one of them in `info` (its
+    /// list, its schedule's PDL sections, any text) and in `description` is replaced by the
+    /// placeholder the exchanges use, so that the replay splits as the real run did.
+    pub fn session_with_replay(
+        &self,
+        description: &str,
+        backend: &str,
+        info: ReplayInfo,
+    ) -> Session {
+        let mut session = self.session(&self.hide_in(description), backend);
+        let hidden = serde_json::to_string(&info)
+            .ok()
+            .map(|text| self.hide_in(&text))
+            .and_then(|text| serde_json::from_str(&text).ok());
+        session.replay = Some(hidden.unwrap_or(info));
+        session
+    }
+
+    /// `text` with every usage point (a run of exactly 14 digits) replaced by its
+    /// placeholder, when usage points are hidden; else as it is.
+    pub fn hide_in(&self, text: &str) -> String {
+        match &self.placeholders {
+            Some(placeholders) => match placeholders.lock() {
+                Ok(mut map) => replace_usage_points(text, &mut map),
+                Err(_) => text.to_owned(),
+            },
+            None => text.to_owned(),
+        }
+    }
 }
 
 /// Replaces secret values anywhere in a JSON document.
@@ -118,35 +149,39 @@ fn redact(value: &mut Value) {
 
 /// Replaces every run of exactly 14 digits (a PDL) by its placeholder.
 fn hide_usage_points(exchange: &mut Exchange, map: &mut BTreeMap<String, String>) {
-    let mut replace = |text: &str| -> String {
-        let mut out = String::with_capacity(text.len());
-        let bytes = text.as_bytes();
-        let mut index = 0;
-        while index < bytes.len() {
-            let run = bytes[index..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if run == 14 {
-                let real = &text[index..index + 14];
-                let next = map.len() + 1;
-                let placeholder = map
-                    .entry(real.to_owned())
-                    .or_insert_with(|| format!("{next:014}"));
-                out.push_str(placeholder);
-                index += 14;
-            } else if run > 0 {
-                out.push_str(&text[index..index + run]);
-                index += run;
-            } else {
-                let character = text[index..].chars().next().unwrap_or(' ');
-                out.push(character);
-                index += character.len_utf8();
-            }
-        }
-        out
-    };
-    exchange.request.path = replace(&exchange.request.path);
+    exchange.request.path = replace_usage_points(&exchange.request.path, map);
     let body = serde_json::to_string(&exchange.response.body).unwrap_or_default();
-    exchange.response.body = serde_json::from_str(&replace(&body)).unwrap_or(Value::Null);
+    exchange.response.body =
+        serde_json::from_str(&replace_usage_points(&body, map)).unwrap_or(Value::Null);
+}
+
+/// `text` with every run of exactly 14 digits replaced by its placeholder (a new one for
+/// a usage point not seen yet).
+fn replace_usage_points(text: &str, map: &mut BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        let run = bytes[index..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if run == 14 {
+            let real = &text[index..index + 14];
+            let next = map.len() + 1;
+            let placeholder = map
+                .entry(real.to_owned())
+                .or_insert_with(|| format!("{next:014}"));
+            out.push_str(placeholder);
+            index += 14;
+        } else if run > 0 {
+            out.push_str(&text[index..index + run]);
+            index += run;
+        } else {
+            let character = text[index..].chars().next().unwrap_or(' ');
+            out.push(character);
+            index += character.len_utf8();
+        }
+    }
+    out
 }
