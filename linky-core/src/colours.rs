@@ -103,6 +103,10 @@ pub const fn tempo_class(colour: DayColour, tariff: crate::Tariff) -> u8 {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColourCalendar {
     days: BTreeMap<NaiveDate, DayColour>,
+    /// Days whose colour the publisher gave in a degraded mode (RTE's `-fallback: "true"`):
+    /// known, but not for good.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    degraded: std::collections::BTreeSet<NaiveDate>,
 }
 
 impl ColourCalendar {
@@ -116,14 +120,46 @@ impl ColourCalendar {
         self.days.get(&date).copied()
     }
 
-    /// Records `date`'s colour (a later publication replaces an earlier one).
+    /// Records `date`'s colour (a later publication replaces an earlier one, a degraded
+    /// one included).
     pub fn set(&mut self, date: NaiveDate, colour: DayColour) {
         self.days.insert(date, colour);
+        self.degraded.remove(&date);
     }
 
-    /// Adds every day of `other` (its colours win).
+    /// Records `date`'s colour as given in a degraded mode (RTE's `-fallback` flag): used
+    /// like any colour, but not final (a sync asks for it again).
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{ColourCalendar, DayColour};
+    /// let day = NaiveDate::from_ymd_opt(2025, 2, 22).unwrap();
+    /// let mut calendar = ColourCalendar::new();
+    /// calendar.set_degraded(day, DayColour::Blue);
+    /// assert_eq!((calendar.colour(day), calendar.is_degraded(day)), (Some(DayColour::Blue), true));
+    /// calendar.set(day, DayColour::White);
+    /// assert!(!calendar.is_degraded(day));
+    /// ```
+    pub fn set_degraded(&mut self, date: NaiveDate, colour: DayColour) {
+        self.days.insert(date, colour);
+        self.degraded.insert(date);
+    }
+
+    /// Whether `date`'s colour was given in a degraded mode (see
+    /// [`ColourCalendar::set_degraded`]).
+    pub fn is_degraded(&self, date: NaiveDate) -> bool {
+        self.degraded.contains(&date)
+    }
+
+    /// Adds every day of `other` (its colours win, degraded or not).
     pub fn merge(&mut self, other: &ColourCalendar) {
-        self.days.extend(other.days.iter().map(|(d, c)| (*d, *c)));
+        for (date, colour) in other.days() {
+            if other.is_degraded(date) {
+                self.set_degraded(date, colour);
+            } else {
+                self.set(date, colour);
+            }
+        }
     }
 
     /// The known days, in date order.
@@ -473,18 +509,24 @@ impl ColourSource for FallbackColours<'_> {
         let mut calendar = ColourCalendar::new();
         let mut last_error = None;
         for source in &self.sources {
-            let missing = calendar.missing(from, to);
+            // Unknown days, and days a source gave in a degraded mode: the next source
+            // may know them for good.
+            let mut missing = calendar.missing(from, to);
+            missing.extend(calendar.degraded.range(from..to).copied());
+            missing.sort_unstable();
             let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
                 break;
             };
-            match source
-                .colours(*first, *last + chrono::Duration::days(1))
-                .await
-            {
+            match source.colours(*first, crate::shift_days(*last, 1)).await {
                 Ok(found) => {
                     for (date, colour) in found.days() {
-                        if missing.contains(&date) {
+                        if !missing.contains(&date) {
+                            continue;
+                        }
+                        if !found.is_degraded(date) {
                             calendar.set(date, colour);
+                        } else if calendar.colour(date).is_none() {
+                            calendar.set_degraded(date, colour);
                         }
                     }
                 }

@@ -267,6 +267,10 @@ impl OfferKind {
 pub struct PricePeriod {
     /// The first day they hold.
     pub from: NaiveDate,
+    /// The last day they hold, when the source says (the CRE's `DATE_FIN`): after it, and
+    /// without a later period of the same power, no price holds. `None`: until the next
+    /// period of the same power.
+    pub until: Option<NaiveDate>,
     /// The subscribed power, in kVA.
     pub kva: u32,
     /// The subscription.
@@ -289,12 +293,25 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// The prices in force on `date` for `kva`.
+    /// The prices in force on `date` for `kva`: the latest period begun by then, unless it
+    /// ended before (its `until`).
     pub fn period_on(&self, date: NaiveDate, kva: u32) -> Option<&PricePeriod> {
         self.periods
             .iter()
             .filter(|p| p.kva == kva && p.from <= date)
             .max_by_key(|p| p.from)
+            .filter(|p| p.until.is_none_or(|until| date <= until))
+    }
+
+    /// The last day of the latest prices for `kva` begun by `date`, when they ended before
+    /// it: why `date` has no price.
+    pub fn ended_before(&self, date: NaiveDate, kva: u32) -> Option<NaiveDate> {
+        self.periods
+            .iter()
+            .filter(|p| p.kva == kva && p.from <= date)
+            .max_by_key(|p| p.from)
+            .and_then(|p| p.until)
+            .filter(|until| *until < date)
     }
 
     /// The cost of local day `date` with `energies` per class (as many as the kind has),
@@ -500,8 +517,9 @@ impl PriceBook {
     /// The header names the columns (`DATE_DEBUT`, `P_SOUSCRITE`, `PART_FIXE_TTC` in euros
     /// per year, and the `PART_VARIABLE_..._TTC` prices in euros per kWh); fields are
     /// separated by `;`, decimals written with a comma or a point, dates `DD/MM/YYYY` (or
-    /// `YYYY-MM-DD`). A row without prices (the file has some) is skipped; `DATE_FIN` is
-    /// not needed: a period holds until the next one of the same power.
+    /// `YYYY-MM-DD`). A row without prices (the file has some) is skipped. A period holds
+    /// until the next one of the same power, and never after its `DATE_FIN` when it has
+    /// one: a power the CRE stopped pricing has no price after that day.
     ///
     /// ```
     /// use linky_core::PriceBook;
@@ -545,6 +563,7 @@ impl PriceBook {
         let required =
             |name: &str| column(name).ok_or_else(|| header_error(format!("no {name} column")));
         let from_column = required("DATE_DEBUT")?;
+        let until_column = column("DATE_FIN");
         let kva_column = required("P_SOUSCRITE")?;
         let fixed_column = required("PART_FIXE_TTC")?;
         let tempo: Option<Vec<usize>> = ["BLEU", "BLANC", "ROUGE"]
@@ -590,6 +609,7 @@ impl PriceBook {
                     })
             };
             let (from_at, from) = field(from_column);
+            let (until_at, until) = until_column.map_or((0, ""), field);
             let (kva_at, kva) = field(kva_column);
             let (fixed_at, fixed) = field(fixed_column);
             let prices: Vec<(usize, &str)> = price_columns.iter().map(|c| field(*c)).collect();
@@ -603,6 +623,25 @@ impl PriceBook {
             let from = NaiveDate::parse_from_str(from, "%d/%m/%Y")
                 .or_else(|_| NaiveDate::parse_from_str(from, "%Y-%m-%d"))
                 .map_err(|_| error(from_at, format!("{from:?} is not a date (DD/MM/YYYY)")))?;
+            let until = match until {
+                "" => None,
+                until => Some(
+                    NaiveDate::parse_from_str(until, "%d/%m/%Y")
+                        .or_else(|_| NaiveDate::parse_from_str(until, "%Y-%m-%d"))
+                        .map_err(|_| {
+                            error(until_at, format!("{until:?} is not a date (DD/MM/YYYY)"))
+                        })?,
+                ),
+            };
+            if until.is_some_and(|until| until < from) {
+                return Err(error(
+                    until_at,
+                    format!(
+                        "DATE_FIN {} is before DATE_DEBUT {from}",
+                        until.unwrap_or(from)
+                    ),
+                ));
+            }
             let kva: u32 = kva
                 .parse()
                 .ok()
@@ -623,6 +662,7 @@ impl PriceBook {
             }
             offer.periods.push(PricePeriod {
                 from,
+                until,
                 kva,
                 subscription,
                 prices: parsed,
@@ -774,6 +814,7 @@ impl PriceBook {
             }
             offer.periods.push(PricePeriod {
                 from,
+                until: None,
                 kva,
                 subscription,
                 prices,
@@ -907,10 +948,14 @@ pub fn compare_offers(
             .filter(|o| o.kind != OfferKind::Tempo || settings.colours.is_some())
             .find(|o| o.period_on(date, settings.kva).is_none())
         {
-            left_out.push((
-                date,
-                format!("no {} kVA price for {}", settings.kva, offer.name),
-            ));
+            let reason = match offer.ended_before(date, settings.kva) {
+                Some(until) => format!(
+                    "no {} kVA price for {}: its prices end on {until}",
+                    settings.kva, offer.name
+                ),
+                None => format!("no {} kVA price for {}", settings.kva, offer.name),
+            };
+            left_out.push((date, reason));
             continue;
         }
         days.push(date);

@@ -1126,7 +1126,8 @@ impl<'a> SyncRun<'a> {
                         learned += 1;
                     }
                     meta.colours.set(date, colour);
-                    if now < linky_core::colour_final_at(date) {
+                    // Before it is final, or given in a degraded mode: asked again.
+                    if now < linky_core::colour_final_at(date) || found.is_degraded(date) {
                         meta.provisional_colours.insert(date);
                     } else {
                         meta.provisional_colours.remove(&date);

@@ -110,9 +110,12 @@ struct CouleurTempoDay {
 ///
 /// ```
 /// use linky_enedis::{parse_colours, ColourServer};
-/// let body = br#"{"values":{"2025-02-22":"BLUE","2025-02-23":"RED","2025-02-24-fallback":"false"}}"#;
+/// let body = br#"{"values":{"2025-02-22":"BLUE","2025-02-23":"RED","2025-02-23-fallback":"true"}}"#;
 /// let calendar = parse_colours(&ColourServer::rte(), body).unwrap();
 /// assert_eq!(calendar.len(), 2);
+/// // RTE's degraded mode: the colour is used, but not final.
+/// let day = chrono::NaiveDate::from_ymd_opt(2025, 2, 23).unwrap();
+/// assert!(calendar.is_degraded(day));
 /// let body = br#"[{"dateJour":"2025-02-12","codeJour":0,"periode":"2024-2025"},
 ///                 {"dateJour":"2025-02-03","codeJour":3,"periode":"2024-2025"}]"#;
 /// let calendar = parse_colours(&ColourServer::couleur_tempo(), body).unwrap();
@@ -134,7 +137,18 @@ pub fn parse_colours(server: &ColourServer, body: &[u8]) -> Result<ColourCalenda
         ColourServer::RtePublic { .. } => {
             let season: RteSeason =
                 serde_json::from_slice(body).map_err(malformed("rte tempo season"))?;
-            for (key, value) in season.values {
+            // `<date>-fallback: "true"`: RTE gave that day's colour in a degraded mode.
+            let degraded = |date: NaiveDate| {
+                season
+                    .values
+                    .get(&format!("{date}-fallback"))
+                    .is_some_and(|flag| {
+                        flag.as_str().map_or(flag.as_bool() == Some(true), |text| {
+                            text.eq_ignore_ascii_case("true")
+                        })
+                    })
+            };
+            for (key, value) in &season.values {
                 let Ok(date) = key.parse::<NaiveDate>() else {
                     continue; // `...-fallback` flags and other keys
                 };
@@ -144,7 +158,11 @@ pub fn parse_colours(server: &ColourServer, body: &[u8]) -> Result<ColourCalenda
                     Some("RED") => DayColour::Red,
                     _ => continue,
                 };
-                calendar.set(date, colour);
+                if degraded(date) {
+                    calendar.set_degraded(date, colour);
+                } else {
+                    calendar.set(date, colour);
+                }
             }
         }
         ColourServer::CouleurTempo { .. } => {
@@ -339,7 +357,11 @@ impl ColourSource for ColourClient {
             let season = self.season(date).await.map_err(source_error)?;
             for (day, colour) in season.days() {
                 if from <= day && day < to {
-                    calendar.set(day, colour);
+                    if season.is_degraded(day) {
+                        calendar.set_degraded(day, colour);
+                    } else {
+                        calendar.set(day, colour);
+                    }
                 }
             }
             // The next season starts on 1 September.

@@ -23,6 +23,26 @@
 //! assert_eq!(schedule.tariff_at(day(2026, 4, 1), 12 * 60).0, Tariff::OffPeak);
 //! ```
 
+//!
+//! # Ends of the day and empty ranges
+//!
+//! `24h00` and `23h59` as an END mean the end of the day (users write `00h00-23h59` for
+//! "the whole day"): `0h-23h59` and `0h-24h` are the whole day. As a begin, a time is what
+//! it says (`23h59-6h` begins at 23:59). A range written with the same begin and end holds
+//! no minute, whatever the time: `22h-22h` is empty, and so is `23:59-23h59` (neither the
+//! day's last minute nor the whole day); both print as `00:00-00:00`.
+//!
+//! ```
+//! use linky_core::OffPeakConfig;
+//! let whole: OffPeakConfig = "0h-23h59".parse().unwrap();
+//! assert_eq!(whole.to_string(), "00:00-24:00");
+//! let late: OffPeakConfig = "23h59-6h".parse().unwrap();
+//! assert_eq!(late.to_string(), "23:59-06:00");
+//! for empty in ["23:59-23h59", "22h-22h"] {
+//!     assert_eq!(empty.parse::<OffPeakConfig>().unwrap().to_string(), "00:00-00:00");
+//! }
+//! ```
+
 mod compiled;
 mod enedis;
 mod error;

@@ -378,6 +378,65 @@ fn the_cre_open_data_files_read_as_the_bundled_offers() {
 
 /// A newer download extends the bundled prices: a change the bundle does not know costs
 /// the days after it at its prices, the days before at the bundled ones.
+/// A CRE row whose `DATE_FIN` has passed, with no later row of its power, prices no day
+/// after it: the comparison leaves those days out and says why (issue 18: it priced them
+/// all at the ended price).
+#[test]
+fn a_cre_period_ends_on_its_date_fin() {
+    let csv = "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_HT;PART_FIXE_TTC;PART_VARIABLE_HT;PART_VARIABLE_TTC\n\
+               01/02/2025;15/01/2026;30;300,00;400,00;0,15;0,2000\n\
+               01/08/2025;;6;125,04;185,94;0,1208;0,1952\n\
+               01/02/2025;31/07/2025;6;120,00;180,00;0,12;0,1900\n";
+    let book = PriceBook::parse_open_data(csv).unwrap();
+    let base = book.offer("Base").unwrap();
+    // 6 kVA: the ended row is followed by a later one; 30 kVA: nothing after 15 January.
+    assert_eq!(
+        base.period_on(date("2025-07-31"), 6).unwrap().prices[0].to_string(),
+        "0.19000"
+    );
+    assert_eq!(
+        base.period_on(date("2026-03-01"), 6).unwrap().prices[0].to_string(),
+        "0.19520"
+    );
+    assert!(base.period_on(date("2026-01-15"), 30).is_some());
+    assert!(base.period_on(date("2026-01-16"), 30).is_none());
+    assert_eq!(
+        base.ended_before(date("2026-01-16"), 30),
+        Some(date("2026-01-15"))
+    );
+    let config: linky_core::OffPeakConfig = "22h00-6h00".parse().unwrap();
+    let schedule = CompiledSchedule::new(&config, "1", Flow::Consumption, HolidayZone::Metropole);
+    let compared = compare_offers(
+        &curve("2026-01-10", "2026-01-20"),
+        &book,
+        CompareSettings {
+            from: date("2026-01-10"),
+            to: date("2026-01-20"),
+            kva: 30,
+            schedule: &schedule,
+            colours: None,
+        },
+    );
+    assert_eq!(compared.days.len(), 6);
+    assert_eq!(compared.left_out.len(), 4);
+    assert_eq!(
+        compared.left_out[0],
+        (
+            date("2026-01-16"),
+            "no 30 kVA price for Base: its prices end on 2026-01-15".to_owned()
+        )
+    );
+    // A DATE_FIN before its DATE_DEBUT is a mistake, named where it is.
+    let error = PriceBook::parse_open_data(
+        "DATE_DEBUT;DATE_FIN;P_SOUSCRITE;PART_FIXE_TTC;PART_VARIABLE_TTC\n01/02/2025;01/01/2025;6;185,94;0,1952\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "line 2, column 12: DATE_FIN 2025-01-01 is before DATE_DEBUT 2025-02-01"
+    );
+}
+
 #[test]
 fn a_newer_cre_file_updates_the_bundled_prices_from_its_date_on() {
     let mut book = PriceBook::regulated();

@@ -1442,6 +1442,69 @@ impl linky_core::ColourSource for Publisher {
     }
 }
 
+/// A colour the publisher gave in a degraded mode stays provisional after the hour it
+/// would be final: asked again at the next run, and final once published normally
+/// (issue 18: RTE's `-fallback` flag was ignored and the colour kept for good).
+#[tokio::test]
+async fn a_degraded_colour_is_asked_again_until_published_normally() {
+    struct Degraded(Mutex<bool>);
+    #[async_trait]
+    impl linky_core::ColourSource for Degraded {
+        fn name(&self) -> &str {
+            "degraded"
+        }
+        async fn colours(
+            &self,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<linky_core::ColourCalendar, SourceError> {
+            let degraded = *self.0.lock().unwrap();
+            let mut calendar = linky_core::ColourCalendar::new();
+            for day in from
+                .iter_days()
+                .take_while(|d| *d < to && *d <= "2024-06-21".parse().unwrap())
+            {
+                if degraded && day == "2024-06-20".parse::<NaiveDate>().unwrap() {
+                    calendar.set_degraded(day, linky_core::DayColour::White);
+                } else {
+                    calendar.set(day, linky_core::DayColour::Blue);
+                }
+            }
+            Ok(calendar)
+        }
+    }
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let colours = Degraded(Mutex::new(true));
+    let (state, root) = state();
+    let sink = MemorySink::new();
+    let run = |when: &str| {
+        let clock = clock_at(at(when));
+        let (source, sink, state, colours) = (&source, &sink, &state, &colours);
+        async move {
+            SyncRun::new(source, sink, state, &clock)
+                .settings(settings())
+                .colour_source(colours)
+                .run()
+                .await
+        }
+    };
+    let day: NaiveDate = "2024-06-20".parse().unwrap();
+    // Long after the 20th's colour is final (11:30 on the 19th): still provisional.
+    let first = run("2024-06-20 15:00").await;
+    assert!(first.is_success(), "{first:?}");
+    let meta = state.load_meta().unwrap();
+    assert_eq!(meta.colours.colour(day), Some(linky_core::DayColour::White));
+    assert!(meta.provisional_colours.contains(&day));
+    // Published normally: final, with its real colour.
+    *colours.0.lock().unwrap() = false;
+    let second = run("2024-06-20 16:00").await;
+    assert!(second.is_success(), "{second:?}");
+    let meta = state.load_meta().unwrap();
+    assert_eq!(meta.colours.colour(day), Some(linky_core::DayColour::Blue));
+    assert!(!meta.provisional_colours.contains(&day));
+    std::fs::remove_dir_all(root).ok();
+}
+
 fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
 }

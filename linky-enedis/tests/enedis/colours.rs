@@ -249,3 +249,30 @@ async fn a_colour_client_records_its_session_and_the_session_replays() {
     replay.finish().unwrap();
     assert_eq!(first, again);
 }
+
+/// RTE's `<date>-fallback: "true"` marks a colour given in a degraded mode: the client
+/// keeps the colour and says it is degraded (the sync keeps it provisional), issue 18.
+#[tokio::test]
+async fn a_colour_rte_gives_in_degraded_mode_is_marked_so() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"values":{"2025-02-21":"WHITE","2025-02-21-fallback":"false","2025-02-22":"BLUE","2025-02-22-fallback":"true"}}"#,
+        ))
+        .mount(&server)
+        .await;
+    let colours = client(
+        ColourServer::RtePublic {
+            base_url: server.uri(),
+        },
+        &clock(),
+    )
+    .colours(date("2025-02-21"), date("2025-02-23"))
+    .await
+    .unwrap();
+    assert_eq!(colours.colour(date("2025-02-22")), Some(DayColour::Blue));
+    assert!(colours.is_degraded(date("2025-02-22")));
+    assert!(!colours.is_degraded(date("2025-02-21")));
+}
