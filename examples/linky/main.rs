@@ -1084,7 +1084,10 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
             return Exit::Failure;
         }
     };
-    let date = args.date.unwrap_or_else(|| clock.local_now(PARIS).date());
+    // Today is the colour day: until 06:00, the day before's colour still runs.
+    let date = args
+        .date
+        .unwrap_or_else(|| linky_core::colour_day(clock.local_now(PARIS)));
     let status = linky_examples::progress::TempoStatus::new(&meta, date);
     if cli.json {
         println!("{}", status.json());

@@ -254,6 +254,25 @@ pub fn colour_final_at(date: NaiveDate) -> chrono::NaiveDateTime {
         .and_time(chrono::NaiveTime::from_hms_opt(11, 30, 0).unwrap_or(chrono::NaiveTime::MIN))
 }
 
+/// The colour day running at local time `at`: a colour day (and its tariff) runs from
+/// 06:00 to 06:00 the next day, so from midnight to 06:00 it is still the day before's.
+/// What "today's colour" means for a home automation, at any hour.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+/// assert_eq!(linky_core::colour_day(day.and_hms_opt(5, 59, 0).unwrap()).to_string(), "2025-01-14");
+/// assert_eq!(linky_core::colour_day(day.and_hms_opt(6, 0, 0).unwrap()), day);
+/// ```
+pub fn colour_day(at: chrono::NaiveDateTime) -> NaiveDate {
+    use chrono::Timelike;
+    if at.hour() < 6 {
+        at.date().pred_opt().unwrap_or(at.date())
+    } else {
+        at.date()
+    }
+}
+
 /// The Tempo classifier over a calendar: local day D is off-peak from 00:00 to 06:00 in
 /// D-1's colour, peak from 06:00 to 22:00 and off-peak from 22:00 in D's colour. A day
 /// whose colours are unknown is classified as blue: split with [`split_by_colour`], which

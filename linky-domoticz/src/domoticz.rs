@@ -786,8 +786,11 @@ impl Sink for DomoticzSink {
         // The three meters found (or created) with one device listing.
         let meters = self.ensure_named(&wanted).await?;
         for (colour, idx) in meters.iter().enumerate() {
+            let pair = |row: &crate::ColourDayRow| {
+                [row.energies[colour * 2], row.energies[colour * 2 + 1]]
+            };
             for row in rows {
-                let [peak, off_peak] = [row.energies[colour * 2], row.energies[colour * 2 + 1]];
+                let [peak, off_peak] = pair(row);
                 let svalue = format!(
                     "{};{};0;0;0;0;{}",
                     peak.round_wh(),
@@ -796,6 +799,21 @@ impl Sink for DomoticzSink {
                 );
                 validate_svalue(&svalue, self.config.time_zone)?;
                 self.udevice(idx, svalue).await?;
+            }
+            // Day rows never set the live value (the tile showed "0 Watt, Today: 0.000
+            // kWh"): an undated write gives it the last day of this colour, its peak and
+            // off-peak Wh and its mean power, as the main meter shows its last figures.
+            let last = rows.iter().rev().find(|row| {
+                pair(row)
+                    .iter()
+                    .any(|energy| *energy != linky_core::Energy::ZERO)
+            });
+            if let Some(row) = last {
+                self.udevice(
+                    idx,
+                    colour_live_svalue(row.date, pair(row), self.config.time_zone),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -836,6 +854,12 @@ impl Sink for DomoticzSink {
                 row.date.format("%Y-%m-%d")
             );
             self.udevice(&counter, svalue).await?;
+        }
+        // The live value (day rows never set it): the last day's cost, which Domoticz
+        // shows in euros on the tile.
+        if let Some(row) = rows.iter().max_by_key(|row| row.date) {
+            self.udevice(&counter, format!("0;{}", row.cost.round_cents()))
+                .await?;
         }
         Ok(())
     }
@@ -939,9 +963,38 @@ impl Sink for DomoticzSink {
     }
 }
 
+/// A colour meter's live value: the day's peak and off-peak Wh, and its mean power in W
+/// over the day's hours (23, 24 or 25).
+fn colour_live_svalue(
+    date: NaiveDate,
+    [peak, off_peak]: [linky_core::Energy; 2],
+    time_zone: Tz,
+) -> String {
+    let hours = i64::from(linky_core::hours_in_day(date, time_zone).max(1));
+    let watts = (peak + off_peak).round_wh().max(0) / hours;
+    format!(
+        "{};{};0;0;{watts};0",
+        peak.round_wh().max(0),
+        off_peak.round_wh().max(0)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_colour_meter_shows_its_last_day_and_mean_power() {
+        let day = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap();
+        let energies = [
+            linky_core::Energy::from_wh(15_000),
+            linky_core::Energy::from_wh(10_000),
+        ];
+        assert_eq!(
+            colour_live_svalue(day, energies, linky_core::PARIS),
+            "15000;10000;0;0;1000;0"
+        );
+    }
 
     #[test]
     fn base64_and_encoding_match_what_domoticz_received() {

@@ -53,7 +53,9 @@ pub struct CostDayRow {
 /// around 11:00 the day before; until then it is `None`, never guessed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColourForecast {
-    /// Today's local date.
+    /// Today's colour day (local date): from 06:00 to 06:00 the next day, as the colour's
+    /// tariff runs, so the day before's date from midnight to 06:00
+    /// ([`linky_core::colour_day`]).
     pub today: NaiveDate,
     /// Today's colour, if known.
     pub today_colour: Option<DayColour>,

@@ -914,9 +914,14 @@ impl<'a> SyncRun<'a> {
                 .iter()
                 .any(|error| matches!(error, SyncError::StoppedWriting(_)));
             if self.colour_source.is_some() && !sink_stopped && !self.cancel.is_cancelled() {
+                // "Today" is the colour day: until 06:00, the day before's.
                 report.forecast = Some(
-                    self.write_forecast(&meta.colours, today, &mut report.errors)
-                        .await,
+                    self.write_forecast(
+                        &meta.colours,
+                        linky_core::colour_day(now),
+                        &mut report.errors,
+                    )
+                    .await,
                 );
             }
         }
@@ -1167,7 +1172,10 @@ impl<'a> SyncRun<'a> {
                 // Nothing is saved over a state that does not read, nor written to the
                 // sink: the next run deals with it.
                 return ColourRefresh {
-                    forecast: forecast_of(&linky_core::ColourCalendar::new(), today),
+                    forecast: forecast_of(
+                        &linky_core::ColourCalendar::new(),
+                        linky_core::colour_day(now),
+                    ),
                     learned: 0,
                     errors: vec![SyncError::State(error)],
                     notes,
@@ -1183,13 +1191,15 @@ impl<'a> SyncRun<'a> {
                 .learn_colours(
                     source,
                     &mut meta,
-                    (today, shift_days(today, 2)),
+                    (linky_core::colour_day(now), shift_days(today, 2)),
                     now,
                     (&mut errors, &mut notes),
                 )
                 .await;
         }
-        let forecast = self.write_forecast(&meta.colours, today, &mut errors).await;
+        let forecast = self
+            .write_forecast(&meta.colours, linky_core::colour_day(now), &mut errors)
+            .await;
         ColourRefresh {
             forecast,
             learned,
@@ -1525,7 +1535,8 @@ impl<'a> SyncRun<'a> {
     }
 }
 
-/// Today's and tomorrow's colours and the season's counts, as `colours` holds them.
+/// Today's and tomorrow's colours and the season's counts, as `colours` holds them;
+/// `today` is the colour day running (see [`linky_core::colour_day`]).
 fn forecast_of(colours: &linky_core::ColourCalendar, today: NaiveDate) -> crate::ColourForecast {
     crate::ColourForecast {
         today,

@@ -1252,9 +1252,99 @@ async fn tempo_counters_and_costs_land_in_domoticz_devices_that_keep_dated_histo
             state.counter_log.keys().filter(|(i, _)| *i == cost).count(),
             expected.cost_days.len()
         );
+        // Their tiles show something (issue 18: "0 Watt, Today: 0.000 kWh" and "0 €"):
+        // each colour's meter its last day of that colour, the cost counter the last day.
+        for (colour, word) in [(0, "bleu"), (1, "blanc"), (2, "rouge")] {
+            let idx = idx_of(&format!("Linky {CONSUMER} Tempo {word}"));
+            let last =
+                expected.colour_days.iter().rev().find(|(_, e)| {
+                    e[colour * 2] != Energy::ZERO || e[colour * 2 + 1] != Energy::ZERO
+                });
+            let Some((date, energies)) = last else {
+                // No day of that colour in the window: nothing to show.
+                assert_eq!(state.live.get(&idx), None, "{word}");
+                continue;
+            };
+            let (peak, off_peak) = (
+                energies[colour * 2].round_wh(),
+                energies[colour * 2 + 1].round_wh(),
+            );
+            let hours = i64::from(linky_core::hours_in_day(*date, PARIS));
+            assert_eq!(
+                state.live.get(&idx),
+                Some(&format!(
+                    "{peak};{off_peak};0;0;{};0",
+                    (peak + off_peak) / hours
+                )),
+                "{word}"
+            );
+        }
+        let last_cost = expected.cost_days.values().last().unwrap();
+        assert_eq!(
+            state.live.get(&cost),
+            Some(&format!("0;{}", last_cost.round_cents()))
+        );
     });
     std::fs::remove_dir_all(root).ok();
     std::fs::remove_dir_all(memory_root).ok();
+}
+
+/// Between midnight and 06:00 the colour day that runs (and its tariff) is the day
+/// before's: a colour refresh then shows it as today's, and the new calendar day's colour
+/// as tomorrow's, in every place (issue 18: "Tempo aujourd'hui" moved at midnight).
+#[tokio::test]
+async fn before_six_in_the_morning_today_is_the_colour_day_still_running() {
+    use linky_core::DayColour;
+    let server = DomoticzEmulator::start("2025.1").await;
+    let domoticz =
+        DomoticzSink::new(DomoticzConfig::new(server.uri()).with_colour_devices(true)).unwrap();
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    // Every tenth day red: the 20th red, the 21st blue.
+    let colours = Colours::until("2024-06-21");
+    let (state, root) = state();
+    let refresh = |when: &str| {
+        let clock = clock_at(at(when));
+        let (source, domoticz, state, colours) = (&source, &domoticz, &state, &colours);
+        async move {
+            SyncRun::new(source, domoticz, state, &clock)
+                .settings(settings())
+                .colour_source(colours)
+                .refresh_colours()
+                .await
+        }
+    };
+    let alert = |name: &str| {
+        server.with_state(|state| {
+            let idx = state
+                .devices
+                .iter()
+                .find(|(_, _, n)| n == name)
+                .map(|(idx, _, _)| idx.clone())
+                .unwrap();
+            state.alerts[&idx].clone()
+        })
+    };
+    // 21 June, 02:00: the 20th's red day runs until 06:00.
+    let night = refresh("2024-06-21 02:00").await;
+    assert!(night.errors.is_empty(), "{night:?}");
+    assert_eq!(
+        night.forecast.today,
+        "2024-06-20".parse::<NaiveDate>().unwrap()
+    );
+    assert_eq!(
+        (night.forecast.today_colour, night.forecast.tomorrow_colour),
+        (Some(DayColour::Red), Some(DayColour::Blue))
+    );
+    assert_eq!(alert("Linky Tempo aujourd'hui"), (4, "ROUGE".to_owned()));
+    assert_eq!(alert("Linky Tempo demain"), (1, "BLEU".to_owned()));
+    // 06:05: the 21st's blue day.
+    let morning = refresh("2024-06-21 06:05").await;
+    assert_eq!(
+        morning.forecast.today,
+        "2024-06-21".parse::<NaiveDate>().unwrap()
+    );
+    assert_eq!(alert("Linky Tempo aujourd'hui"), (1, "BLEU".to_owned()));
+    std::fs::remove_dir_all(root).ok();
 }
 
 /// Today's and tomorrow's colours, at every run with a colour source: in Domoticz, two
