@@ -23,6 +23,8 @@
 mod domoticz;
 mod emulator;
 mod error;
+#[cfg(feature = "home-assistant")]
+mod home_assistant;
 #[cfg(feature = "line-protocol")]
 mod line_protocol;
 mod memory;
@@ -36,11 +38,19 @@ mod sync;
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::SinkError;
+#[cfg(feature = "home-assistant")]
+pub use home_assistant::{
+    EmulatedStatistic, EnergyDashboardChange, HomeAssistantConfig, HomeAssistantEmulator,
+    HomeAssistantEmulatorState, HomeAssistantSink, MEAN_TYPE_SINCE, NameLanguage, SOURCE,
+};
 #[cfg(feature = "line-protocol")]
 pub use line_protocol::{LineProtocolConfig, LineProtocolServer, LineProtocolSink};
 pub use memory::{MemoryDevice, MemorySink};
 pub use secret::Password;
-pub use sink::{ColourDayRow, ColourForecast, CostDayRow, DeviceHandle, Sink, StoredDayMismatch};
+pub use sink::{
+    ColourDayRow, ColourForecast, ColourHourRow, CostClasses, CostDayRow, CostHourRow,
+    DeviceHandle, DeviceInfo, Sink, StoredDayMismatch,
+};
 pub use state::{
     ContractHoursEntry, ContractHoursHistory, MemoryState, StateDir, StateError, StateStore,
     StoredDays, StoredKind, StoredValue, SyncMeta,

@@ -29,6 +29,12 @@ pub struct MemoryDevice {
     pub colour_days: BTreeMap<NaiveDate, [linky_core::Energy; 6]>,
     /// Daily costs by date.
     pub cost_days: BTreeMap<NaiveDate, linky_core::Money>,
+    /// Tempo hour rows by the instant they end (a sink that keeps all hours gets them).
+    pub colour_hours: BTreeMap<DateTime<Utc>, [linky_core::Energy; 6]>,
+    /// Hourly costs by the instant they end.
+    pub cost_hours: BTreeMap<DateTime<Utc>, crate::CostHourRow>,
+    /// What the sync last said the device shows.
+    pub info: Option<crate::DeviceInfo>,
 }
 
 /// A sink that records everything.
@@ -125,6 +131,40 @@ impl Sink for MemorySink {
         self.with_device(device, |entry| {
             for row in rows {
                 entry.colour_days.insert(row.date, row.energies);
+                entry.writes += 1;
+            }
+        })
+    }
+
+    async fn describe_device(
+        &self,
+        device: &DeviceHandle,
+        info: &crate::DeviceInfo,
+    ) -> Result<(), SinkError> {
+        self.with_device(device, |entry| entry.info = Some(info.clone()))
+    }
+
+    async fn write_colour_hours(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::ColourHourRow],
+    ) -> Result<(), SinkError> {
+        self.with_device(device, |entry| {
+            for row in rows {
+                entry.colour_hours.insert(row.end_utc, row.energies);
+                entry.writes += 1;
+            }
+        })
+    }
+
+    async fn write_cost_hours(
+        &self,
+        device: &DeviceHandle,
+        rows: &[crate::CostHourRow],
+    ) -> Result<(), SinkError> {
+        self.with_device(device, |entry| {
+            for row in rows {
+                entry.cost_hours.insert(row.end_utc, row.clone());
                 entry.writes += 1;
             }
         })

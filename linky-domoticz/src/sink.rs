@@ -1,7 +1,7 @@
 //! The sink trait: where a device's rows go.
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use linky_core::{DashboardRow, DayColour, DayRow, DeviceId, Energy, HourRow, Money};
 
 use crate::SinkError;
@@ -35,6 +35,96 @@ pub struct ColourDayRow {
     pub date: NaiveDate,
     /// The energy of each class.
     pub energies: [Energy; 6],
+}
+
+/// An hour's consumption in Tempo's six classes (the [`linky_core::TEMPO_CLASSES`] order):
+/// each hour lies in one class (colour days run from 06:00, off-peak from 22:00), so the
+/// hour's energy is in one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ColourHourRow {
+    /// The hour's end, as an instant.
+    pub end_utc: DateTime<Utc>,
+    /// The hour's end, in local time.
+    pub end: NaiveDateTime,
+    /// The energy of each class.
+    pub energies: [Energy; 6],
+}
+
+/// What an hour cost with the user's offer: the energy of each class at its price that
+/// day, in the order of the energy series it pairs with ([`DeviceInfo::cost_classes`]),
+/// and the day's subscription in the first hour of each local day (zero in the others).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CostHourRow {
+    /// The hour's end, as an instant.
+    pub end_utc: DateTime<Utc>,
+    /// The hour's end, in local time.
+    pub end: NaiveDateTime,
+    /// The energy's cost per class.
+    pub classes: Vec<Money>,
+    /// The subscription's share, in the day's first hour.
+    pub subscription: Money,
+}
+
+impl CostHourRow {
+    /// Energy of every class and subscription.
+    pub fn total(&self) -> Money {
+        self.classes.iter().copied().sum::<Money>() + self.subscription
+    }
+}
+
+/// Which classes a device's hourly costs are split into (see [`CostHourRow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CostClasses {
+    /// The consumption's peak and off-peak hours of the user's schedule (a Base or HP/HC
+    /// offer), or its one class when the schedule has a single tariff.
+    PeakOffPeak,
+    /// Tempo's six classes.
+    Tempo,
+}
+
+/// What a device shows, told to the sink before its rows: which series it will get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceInfo {
+    /// Whether its schedule has two tariffs (else every hour is in the first class).
+    pub two_tariffs: bool,
+    /// Whether it shows consumption.
+    pub consumption: bool,
+    /// Whether it shows production.
+    pub production: bool,
+    /// Whether it gets Tempo rows ([`Sink::write_colour_hours`]).
+    pub tempo: bool,
+    /// The offer its costs are computed with, and their classes, when it gets costs.
+    pub costs: Option<(String, CostClasses)>,
+}
+
+impl DeviceInfo {
+    /// A device showing `consumption` and/or `production`, with two tariffs or one, no
+    /// Tempo, no costs.
+    pub fn new(two_tariffs: bool, consumption: bool, production: bool) -> DeviceInfo {
+        DeviceInfo {
+            two_tariffs,
+            consumption,
+            production,
+            tempo: false,
+            costs: None,
+        }
+    }
+
+    /// With Tempo rows.
+    pub fn with_tempo(mut self, tempo: bool) -> DeviceInfo {
+        self.tempo = tempo;
+        self
+    }
+
+    /// With costs of `offer`, split into `classes`.
+    pub fn with_costs(mut self, offer: impl Into<String>, classes: CostClasses) -> DeviceInfo {
+        self.costs = Some((offer.into(), classes));
+        self
+    }
 }
 
 /// What a day cost with the user's offer, subscription included.
@@ -114,6 +204,38 @@ pub trait Sink: Send + Sync {
         &self,
         _device: &DeviceHandle,
         _rows: &[ColourDayRow],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Tells the sink what `device` shows before its rows are written (at every run). The
+    /// default ignores it; a sink whose series depend on it (one per tariff class, Tempo,
+    /// costs) keeps it.
+    async fn describe_device(
+        &self,
+        _device: &DeviceHandle,
+        _info: &DeviceInfo,
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Writes a device's Tempo hours (a sync with a colour source sends them for the hours
+    /// of its hour rows whose colours are known, to a sink that keeps all hours). The
+    /// default ignores them.
+    async fn write_colour_hours(
+        &self,
+        _device: &DeviceHandle,
+        _rows: &[ColourHourRow],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Writes a device's hourly costs (a sync with an offer sends them for the hours of
+    /// its hour rows, to a sink that keeps all hours). The default ignores them.
+    async fn write_cost_hours(
+        &self,
+        _device: &DeviceHandle,
+        _rows: &[CostHourRow],
     ) -> Result<(), SinkError> {
         Ok(())
     }

@@ -1507,7 +1507,13 @@ impl<'a> SyncRun<'a> {
                 days: rows.days.len(),
                 hours: rows.hours.len(),
             });
-            let extra = extra_rows(data, &rows, colours, self.settings.costs.as_ref());
+            let extra = extra_rows(
+                data,
+                &rows,
+                colours,
+                self.settings.costs.as_ref(),
+                self.sink.keeps_all_hours(),
+            );
             let written = write_rows(self.sink, &rows, &extra, device_report).await;
             let stop = match written {
                 Ok(()) => false,
@@ -1599,11 +1605,15 @@ fn measurements(settings: &SyncSettings) -> Vec<(Measurement, StoredKind)> {
 }
 
 /// A meter's Tempo and cost rows, for the days of its day rows (a merged device has none:
-/// they would repeat its consumer's).
-#[derive(Debug, Default)]
+/// they would repeat its consumer's), and for a sink that keeps all hours the same by hour;
+/// what the device shows.
+#[derive(Debug)]
 struct ExtraRows {
+    info: crate::DeviceInfo,
     colours: Vec<crate::ColourDayRow>,
     costs: Vec<crate::CostDayRow>,
+    colour_hours: Vec<crate::ColourHourRow>,
+    cost_hours: Vec<crate::CostHourRow>,
 }
 
 fn extra_rows(
@@ -1611,9 +1621,20 @@ fn extra_rows(
     rows: &DeviceRows,
     colours: Option<&linky_core::ColourCalendar>,
     costs: Option<&(linky_core::Offer, u32)>,
+    all_hours: bool,
 ) -> ExtraRows {
     use linky_core::{Energy, OfferKind};
-    let mut extra = ExtraRows::default();
+    let mut extra = ExtraRows {
+        info: crate::DeviceInfo::new(
+            data.two_tariffs,
+            data.has_consumption(),
+            data.has_production(),
+        ),
+        colours: Vec::new(),
+        costs: Vec::new(),
+        colour_hours: Vec::new(),
+        cost_hours: Vec::new(),
+    };
     // A merged device shows its consumer's consumption: the consumer's own device has its
     // Tempo counters and costs already.
     if data.device.is_merged() {
@@ -1622,6 +1643,17 @@ fn extra_rows(
     let Some(consumption) = &data.consumption else {
         return extra;
     };
+    extra.info.tempo = colours.is_some();
+    if let Some((offer, _)) = costs {
+        let classes = match offer.kind {
+            OfferKind::Tempo => crate::CostClasses::Tempo,
+            _ => crate::CostClasses::PeakOffPeak,
+        };
+        extra.info.costs = Some((offer.name.clone(), classes));
+    }
+    if all_hours {
+        hourly_extra_rows(&mut extra, consumption, rows, colours, costs);
+    }
     let wanted: BTreeSet<NaiveDate> = rows.days.iter().map(|d| d.date).collect();
     let tempo_days: Vec<linky_core::SplitDay<6>> = colours
         .map(|calendar| {
@@ -1664,6 +1696,81 @@ fn extra_rows(
     extra
 }
 
+/// The Tempo and cost rows of the hours of `rows` (see [`crate::ColourHourRow`] and
+/// [`crate::CostHourRow`]): the same energies and prices as the day rows, hour by hour.
+fn hourly_extra_rows(
+    extra: &mut ExtraRows,
+    consumption: &linky_core::SplitCurve<2>,
+    rows: &DeviceRows,
+    colours: Option<&linky_core::ColourCalendar>,
+    costs: Option<&(linky_core::Offer, u32)>,
+) {
+    use linky_core::{Money, OfferKind};
+    let wanted: BTreeSet<DateTime<Utc>> = rows.hours.iter().map(|hour| hour.end_utc).collect();
+    if let Some(calendar) = colours {
+        let tempo = linky_core::recolour(consumption, calendar).split;
+        let time_zone = tempo.time_zone();
+        extra.colour_hours = tempo
+            .hours()
+            .into_iter()
+            .filter_map(|hour| {
+                let end = hour.end(time_zone);
+                let end_utc = end.with_timezone(&Utc);
+                wanted.contains(&end_utc).then(|| crate::ColourHourRow {
+                    end_utc,
+                    end: end.naive_local(),
+                    energies: hour.energy,
+                })
+            })
+            .collect();
+    }
+    let Some((offer, kva)) = costs else {
+        return;
+    };
+    // Each hour's classes at its day's prices; the subscription in each day's first hour.
+    let day_of = |end: NaiveDateTime| (end - Duration::minutes(1)).date();
+    let hours: Vec<(DateTime<Utc>, NaiveDateTime, Vec<linky_core::Energy>)> = match offer.kind {
+        OfferKind::Tempo => extra
+            .colour_hours
+            .iter()
+            .map(|hour| (hour.end_utc, hour.end, hour.energies.to_vec()))
+            .collect(),
+        _ => rows
+            .hours
+            .iter()
+            .map(|hour| (hour.end_utc, hour.end, hour.energies.consumption.to_vec()))
+            .collect(),
+    };
+    let mut last_day = None;
+    for (end_utc, end, energies) in hours {
+        let date = day_of(end);
+        let Some(period) = offer.period_on(date, *kva) else {
+            continue;
+        };
+        let classes: Vec<Money> = energies
+            .iter()
+            .enumerate()
+            .map(|(class, energy)| {
+                // Base has one price for every class.
+                let price = period.prices.get(class).or(period.prices.first());
+                price.map_or(Money::ZERO, |price| price.cost(*energy))
+            })
+            .collect();
+        let subscription = if last_day == Some(date) {
+            Money::ZERO
+        } else {
+            period.subscription.on(date)
+        };
+        last_day = Some(date);
+        extra.cost_hours.push(crate::CostHourRow {
+            end_utc,
+            end,
+            classes,
+            subscription,
+        });
+    }
+}
+
 async fn write_rows(
     sink: &dyn Sink,
     rows: &DeviceRows,
@@ -1674,6 +1781,7 @@ async fn write_rows(
         return Ok(());
     }
     let device = sink.ensure_device(&rows.device).await?;
+    sink.describe_device(&device, &extra.info).await?;
     // A write the sink took in part does not stop the device's other writes: the first
     // such error is returned once they are done.
     let mut partly: Option<SinkError> = None;
@@ -1698,6 +1806,12 @@ async fn write_rows(
     }
     if !extra.costs.is_empty() {
         go_on(sink.write_cost_days(&device, &extra.costs).await)?;
+    }
+    if !extra.colour_hours.is_empty() {
+        go_on(sink.write_colour_hours(&device, &extra.colour_hours).await)?;
+    }
+    if !extra.cost_hours.is_empty() {
+        go_on(sink.write_cost_hours(&device, &extra.cost_hours).await)?;
     }
     if let Some(dashboard) = &rows.dashboard {
         report.dashboard_written = go_on(sink.write_dashboard(&device, dashboard).await)?;

@@ -1,6 +1,8 @@
 //! linky-domoticz through its public API: the sink against a local server that answers as
 //! Domoticz 2025.1 does.
 
+#[cfg(feature = "home-assistant")]
+mod home_assistant;
 mod sync;
 
 #[path = "../../../testdata/examples/pipeline_loader.rs"]

@@ -20,7 +20,7 @@ use linky_domoticz::DomoticzEmulator;
 
 /// A source with whole days of PT30M readings: `consumers` consume, `producers` produce
 /// (the other direction answers "no data, for good"). It can fail at a given request.
-struct FakeSource {
+pub(crate) struct FakeSource {
     consumers: Vec<&'static str>,
     producers: Vec<&'static str>,
     requests: AtomicUsize,
@@ -36,7 +36,7 @@ struct FakeSource {
 type Hook = Box<dyn FnMut(usize, &FetchRequest) -> Option<Result<SourceData, SourceError>> + Send>;
 
 impl FakeSource {
-    fn new(consumers: Vec<&'static str>, producers: Vec<&'static str>) -> FakeSource {
+    pub(crate) fn new(consumers: Vec<&'static str>, producers: Vec<&'static str>) -> FakeSource {
         FakeSource {
             consumers,
             producers,
@@ -159,7 +159,7 @@ impl ReadingSource for FakeSource {
     }
 }
 
-fn now() -> NaiveDateTime {
+pub(crate) fn now() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2024, 6, 20)
         .unwrap()
         .and_hms_opt(9, 0, 0)
@@ -200,7 +200,7 @@ async fn sync(
 }
 
 /// A clock showing local (Paris) time `at`.
-fn clock_at(at: NaiveDateTime) -> ManualClock {
+pub(crate) fn clock_at(at: NaiveDateTime) -> ManualClock {
     ManualClock::new(
         PARIS
             .from_local_datetime(&at)
@@ -210,8 +210,8 @@ fn clock_at(at: NaiveDateTime) -> ManualClock {
     )
 }
 
-const CONSUMER: &str = "22516914714270";
-const PRODUCER: &str = "10284856584123";
+pub(crate) const CONSUMER: &str = "22516914714270";
+pub(crate) const PRODUCER: &str = "10284856584123";
 
 #[tokio::test]
 async fn a_second_run_fetches_nothing_and_writes_the_same_rows() {
@@ -1026,7 +1026,7 @@ async fn a_usage_point_without_a_schedule_takes_its_contracts_hours_over_time() 
 }
 
 /// A colour source that knows the days up to `published`, and counts what it is asked.
-struct Colours {
+pub(crate) struct Colours {
     published: NaiveDate,
     asked: Mutex<Vec<(NaiveDate, NaiveDate)>>,
     down: std::sync::atomic::AtomicBool,
@@ -1034,7 +1034,7 @@ struct Colours {
 
 impl Colours {
     /// Publishing every day up to `published`.
-    fn until(published: &str) -> Colours {
+    pub(crate) fn until(published: &str) -> Colours {
         Colours {
             published: published.parse().unwrap(),
             asked: Mutex::new(Vec::new()),
