@@ -33,7 +33,8 @@ use std::path::{Path, PathBuf};
 
 use linky_core::{HolidayZone, OffPeakConfig};
 use linky_domoticz::{
-    DomoticzAuth, DomoticzConfig, LineProtocolConfig, LineProtocolServer, Password,
+    DomoticzAuth, DomoticzConfig, HomeAssistantConfig, LineProtocolConfig, LineProtocolServer,
+    NameLanguage, Password,
 };
 use toml_edit::{Item, Table, Value};
 
@@ -82,6 +83,8 @@ pub enum Output {
     Domoticz(DomoticzConfig),
     /// A time-series database.
     Series(LineProtocolConfig),
+    /// Home Assistant's long-term statistics (its Energy dashboard).
+    HomeAssistant(HomeAssistantConfig),
 }
 
 /// A configuration, read and checked.
@@ -224,6 +227,12 @@ url = "http://127.0.0.1:8080"
 # user = "admin"
 # password_env = "DOMOTICZ_PASSWORD"
 
+# Or Home Assistant's long-term statistics (its Energy dashboard) instead of [domoticz]:
+# [home_assistant]
+# url = "http://127.0.0.1:8123"
+# token_env = "HA_TOKEN"           # a long-lived access token (your profile, Security)
+# language = "fr"                  # the statistics' names: fr or en
+
 # Or a time-series database instead of [domoticz]:
 # [victoria]
 # url = "http://127.0.0.1:8428"
@@ -290,6 +299,10 @@ pub fn describe(config: &Config) -> String {
         Output::Print => "output: printed".to_owned(),
         Output::Domoticz(domoticz) => format!("output: Domoticz at {}", domoticz.base_url),
         Output::Series(series) => format!("output: a time-series database at {}", series.base_url),
+        Output::HomeAssistant(home_assistant) => format!(
+            "output: Home Assistant's statistics at {}",
+            home_assistant.url
+        ),
     });
     lines.join("\n")
 }
@@ -416,7 +429,14 @@ const TOP: Keys = Keys {
         "kva",
     ],
     secrets: &[],
-    tables: &["history", "credentials", "domoticz", "victoria", "influx"],
+    tables: &[
+        "history",
+        "credentials",
+        "domoticz",
+        "victoria",
+        "influx",
+        "home_assistant",
+    ],
 };
 const HISTORY: Keys = Keys {
     plain: &["days", "hours_days"],
@@ -436,6 +456,11 @@ const DOMOTICZ: Keys = Keys {
 const VICTORIA: Keys = Keys {
     plain: &["url"],
     secrets: &[],
+    tables: &[],
+};
+const HOME_ASSISTANT: Keys = Keys {
+    plain: &["url", "language"],
+    secrets: &["token"],
     tables: &[],
 };
 const INFLUX: Keys = Keys {
@@ -756,10 +781,12 @@ impl Reader<'_> {
         let domoticz = self.table(top, "domoticz", &DOMOTICZ);
         let victoria = self.table(top, "victoria", &VICTORIA);
         let influx = self.table(top, "influx", &INFLUX);
+        let home_assistant = self.table(top, "home_assistant", &HOME_ASSISTANT);
         let chosen = [
             ("domoticz", domoticz),
             ("victoria", victoria),
             ("influx", influx),
+            ("home_assistant", home_assistant),
         ];
         let given: Vec<&str> = chosen
             .iter()
@@ -820,6 +847,38 @@ impl Reader<'_> {
                     LineProtocolServer::VictoriaMetrics,
                 )),
                 None => Output::Print,
+            };
+        }
+        if let Some(table) = home_assistant {
+            let url = self.url(table, "home_assistant");
+            let token = self.secret(table, "token");
+            let language = match self.string(table, "language") {
+                None => NameLanguage::French,
+                Some((word, span)) => match word.as_str() {
+                    "fr" | "french" | "français" => NameLanguage::French,
+                    "en" | "english" => NameLanguage::English,
+                    other => {
+                        self.at(
+                            span,
+                            format!("[home_assistant] language {other:?}: expected fr or en"),
+                        );
+                        NameLanguage::French
+                    }
+                },
+            };
+            let has_token_key = table.contains_key("token_env") || table.contains_key("token_file");
+            if token.is_none() && !has_token_key {
+                self.at(
+                    table.span(),
+                    "[home_assistant] needs a long-lived access token: `token_env` or `token_file`"
+                        .to_owned(),
+                );
+            }
+            return match (url, token) {
+                (Some(url), Some(token)) => Output::HomeAssistant(
+                    HomeAssistantConfig::new(url, token.password()).with_language(language),
+                ),
+                _ => Output::Print,
             };
         }
         if let Some(table) = influx {
@@ -962,7 +1021,7 @@ mod tests {
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
                  usage_points, state, schedule, holiday_zone, production, contract_hours, \
-                 tempo, offer, prices, kva, [history], [credentials], [domoticz], [victoria], [influx])",
+                 tempo, offer, prices, kva, [history], [credentials], [domoticz], [victoria], [influx], [home_assistant])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",

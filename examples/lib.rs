@@ -87,6 +87,8 @@ pub enum Target {
     LineProtocol(LineProtocolConfig),
     /// A real Domoticz.
     Domoticz(DomoticzConfig),
+    /// Home Assistant's long-term statistics.
+    HomeAssistant(linky_domoticz::HomeAssistantConfig),
 }
 
 /// How a run ended, in a session's words.
@@ -177,7 +179,13 @@ pub async fn replay_into(
     let memory = MemorySink::new();
     let domoticz;
     let series;
+    let home_assistant;
     let sink: &dyn Sink = match target {
+        Target::HomeAssistant(config) => {
+            home_assistant =
+                linky_domoticz::HomeAssistantSink::new(config).map_err(|e| e.to_string())?;
+            &home_assistant
+        }
         Target::Memory => &memory,
         Target::Domoticz(config) => {
             domoticz = DomoticzSink::new(config).map_err(|e| e.to_string())?;

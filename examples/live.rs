@@ -201,6 +201,9 @@ fn output_sink(config: &Config) -> Result<Option<Box<dyn Sink>>, LiveError> {
         Output::Series(series_config) => Some(Box::new(
             LineProtocolSink::new(series_config.clone()).map_err(failed)?,
         )),
+        Output::HomeAssistant(home_assistant) => Some(Box::new(
+            linky_domoticz::HomeAssistantSink::new(home_assistant.clone()).map_err(failed)?,
+        )),
     })
 }
 

@@ -24,7 +24,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    success (a daemon stopped by SIGINT or SIGTERM, too)
   1    failure: an error that trying again will not mend (see the messages)
-  2    usage error: bad arguments or configuration file
+  2    usage error: bad arguments or configuration file, or an output refusing its
+       credentials
   3    consent needed: give (or give again) your consent to Enedis, in a terminal
   4    retry later: a quota or an outage; what was fetched is kept
   130  interrupted (SIGINT or SIGTERM during a one-shot run, or a second signal);
@@ -66,6 +67,12 @@ enum Command {
     Costs(CostsArgs),
     /// Tempo: today's and tomorrow's colours, and the season's red and white days used
     Colours(ColoursArgs),
+    /// Home Assistant: add the statistics the sync writes to its Energy dashboard
+    #[command(name = "home-assistant")]
+    HomeAssistant {
+        #[command(subcommand)]
+        command: HomeAssistantCommand,
+    },
     /// Check or locate the configuration file
     Config {
         #[command(subcommand)]
@@ -75,6 +82,18 @@ enum Command {
     Completions {
         /// The shell
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HomeAssistantCommand {
+    /// Add the devices' statistics to the Energy dashboard (consumption per class with its
+    /// cost, production as return), keeping every source already there
+    Dashboard {
+        /// A device: a PDL, or a merged device `C_P` [default: every meter Home
+        /// Assistant holds statistics of]
+        #[arg(long = "device", value_name = "DEVICE")]
+        devices: Vec<String>,
     },
 }
 
@@ -350,8 +369,20 @@ impl From<Exit> for ExitCode {
 
 /// How a sync's report ends the program.
 fn exit_of(report: &SyncReport) -> Exit {
+    // An output that refuses its credentials, or cannot work as configured: the
+    // configuration is to be fixed.
+    let misconfigured = report.errors().any(|error| {
+        matches!(
+            error,
+            linky_domoticz::SyncError::StoppedWriting(
+                linky_domoticz::SinkError::Unauthorized { .. }
+                    | linky_domoticz::SinkError::Config { .. }
+            )
+        )
+    });
     match report.stopped {
         _ if report.is_success() => Exit::Success,
+        _ if misconfigured => Exit::Usage,
         Some(StopReason::ConsentLost) => Exit::Consent,
         Some(StopReason::Cancelled) => Exit::Interrupted,
         Some(StopReason::RetryLater { .. } | StopReason::Deadline) => Exit::RetryLater,
@@ -416,6 +447,7 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         Command::Chart(args) => chart_command(&cli, args, mode).await,
         Command::Costs(args) => costs_command(&cli, args).await,
         Command::Colours(args) => colours_command(&cli, args).await,
+        Command::HomeAssistant { command } => home_assistant_command(&cli, command).await,
     }
 }
 
@@ -810,6 +842,7 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
             Ok(config) => match config.output {
                 Output::Domoticz(domoticz) => Target::Domoticz(domoticz),
                 Output::Series(series) => Target::LineProtocol(series),
+                Output::HomeAssistant(home_assistant) => Target::HomeAssistant(home_assistant),
                 Output::Print => Target::Memory,
             },
             Err(exit) => return exit,
@@ -1035,6 +1068,84 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         language,
         &reporter,
     )
+}
+
+async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Exit {
+    let HomeAssistantCommand::Dashboard { devices } = command;
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let Output::HomeAssistant(home_assistant) = config.output else {
+        eprintln!(
+            "error: the configuration writes nowhere in Home Assistant: add a [home_assistant] section (`linky config example`)"
+        );
+        return Exit::Usage;
+    };
+    let sink = match linky_domoticz::HomeAssistantSink::new(home_assistant) {
+        Ok(sink) => sink,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Usage;
+        }
+    };
+    let sink_exit = |error: &linky_domoticz::SinkError| match error {
+        linky_domoticz::SinkError::Unauthorized { .. }
+        | linky_domoticz::SinkError::Config { .. } => Exit::Usage,
+        error if error.is_retryable() => Exit::RetryLater,
+        _ => Exit::Failure,
+    };
+    let mut chosen = Vec::new();
+    for device in devices {
+        match device.parse::<linky_core::DeviceId>() {
+            Ok(device) => chosen.push(device),
+            Err(error) => {
+                eprintln!("error: --device {device}: {error}");
+                return Exit::Usage;
+            }
+        }
+    }
+    if chosen.is_empty() {
+        chosen = match sink.devices().await {
+            Ok(held) => held.into_iter().filter(|d| !d.is_merged()).collect(),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return sink_exit(&error);
+            }
+        };
+        if chosen.is_empty() {
+            eprintln!(
+                "error: Home Assistant holds no statistics of linky yet: run `linky sync` first"
+            );
+            return Exit::Failure;
+        }
+    }
+    for device in &chosen {
+        match sink.add_to_energy_dashboard(device).await {
+            Ok(change) => {
+                if cli.quiet {
+                    continue;
+                }
+                for (energy, cost) in &change.consumption {
+                    match cost {
+                        Some(cost) => println!("{device}: grid consumption {energy}, cost {cost}"),
+                        None => println!("{device}: grid consumption {energy}"),
+                    }
+                }
+                for energy in &change.production {
+                    println!("{device}: return to grid {energy}");
+                }
+                if change.is_empty() {
+                    println!("{device}: already in the Energy dashboard");
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {device}: {error}");
+                return sink_exit(&error);
+            }
+        }
+    }
+    Exit::Success
 }
 
 async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {

@@ -1559,3 +1559,143 @@ async fn a_recorded_session_hides_every_usage_point_and_replays_the_same_split()
         "{replayed}\n---\n{hidden}"
     );
 }
+
+// ---- Home Assistant (issue 22), against its stand-in ----
+
+/// A `[home_assistant]` section is checked with lines and columns; `replay
+/// --to-config-output` and `sync` write its statistics; `linky home-assistant dashboard`
+/// adds them to the Energy dashboard; a wrong token is exit 2, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_assistant_from_the_configuration() {
+    use linky_domoticz::HomeAssistantEmulator;
+    let home = Folder::new("home-assistant");
+    let emulator = HomeAssistantEmulator::start("2025.4.4").await;
+    // Problems, each where it is.
+    let broken = home.join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[home_assistant]\nurl = \"127.0.0.1:8123\"\nlanguage = \"de\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(linky(&home).args(["config", "check"]).arg(&broken));
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "2:7: [home_assistant] url \"127.0.0.1:8123\" must start with http:// or https://",
+        "3:12: [home_assistant] language \"de\": expected fr or en",
+        "[home_assistant] needs a long-lived access token",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in {err}");
+    }
+    let config = home.join("linky.toml");
+    let write_config = |token_variable: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[home_assistant]\nurl = \"{}\"\ntoken_env = \"{token_variable}\"\nlanguage = \"en\"\n",
+                emulator.url()
+            ),
+        )
+        .unwrap();
+    };
+    write_config("LINKY_TEST_HA_TOKEN");
+    let (code, out, err) = run(linky(&home)
+        .env("LINKY_TEST_HA_TOKEN", emulator.token())
+        .args(["config", "check"])
+        .arg(&config));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("output: Home Assistant's statistics at"),
+        "{out}"
+    );
+    // The main session's replay into it.
+    let replay = tokio::process::Command::new(LINKY)
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("LINKY_TEST_HA_TOKEN", emulator.token())
+        .env("LANG", "C")
+        .args(["--quiet", "--config"])
+        .arg(&config)
+        .args(["replay", "--to-config-output"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let names = emulator.with_state(|state| {
+        state
+            .statistics
+            .values()
+            .map(|s| s.metadata["name"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    });
+    assert!(names.len() >= 8, "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("consumption, peak hours")),
+        "{names:?}"
+    );
+    // The Energy dashboard: the meters' statistics (not the merged device's).
+    let dashboard = tokio::process::Command::new(LINKY)
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("LINKY_TEST_HA_TOKEN", emulator.token())
+        .env("LANG", "C")
+        .arg("--config")
+        .arg(&config)
+        .args(["home-assistant", "dashboard"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&dashboard.stdout).into_owned();
+    assert!(
+        dashboard.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&dashboard.stderr)
+    );
+    assert!(said.contains("grid consumption linky:"), "{said}");
+    assert!(said.contains("return to grid linky:"), "{said}");
+    let prefs = emulator.with_state(|state| state.prefs.clone()).unwrap();
+    let grid = &prefs["energy_sources"][0];
+    assert_eq!(grid["type"], "grid", "{prefs}");
+    assert!(!grid["flow_from"].as_array().unwrap().is_empty(), "{prefs}");
+    // A wrong token: exit 2, nothing written.
+    let other = HomeAssistantEmulator::start("2025.4.4").await;
+    std::fs::write(
+        &config,
+        format!(
+            "[home_assistant]\nurl = \"{}\"\ntoken_env = \"LINKY_TEST_HA_TOKEN\"\n",
+            other.url()
+        ),
+    )
+    .unwrap();
+    let enedis = Enedis::start(Vec::new()).await;
+    let synced = configured(&home, &enedis, 14, true);
+    let mut text = std::fs::read_to_string(&synced).unwrap();
+    text.push_str(&format!(
+        "[home_assistant]\nurl = \"{}\"\ntoken_env = \"LINKY_TEST_HA_TOKEN\"\n",
+        other.url()
+    ));
+    std::fs::write(&synced, text).unwrap();
+    let wrong = tokio::process::Command::new(LINKY)
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("LINKY_TEST_HA_TOKEN", "revoked")
+        .env("LANG", "C")
+        .stdin(Stdio::null())
+        .arg("--config")
+        .arg(&synced)
+        .args(["sync", "--now", NOW])
+        .output()
+        .await
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&wrong.stdout),
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert_eq!(wrong.status.code(), Some(2), "{said}");
+    assert!(said.contains("refused the credentials"), "{said}");
+    assert!(other.with_state(|state| state.statistics.is_empty()));
+}

@@ -54,6 +54,16 @@ fn chosen(device: &DeviceId, known: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 impl HomeAssistantSink {
+    /// The devices whose statistics (of this sink's source) Home Assistant holds, meters
+    /// first.
+    ///
+    /// # Errors
+    ///
+    /// As a write.
+    pub async fn devices(&self) -> Result<Vec<DeviceId>, SinkError> {
+        on_socket!(self, socket => held_devices(socket).await)
+    }
+
     /// Adds `device`'s statistics (those Home Assistant holds) to the Energy dashboard: its
     /// consumption per class as grid consumption, each with its cost statistic when there
     /// is one (Tempo's six classes when they are there, else peak and off-peak), its
@@ -71,21 +81,46 @@ impl HomeAssistantSink {
     }
 }
 
-/// [`HomeAssistantSink::add_to_energy_dashboard`] on `socket`.
-async fn add_device(
-    socket: &mut Socket,
-    device: &DeviceId,
-) -> Result<EnergyDashboardChange, SinkError> {
+/// The ids of every statistic of this sink's source Home Assistant holds.
+async fn held_ids(socket: &mut Socket) -> Result<Vec<String>, SinkError> {
     let listed = socket
         .command(json!({"type": "recorder/list_statistic_ids", "statistic_type": "sum"}))
         .await?;
-    let known: Vec<String> = listed
+    Ok(listed
         .as_array()
         .into_iter()
         .flatten()
         .filter(|entry| entry["source"] == series::SOURCE)
         .filter_map(|entry| entry["statistic_id"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// The devices of [`held_ids`].
+async fn held_devices(socket: &mut Socket) -> Result<Vec<DeviceId>, SinkError> {
+    let mut devices: Vec<DeviceId> = held_ids(socket)
+        .await?
+        .iter()
+        .filter_map(|id| {
+            let object = id.strip_prefix(&format!("{}:", series::SOURCE))?;
+            // `<slug>_<what>`: the slug is one or two runs of 14 digits.
+            let digits: Vec<&str> = object
+                .split('_')
+                .take_while(|part| part.len() == 14 && part.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            digits.join("_").parse::<DeviceId>().ok()
+        })
         .collect();
+    devices.sort_by_key(|device| (device.is_merged(), device.to_string()));
+    devices.dedup();
+    Ok(devices)
+}
+
+/// [`HomeAssistantSink::add_to_energy_dashboard`] on `socket`.
+async fn add_device(
+    socket: &mut Socket,
+    device: &DeviceId,
+) -> Result<EnergyDashboardChange, SinkError> {
+    let known = held_ids(socket).await?;
     let (consumption, production) = chosen(device, &known);
     if consumption.is_empty() && production.is_empty() {
         return Err(SinkError::Rejected {
