@@ -52,7 +52,7 @@ pub struct ColourHourRow {
 }
 
 /// What an hour cost with the user's offer: the energy of each class at its price that
-/// day, in the order of the energy series it pairs with ([`DeviceInfo::cost_classes`]),
+/// day, in the order of the energy series it pairs with ([`DeviceInfo::costs`]),
 /// and the day's subscription in the first hour of each local day (zero in the others).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
