@@ -162,18 +162,28 @@ impl LineProtocolSink {
                 "victoria metrics held other values: series corrected"
             );
         }
-        // Read back what was written.
-        self.force_flush().await;
-        let held = self.export(&selectors, Some((first, last))).await?;
-        let mut wrong = Vec::new();
-        for (series, samples) in &written {
-            for (&time, &value) in samples {
-                let values = held.get(series).and_then(|held| held.get(&time));
-                if !values.is_some_and(|values| values.iter().all(|held| same(*held, value))) {
-                    wrong.push((series, time, value, values.cloned()));
+        // Read back what was written. New series may take a moment to be found by a
+        // search (VictoriaMetrics caches what a filter matched): a few reads, further and
+        // further apart (6 s in all), before anything is said to be missing.
+        let mut pause = std::time::Duration::from_millis(100);
+        let wrong = loop {
+            self.force_flush().await;
+            let held = self.export(&selectors, Some((first, last))).await?;
+            let mut wrong = Vec::new();
+            for (series, samples) in &written {
+                for (&time, &value) in samples {
+                    let values = held.get(series).and_then(|held| held.get(&time));
+                    if !values.is_some_and(|values| values.iter().all(|held| same(*held, value))) {
+                        wrong.push((series, time, value, values.cloned()));
+                    }
                 }
             }
-        }
+            if wrong.is_empty() || pause > std::time::Duration::from_secs(3) {
+                break wrong;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        };
         let Some((series, time, value, values)) = wrong.first() else {
             return Ok(());
         };
