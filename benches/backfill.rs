@@ -7,14 +7,17 @@
 //! copied the tree into typed structs). Outside `--test` runs, it prints both times and
 //! their ratio.
 //!
-//! Target: the whole path under 20 ms on the reference machine (2 cores), down from about
-//! 52 ms before issue 9.
+//! Also in the same run: the bodies oldest first, and the path with the previous curve
+//! builder (its general path alone).
+//!
+//! Target: the whole path at most 5 ms newest first on this machine (issue 21; 9.6-10.3 ms
+//! before it, about 52 ms before issue 9).
 
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use linky_benches::best_time;
+use linky_benches::best_times_in_turn;
 use linky_core::{
     CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings, HolidayZone, LoadCurve,
     MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, RunSettings, SecondaryDisplay,
@@ -51,6 +54,11 @@ fn bodies() -> Vec<Vec<u8>> {
 
 /// Bodies to rows, as a sync does it.
 fn whole_path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings) -> DeviceRows {
+    path(bodies, schedule, run, true)
+}
+
+/// Bodies to rows, with the builder's fast path or without it (the previous builder).
+fn path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings, fast: bool) -> DeviceRows {
     let id = DEVICE.parse().expect("a valid usage point");
     let mut readings = Vec::new();
     for body in bodies {
@@ -58,7 +66,12 @@ fn whole_path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings
             .expect("a valid body");
         readings.extend(payload.readings);
     }
-    let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
+    let builder = LoadCurve::builder(PARIS);
+    let (curve, _) = if fast {
+        builder.build(&readings)
+    } else {
+        builder.build_without_fast_path(&readings)
+    };
     let data = DeviceData {
         device: DEVICE.parse().expect("a valid device"),
         consumption: Some(curve.split(schedule)),
@@ -96,20 +109,38 @@ fn backfill(c: &mut Criterion) {
     };
     let rows = whole_path(&bodies, &schedule, &run);
     assert!(rows.days.len() >= 729, "{} day rows", rows.days.len());
+    let oldest_first: Vec<Vec<u8>> = bodies.iter().rev().cloned().collect();
+    assert_eq!(whole_path(&oldest_first, &schedule, &run), rows);
+    assert_eq!(path(&bodies, &schedule, &run, false), rows);
     if !std::env::args().any(|argument| argument == "--test") {
-        let whole = best_time(StdDuration::from_secs(3), || {
-            black_box(whole_path(&bodies, &schedule, &run));
-        });
-        let trees = best_time(StdDuration::from_secs(3), || {
-            black_box(value_trees(&bodies));
-        });
+        let times = best_times_in_turn(
+            StdDuration::from_secs(6),
+            &mut [
+                &mut || {
+                    black_box(whole_path(&bodies, &schedule, &run));
+                },
+                &mut || {
+                    black_box(whole_path(&oldest_first, &schedule, &run));
+                },
+                &mut || {
+                    black_box(path(&bodies, &schedule, &run, false));
+                },
+                &mut || {
+                    black_box(value_trees(&bodies));
+                },
+            ],
+        );
+        let ms = |time: StdDuration| time.as_secs_f64() * 1e3;
         println!(
-            "backfill: {} bodies, {:.1} MB: whole path {:.1} ms; baseline (json trees only) {:.1} ms; ratio {:.2}",
+            "backfill: {} bodies, {:.1} MB: whole path newest first {:.1} ms (target 5), oldest first {:.1} ms; \
+             with the previous builder {:.1} ms; baseline (json trees only) {:.1} ms, ratio {:.2}",
             bodies.len(),
             bytes as f64 / 1e6,
-            whole.as_secs_f64() * 1e3,
-            trees.as_secs_f64() * 1e3,
-            trees.as_secs_f64() / whole.as_secs_f64()
+            ms(times[0]),
+            ms(times[1]),
+            ms(times[2]),
+            ms(times[3]),
+            times[3].as_secs_f64() / times[0].as_secs_f64()
         );
     }
     let mut group = c.benchmark_group("backfill_two_years");
