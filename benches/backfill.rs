@@ -58,7 +58,12 @@ fn whole_path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings
 }
 
 /// Bodies to rows, with the builder's fast path or without it (the previous builder).
-fn path(bodies: &[Vec<u8>], schedule: &CompiledSchedule, run: &RunSettings, fast: bool) -> DeviceRows {
+fn path(
+    bodies: &[Vec<u8>],
+    schedule: &CompiledSchedule,
+    run: &RunSettings,
+    fast: bool,
+) -> DeviceRows {
     let id = DEVICE.parse().expect("a valid usage point");
     let mut readings = Vec::new();
     for body in bodies {

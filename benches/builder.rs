@@ -34,7 +34,11 @@ fn weeks() -> Vec<Vec<Reading>> {
         .map(|index| {
             let end = start + Duration::minutes(30 * index);
             let watts = 150 + (index * 7919) % 4000;
-            Reading::new(end.naive_local(), IntervalLength::PT30M, Power::from_watts(watts))
+            Reading::new(
+                end.naive_local(),
+                IntervalLength::PT30M,
+                Power::from_watts(watts),
+            )
         })
         .collect();
     readings.chunks(7 * 48).map(<[Reading]>::to_vec).collect()
@@ -117,7 +121,10 @@ fn building(c: &mut Criterion) {
             times[3].as_secs_f64() / times[1].as_secs_f64(),
             rate(times[4]),
         );
-        println!("builder alone (oldest first): {:.0} M readings/s", rate(times[5]));
+        println!(
+            "builder alone (oldest first): {:.0} M readings/s",
+            rate(times[5])
+        );
     }
     let mut group = c.benchmark_group("build_and_split_two_years_pt30m");
     group.throughput(Throughput::Elements(count as u64));

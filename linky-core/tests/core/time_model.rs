@@ -678,14 +678,17 @@ fn chunks_with_faults() -> impl Strategy<Value = Vec<Vec<Reading>>> {
         prop::collection::vec((any::<bool>(), any::<bool>(), 0usize..46), 16),
     )
         .prop_map(|(spring, days, days_per_chunk, faults)| {
-            let start = if spring { date("2024-03-25") } else { date("2024-10-22") };
+            let start = if spring {
+                date("2024-03-25")
+            } else {
+                date("2024-10-22")
+            };
             let by_day: Vec<Vec<Reading>> = (0..days)
                 .map(|day| {
-                    let mut readings = readings_of_day(
-                        start + Duration::days(day),
-                        IntervalLength::PT30M,
-                        |i| 100 + i as i64,
-                    );
+                    let mut readings =
+                        readings_of_day(start + Duration::days(day), IntervalLength::PT30M, |i| {
+                            100 + i as i64
+                        });
                     let (hole, duplicate, at) = faults[day as usize];
                     let mut at = at.min(readings.len().saturating_sub(2));
                     // Not in the fall-back day's repeated hour: a second 02:30 there is
