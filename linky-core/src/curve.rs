@@ -70,11 +70,11 @@ impl IntervalLength {
     /// cycles in the builder's hot loop).
     const fn divides_seconds(self, seconds: u32) -> bool {
         match self.0 {
-            5 => seconds % 300 == 0,
-            10 => seconds % 600 == 0,
-            15 => seconds % 900 == 0,
-            30 => seconds % 1800 == 0,
-            _ => seconds % 3600 == 0,
+            5 => seconds.is_multiple_of(300),
+            10 => seconds.is_multiple_of(600),
+            15 => seconds.is_multiple_of(900),
+            30 => seconds.is_multiple_of(1800),
+            _ => seconds.is_multiple_of(3600),
         }
     }
 }
