@@ -240,6 +240,37 @@ fn stable_until(time_zone: Tz, from: i64, offset: i32) -> i64 {
     stable
 }
 
+/// Local times of Unix minutes, asking the time zone once per stretch of one offset
+/// (about twice a year in France) rather than once per minute asked about.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalClock {
+    time_zone: Tz,
+    /// Unix minutes `[from, until]` that keep `offset` (minutes east of UTC).
+    span: (i64, i64, i32),
+}
+
+impl LocalClock {
+    pub(crate) fn new(time_zone: Tz) -> LocalClock {
+        LocalClock {
+            time_zone,
+            span: (1, 0, 0),
+        }
+    }
+
+    /// The local time at Unix minute `minute`.
+    pub(crate) fn local(&mut self, minute: i64) -> chrono::NaiveDateTime {
+        let (from, until, offset) = self.span;
+        let offset = if from <= minute && minute <= until {
+            offset
+        } else {
+            let offset = offset_minutes(self.time_zone, minute);
+            self.span = (minute, stable_until(self.time_zone, minute, offset), offset);
+            offset
+        };
+        utc_minute(minute.saturating_add(i64::from(offset))).naive_utc()
+    }
+}
+
 /// The offset from UTC (in minutes) in force at Unix minute `minute`.
 fn offset_minutes(time_zone: Tz, minute: i64) -> i32 {
     use chrono::Offset;

@@ -23,6 +23,8 @@ use serde::Deserialize;
 
 use crate::Error;
 
+mod scan;
+
 /// A load curve as received: the readings in the order they came, and what could not be
 /// read. Build the time line with [`LoadCurvePayload::build_curve`].
 #[derive(Debug, Clone, PartialEq)]
@@ -147,8 +149,11 @@ pub fn parse_load_curve(
     )?;
     let mut readings = Vec::with_capacity(series.points.len());
     let mut report = QualityReport::default();
+    let mut times = LocalTimes::default();
+    // The last length read, as written: readings of a body share one.
+    let mut last_length: Option<(&str, i64)> = None;
     for (index, point) in series.points.iter().enumerate() {
-        let end = match point.date.as_deref().and_then(parse_local_date_time) {
+        let end = match point.date.as_deref().and_then(|text| times.read(text)) {
             Some(end) => end,
             None => {
                 report.push(bad_date(index, point.date.as_deref()));
@@ -159,7 +164,14 @@ pub fn parse_load_curve(
             .interval_length
             .as_deref()
             .or(series.default_length.as_deref());
-        let Some(length_minutes) = length_text.and_then(parse_duration_minutes) else {
+        let length = match (length_text, last_length) {
+            (Some(text), Some((last, minutes))) if text == last => Some(minutes),
+            (Some(text), _) => parse_duration_minutes(text).inspect(|&minutes| {
+                last_length = Some((text, minutes));
+            }),
+            (None, _) => None,
+        };
+        let Some(length_minutes) = length else {
             report.push(Anomaly {
                 reading: Some(index),
                 local_end: Some(end),
@@ -278,6 +290,7 @@ pub fn parse_daily_max_power(
 
 /// The common part of every shape, before values are read. Strings borrow from the body
 /// when they hold no escape.
+#[derive(Debug, PartialEq)]
 struct Series<'a> {
     usage_point: Option<String>,
     period: Option<(NaiveDate, NaiveDate)>,
@@ -288,7 +301,7 @@ struct Series<'a> {
 
 /// One reading or value of any shape: v5's `{value, date, interval_length}` and 2026's
 /// `{v, d, p}` (aliases: a point carries one or the other).
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct Point<'a> {
     #[serde(borrow, alias = "v")]
     value: Option<Scalar<'a>>,
@@ -501,6 +514,38 @@ fn parse_series<'a>(
         format: "json",
         detail: format!("not UTF-8: {error}"),
     })?;
+    let series = match scan::v5_series(text) {
+        Some(series) => series,
+        None => serde_series(body, text, flow)?,
+    };
+    if let UsagePointCheck::Expect(asked) = check {
+        match &series.usage_point {
+            None => {
+                return Err(Error::MissingUsagePoint {
+                    asked: asked.to_string(),
+                });
+            }
+            Some(received) if received.trim() != asked.as_str() => {
+                return Err(Error::UsagePointMismatch {
+                    asked: asked.to_string(),
+                    received: received.chars().take(40).collect(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(series)
+}
+
+/// Reads a body of any shape through serde (the general reader, which also says what is
+/// wrong with a body the fast path declines).
+fn serde_series<'a>(body: &[u8], text: &'a str, flow: Flow) -> Result<Series<'a>, Error> {
+    let not_a_measurement = || Error::Malformed {
+        format: "json",
+        detail: "neither an enedis v5 (meter_reading, interval_reading) nor a data connect \
+                 2026 (grandeur) body"
+            .to_owned(),
+    };
     let parsed: Body<'_> = serde_json::from_str(text).map_err(|error| {
         if error.is_data() {
             Error::Malformed {
@@ -536,22 +581,6 @@ fn parse_series<'a>(
     } else {
         return Err(not_a_measurement());
     };
-    if let UsagePointCheck::Expect(asked) = check {
-        match &series.usage_point {
-            None => {
-                return Err(Error::MissingUsagePoint {
-                    asked: asked.to_string(),
-                });
-            }
-            Some(received) if received.trim() != asked.as_str() => {
-                return Err(Error::UsagePointMismatch {
-                    asked: asked.to_string(),
-                    received: received.chars().take(40).collect(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
     Ok(series)
 }
 
@@ -648,30 +677,69 @@ pub fn parse_local_date_time(text: &str) -> Option<NaiveDateTime> {
 /// with every field at its full width, as Enedis writes them; `None` for anything else,
 /// which the general path then reads.
 fn fixed_width_date_time(bytes: &[u8]) -> Option<NaiveDateTime> {
-    if !(bytes.len() == 19 || bytes.len() == 16) {
+    Some(fixed_width_date(bytes)?.and_time(fixed_width_time(bytes)?))
+}
+
+/// A fixed-width text's digits in `range` as a number.
+fn fixed_number(bytes: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    bytes.get(range)?.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
+/// The day of a fixed-width date and time (see [`fixed_width_date_time`]).
+fn fixed_width_date(bytes: &[u8]) -> Option<NaiveDate> {
+    if !(bytes.len() == 19 || bytes.len() == 16) || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| -> Option<u32> {
-        bytes[range].iter().try_fold(0u32, |value, &byte| {
-            byte.is_ascii_digit()
-                .then(|| value * 10 + u32::from(byte - b'0'))
-        })
-    };
-    let separators_ok = bytes[4] == b'-'
-        && bytes[7] == b'-'
+    let number = |range| fixed_number(bytes, range);
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
+}
+
+/// The time of day of a fixed-width date and time (see [`fixed_width_date_time`]).
+fn fixed_width_time(bytes: &[u8]) -> Option<chrono::NaiveTime> {
+    let separators_ok = (bytes.len() == 19 || bytes.len() == 16)
         && (bytes[10] == b' ' || bytes[10] == b'T')
         && bytes[13] == b':'
         && (bytes.len() == 16 || bytes[16] == b':');
     if !separators_ok {
         return None;
     }
+    let number = |range| fixed_number(bytes, range);
     let seconds = if bytes.len() == 19 {
         number(17..19)?
     } else {
         0
     };
-    let date = NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
-    date.and_hms_opt(number(11..13)?, number(14..16)?, seconds)
+    chrono::NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, seconds)
+}
+
+/// Reads the dates of one series as [`parse_local_date_time`] does, remembering the last
+/// fixed-width day read: the readings of a day (48 at PT30M) share it, and only their
+/// time of day is read.
+#[derive(Default)]
+struct LocalTimes<'a> {
+    day: Option<(&'a [u8], NaiveDate)>,
+}
+
+impl<'a> LocalTimes<'a> {
+    fn read(&mut self, text: &'a str) -> Option<NaiveDateTime> {
+        let bytes = text.as_bytes();
+        if let Some((day_text, day)) = self.day
+            && bytes.get(..10) == Some(day_text)
+            && let Some(time) = fixed_width_time(bytes)
+        {
+            return Some(day.and_time(time));
+        }
+        if let Some(day) = fixed_width_date(bytes)
+            && let Some(time) = fixed_width_time(bytes)
+        {
+            self.day = Some((&bytes[..10], day));
+            return Some(day.and_time(time));
+        }
+        parse_local_date_time(text)
+    }
 }
 
 /// Reads `YYYY-MM-DD`, also when followed by a time (which is ignored) or an offset
@@ -784,6 +852,30 @@ mod tests {
         assert_eq!(scaled_value(&Scalar::Integer(12), 3), Some(12_000));
         assert_eq!(scaled_value(&Scalar::Float(1.5), 3), Some(1_500));
         assert_eq!(scaled_value(&Scalar::Other("null"), 3), None);
+    }
+
+    #[test]
+    fn the_remembered_day_reads_as_the_general_reader() {
+        let texts = [
+            "2024-01-02 03:04:05",
+            "2024-01-02T03:30:00",
+            "2024-01-02 24:00:00",
+            "2024-01-02 03:30",
+            "2024-01-02 3:30:00",
+            "2024-01-02x03:30:00",
+            "2024-01-02 03:30:0x",
+            "2024-01-03 00:00:00",
+            " 2024-01-03 00:30:00",
+            "2024-01-03 00:30:00 ",
+            "2024-02-30 00:30:00",
+            "2024-01-03 01:00:00",
+            "2024-01-03",
+            "",
+        ];
+        let mut times = LocalTimes::default();
+        for text in texts {
+            assert_eq!(times.read(text), parse_local_date_time(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! From split curves to what a P1 meter device receives: hour rows, day rows and the
 //! dashboard row.
 
-use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
@@ -11,7 +10,7 @@ use super::dashboard::{DashboardRow, dashboard_row};
 use super::settings::{HistorySettings, MainDisplay, SecondaryDisplay};
 use crate::{
     ApparentPower, CompiledSchedule, DeviceId, Energy, Flow, HolidayZone, LoadCurve, OffPeakConfig,
-    PARIS, QualityReport, Reading, SplitCurve, Tariff,
+    PARIS, QualityReport, Reading, SplitCurve, SplitHour, Tariff, split::LocalClock,
 };
 
 /// The four energy series of a P1 meter: consumption (U1, U2) and production (R1, R2),
@@ -106,34 +105,47 @@ pub struct DeviceData {
 impl DeviceData {
     /// The hours with data in either flow, in time order.
     pub fn hours(&self) -> Vec<DeviceHour> {
-        let mut by_end: BTreeMap<i64, (Tz, MeterEnergies)> = BTreeMap::new();
-        for (curve, is_production) in [(&self.consumption, false), (&self.production, true)] {
-            let Some(curve) = curve else { continue };
-            for hour in curve.hours() {
-                let slot = by_end
-                    .entry(hour.end_minute)
-                    .or_insert((curve.time_zone(), MeterEnergies::default()));
-                let target = if is_production {
-                    &mut slot.1.production
-                } else {
-                    &mut slot.1.consumption
-                };
-                for (total, energy) in target.iter_mut().zip(hour.energy) {
-                    *total += energy;
-                }
+        let hours_of = |curve: &Option<SplitCurve<2>>| {
+            curve
+                .as_ref()
+                .map(|curve| (curve.hours(), LocalClock::new(curve.time_zone())))
+        };
+        // Both flows' hours are in time order: merged, an hour in both is added up.
+        let (consumption, mut consumption_clock) = hours_of(&self.consumption)
+            .map_or((Vec::new(), None), |(hours, clock)| (hours, Some(clock)));
+        let (production, mut production_clock) = hours_of(&self.production)
+            .map_or((Vec::new(), None), |(hours, clock)| (hours, Some(clock)));
+        let mut merged = Vec::with_capacity(consumption.len().max(production.len()));
+        let (mut consumed, mut produced) =
+            (consumption.iter().peekable(), production.iter().peekable());
+        loop {
+            let next = |hours: &mut std::iter::Peekable<std::slice::Iter<'_, SplitHour<2>>>| {
+                hours.peek().map(|hour| hour.end_minute)
+            };
+            let end_minute = match (next(&mut consumed), next(&mut produced)) {
+                (None, None) => break,
+                (Some(c), Some(p)) => c.min(p),
+                (Some(minute), None) | (None, Some(minute)) => minute,
+            };
+            let mut energies = MeterEnergies::default();
+            let mut clock = None;
+            if let Some(hour) = consumed.next_if(|hour| hour.end_minute == end_minute) {
+                energies.consumption = hour.energy;
+                clock = consumption_clock.as_mut();
             }
+            if let Some(hour) = produced.next_if(|hour| hour.end_minute == end_minute) {
+                energies.production = hour.energy;
+                clock = clock.or(production_clock.as_mut());
+            }
+            let Some(clock) = clock else { break };
+            let end_utc = DateTime::from_timestamp(end_minute * 60, 0).unwrap_or_default();
+            merged.push(DeviceHour {
+                end_utc,
+                end: clock.local(end_minute),
+                energies,
+            });
         }
-        by_end
-            .into_iter()
-            .map(|(end_minute, (time_zone, energies))| {
-                let end_utc = DateTime::from_timestamp(end_minute * 60, 0).unwrap_or_default();
-                DeviceHour {
-                    end_utc,
-                    end: end_utc.with_timezone(&time_zone).naive_local(),
-                    energies,
-                }
-            })
-            .collect()
+        merged
     }
 
     /// Keeps the data of the local days for which `keep` says yes: both curves' pieces
@@ -410,13 +422,17 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     days.retain(|day| first_day <= day.date && day.date < settings.today);
     let most_recent = days.last().map(|day| day.date);
     days.retain(|day| day.hours_with_data >= MIN_HOURS_FOR_A_DAY || Some(day.date) == most_recent);
+    // Each day's highest peak (the last of equal ones, as they came).
+    let mut peaks: std::collections::HashMap<NaiveDate, PowerPeak> =
+        std::collections::HashMap::new();
+    for peak in &data.peaks {
+        let best = peaks.entry(peak.at.date()).or_insert(*peak);
+        if peak.power.va() >= best.power.va() {
+            *best = *peak;
+        }
+    }
     for day in &mut days {
-        day.peak = data
-            .peaks
-            .iter()
-            .filter(|peak| peak.at.date() == day.date)
-            .max_by_key(|peak| peak.power.va())
-            .copied();
+        day.peak = peaks.get(&day.date).copied();
     }
 
     DeviceRows {

@@ -372,6 +372,41 @@ proptest! {
         }
     }
 
+    /// A device's hours: both flows' hours merged in time order, an hour in both added
+    /// up, each labelled with its local end, across DST changes (against a map of hours
+    /// and a time-zone lookup per hour).
+    #[test]
+    fn a_devices_hours_merge_both_flows_with_their_local_ends(
+        consumption in readings_near_dst(),
+        production in readings_near_dst(),
+        flows in 0..3usize,
+    ) {
+        let compiled = schedule("22h00-6h00", "1", Flow::Consumption);
+        let split = |readings: &[Reading]| LoadCurve::builder(PARIS).build(readings).0.split(&compiled);
+        let data = device(
+            "11111111111111",
+            (flows != 1).then(|| split(&consumption)),
+            (flows != 0).then(|| split(&production)),
+        );
+        let mut expected: std::collections::BTreeMap<i64, linky_core::MeterEnergies> = Default::default();
+        for (curve, is_production) in [(&data.consumption, false), (&data.production, true)] {
+            for hour in curve.iter().flat_map(|curve| curve.hours()) {
+                let slot = expected.entry(hour.end_minute).or_default();
+                let target = if is_production { &mut slot.production } else { &mut slot.consumption };
+                for (total, energy) in target.iter_mut().zip(hour.energy) {
+                    *total += energy;
+                }
+            }
+        }
+        let hours = data.hours();
+        prop_assert_eq!(hours.len(), expected.len());
+        for (hour, (end_minute, energies)) in hours.iter().zip(&expected) {
+            prop_assert_eq!(hour.end_utc.timestamp(), end_minute * 60);
+            prop_assert_eq!(hour.end, hour.end_utc.with_timezone(&PARIS).naive_local());
+            prop_assert_eq!(&hour.energies, energies);
+        }
+    }
+
     /// Days and months of a split: DST-exact local days, their sums equal to the hours',
     /// the whole curve's, per class and per tariff.
     #[test]
