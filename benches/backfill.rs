@@ -20,8 +20,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use linky_benches::best_times_in_turn;
 use linky_core::{
     CompiledSchedule, DeviceData, DeviceRows, Flow, HistorySettings, HolidayZone, LoadCurve,
-    MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, RunSettings, SecondaryDisplay,
-    device_rows,
+    MainDisplay, Measurement, OffPeakConfig, PARIS, PlanLimits, Reading, RunSettings,
+    SecondaryDisplay, device_rows,
 };
 use linky_enedis::{Backend, SyntheticSession, UsagePointCheck, parse_load_curve, sandbox_now};
 
@@ -64,6 +64,11 @@ fn path(
     run: &RunSettings,
     fast: bool,
 ) -> DeviceRows {
+    rows_of(&readings_of(bodies), schedule, run, fast)
+}
+
+/// The first half of the path: bodies to readings.
+fn readings_of(bodies: &[Vec<u8>]) -> Vec<Reading> {
     let id = DEVICE.parse().expect("a valid usage point");
     let mut readings = Vec::new();
     for body in bodies {
@@ -71,11 +76,21 @@ fn path(
             .expect("a valid body");
         readings.extend(payload.readings);
     }
+    readings
+}
+
+/// The second half: readings to rows.
+fn rows_of(
+    readings: &[Reading],
+    schedule: &CompiledSchedule,
+    run: &RunSettings,
+    fast: bool,
+) -> DeviceRows {
     let builder = LoadCurve::builder(PARIS);
     let (curve, _) = if fast {
-        builder.build(&readings)
+        builder.build(readings)
     } else {
-        builder.build_without_fast_path(&readings)
+        builder.build_without_fast_path(readings)
     };
     let data = DeviceData {
         device: DEVICE.parse().expect("a valid device"),
@@ -118,6 +133,7 @@ fn backfill(c: &mut Criterion) {
     assert_eq!(whole_path(&oldest_first, &schedule, &run), rows);
     assert_eq!(path(&bodies, &schedule, &run, false), rows);
     if !std::env::args().any(|argument| argument == "--test") {
+        let readings = readings_of(&bodies);
         let times = best_times_in_turn(
             StdDuration::from_secs(6),
             &mut [
@@ -133,6 +149,12 @@ fn backfill(c: &mut Criterion) {
                 &mut || {
                     black_box(value_trees(&bodies));
                 },
+                &mut || {
+                    black_box(readings_of(&bodies));
+                },
+                &mut || {
+                    black_box(rows_of(&readings, &schedule, &run, true));
+                },
             ],
         );
         let ms = |time: StdDuration| time.as_secs_f64() * 1e3;
@@ -146,6 +168,11 @@ fn backfill(c: &mut Criterion) {
             ms(times[2]),
             ms(times[3]),
             times[3].as_secs_f64() / times[0].as_secs_f64()
+        );
+        println!(
+            "backfill, where the time goes: bodies to readings {:.1} ms, readings to rows {:.1} ms",
+            ms(times[4]),
+            ms(times[5])
         );
     }
     let mut group = c.benchmark_group("backfill_two_years");

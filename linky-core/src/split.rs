@@ -247,6 +247,7 @@ pub(crate) struct LocalClock {
     time_zone: Tz,
     /// Unix minutes `[from, until]` that keep `offset` (minutes east of UTC).
     span: (i64, i64, i32),
+    dates: MinuteDates,
 }
 
 impl LocalClock {
@@ -254,6 +255,7 @@ impl LocalClock {
         LocalClock {
             time_zone,
             span: (1, 0, 0),
+            dates: MinuteDates::default(),
         }
     }
 
@@ -267,7 +269,35 @@ impl LocalClock {
             self.span = (minute, stable_until(self.time_zone, minute, offset), offset);
             offset
         };
-        utc_minute(minute.saturating_add(i64::from(offset))).naive_utc()
+        self.dates.at(minute.saturating_add(i64::from(offset)))
+    }
+}
+
+/// Date and time of minutes counted from 1970-01-01 00:00 (UTC's Unix minutes, or a
+/// local clock's), remembering the last day: hours in order ask the calendar once a day.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MinuteDates {
+    /// The last day asked about: its number from 1970-01-01, and its date.
+    day: Option<(i64, NaiveDate)>,
+}
+
+impl MinuteDates {
+    /// The date and time `minute` minutes after 1970-01-01 00:00.
+    pub(crate) fn at(&mut self, minute: i64) -> chrono::NaiveDateTime {
+        let day = minute.div_euclid(1440);
+        let date = match self.day {
+            Some((known, date)) if known == day => date,
+            _ => {
+                let date = utc_minute(minute).date_naive();
+                self.day = Some((day, date));
+                date
+            }
+        };
+        let seconds = (minute.rem_euclid(1440) * 60) as u32;
+        date.and_time(
+            chrono::NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0)
+                .unwrap_or(chrono::NaiveTime::MIN),
+        )
     }
 }
 

@@ -10,7 +10,8 @@ use super::dashboard::{DashboardRow, dashboard_row};
 use super::settings::{HistorySettings, MainDisplay, SecondaryDisplay};
 use crate::{
     ApparentPower, CompiledSchedule, DeviceId, Energy, Flow, HolidayZone, LoadCurve, OffPeakConfig,
-    PARIS, QualityReport, Reading, SplitCurve, SplitHour, Tariff, split::LocalClock,
+    PARIS, QualityReport, Reading, SplitCurve, Tariff,
+    split::{LocalClock, MinuteDates},
 };
 
 /// The four energy series of a P1 meter: consumption (U1, U2) and production (R1, R2),
@@ -105,24 +106,28 @@ pub struct DeviceData {
 impl DeviceData {
     /// The hours with data in either flow, in time order.
     pub fn hours(&self) -> Vec<DeviceHour> {
-        let hours_of = |curve: &Option<SplitCurve<2>>| {
-            curve
-                .as_ref()
-                .map(|curve| (curve.hours(), LocalClock::new(curve.time_zone())))
-        };
         // Both flows' hours are in time order: merged, an hour in both is added up.
-        let (consumption, mut consumption_clock) = hours_of(&self.consumption)
-            .map_or((Vec::new(), None), |(hours, clock)| (hours, Some(clock)));
-        let (production, mut production_clock) = hours_of(&self.production)
-            .map_or((Vec::new(), None), |(hours, clock)| (hours, Some(clock)));
+        let hours_of = |curve: &Option<SplitCurve<2>>| {
+            curve.as_ref().map(SplitCurve::hours).unwrap_or_default()
+        };
+        let (consumption, production) = (hours_of(&self.consumption), hours_of(&self.production));
+        let mut consumed = consumption.iter().peekable();
+        let mut produced = production.iter().peekable();
+        let mut consumption_clock = self
+            .consumption
+            .as_ref()
+            .map(|curve| LocalClock::new(curve.time_zone()));
+        let mut production_clock = self
+            .production
+            .as_ref()
+            .map(|curve| LocalClock::new(curve.time_zone()));
+        let mut utc_dates = MinuteDates::default();
         let mut merged = Vec::with_capacity(consumption.len().max(production.len()));
-        let (mut consumed, mut produced) =
-            (consumption.iter().peekable(), production.iter().peekable());
         loop {
-            let next = |hours: &mut std::iter::Peekable<std::slice::Iter<'_, SplitHour<2>>>| {
-                hours.peek().map(|hour| hour.end_minute)
-            };
-            let end_minute = match (next(&mut consumed), next(&mut produced)) {
+            let end_minute = match (
+                consumed.peek().map(|hour| hour.end_minute),
+                produced.peek().map(|hour| hour.end_minute),
+            ) {
                 (None, None) => break,
                 (Some(c), Some(p)) => c.min(p),
                 (Some(minute), None) | (None, Some(minute)) => minute,
@@ -138,7 +143,7 @@ impl DeviceData {
                 clock = clock.or(production_clock.as_mut());
             }
             let Some(clock) = clock else { break };
-            let end_utc = DateTime::from_timestamp(end_minute * 60, 0).unwrap_or_default();
+            let end_utc = utc_dates.at(end_minute).and_utc();
             merged.push(DeviceHour {
                 end_utc,
                 end: clock.local(end_minute),
@@ -372,6 +377,17 @@ pub struct RunSettings {
 /// day with data).
 pub const MIN_HOURS_FOR_A_DAY: u32 = 12;
 
+/// The local day an hour ending at `end` belongs to: the day of its last minute.
+fn day_ending(end: NaiveDateTime) -> NaiveDate {
+    let one_past_midnight =
+        chrono::NaiveTime::from_hms_opt(0, 1, 0).unwrap_or(chrono::NaiveTime::MIN);
+    if end.time() < one_past_midnight {
+        end.date().pred_opt().unwrap_or(end.date())
+    } else {
+        end.date()
+    }
+}
+
 /// Computes a device's rows for a run.
 pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     let hours = data.hours();
@@ -404,7 +420,7 @@ pub fn device_rows(data: &DeviceData, settings: &RunSettings) -> DeviceRows {
     // Day D holds the hours ending in (D 00:00, D+1 00:00].
     let mut days: Vec<DayRow> = Vec::new();
     for hour in &hours {
-        let date = (hour.end - Duration::minutes(1)).date();
+        let date = day_ending(hour.end);
         match days.last_mut() {
             Some(day) if day.date == date => {
                 day.totals += hour.energies;

@@ -87,6 +87,20 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     Some(())
 }
 
+/// A mask whose lowest set bit is the high bit of the first byte of `word` (little
+/// endian) that is a quote, a backslash or below 0x20; 0 when none is. (Each term flags
+/// its first such byte exactly; bits above it may be false alarms, which only the
+/// lowest bit makes harmless.)
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |value: u64| value.wrapping_sub(ONES) & !value & HIGHS;
+    let quote = word ^ (ONES * b'"' as u64);
+    let backslash = word ^ (ONES * b'\\' as u64);
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    zero_in(quote) | zero_in(backslash) | control
+}
+
 struct Scan<'a> {
     bytes: &'a [u8],
     text: &'a str,
@@ -111,18 +125,41 @@ impl<'a> Scan<'a> {
 
     /// A string without escapes (declines on a backslash or a control character, which
     /// the serde reader then reads or refuses).
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.at;
-        loop {
-            match *self.bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => self.at += 1,
-            }
+        let bytes = self.bytes;
+        if bytes.get(self.at) != Some(&b'"') {
+            return None;
         }
-        let end = self.at;
-        self.at += 1;
+        let start = self.at + 1;
+        let mut at = start;
+        // Eight bytes at a time up to the first that is a quote, a backslash or a control
+        // character; the body's last bytes one at a time.
+        let end = loop {
+            if let Some(chunk) = bytes
+                .get(at..at + 8)
+                .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            {
+                let special = special_bytes(u64::from_le_bytes(chunk));
+                if special == 0 {
+                    at += 8;
+                    continue;
+                }
+                at += (special.trailing_zeros() / 8) as usize;
+            } else {
+                while bytes
+                    .get(at)
+                    .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
+                {
+                    at += 1;
+                }
+            }
+            break at;
+        };
+        if bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.at = end + 1;
         // The quotes are ASCII, so both ends are character boundaries.
         self.text.get(start..end)
     }
@@ -307,7 +344,9 @@ impl<'a> Scan<'a> {
 
     /// `interval_reading`: the points.
     fn points(&mut self) -> Option<Vec<Point<'a>>> {
-        let mut points = Vec::new();
+        // A point takes at least 60 bytes as gateways write them: room for the rest of
+        // the body's (no more memory than the body's size).
+        let mut points = Vec::with_capacity((self.bytes.len() - self.at) / 80);
         self.array(|scan| {
             points.push(scan.point()?);
             Some(())
@@ -602,6 +641,19 @@ mod tests {
             if !odd {
                 prop_assert!(fast.is_some(), "declined: {}", body);
             }
+        }
+    }
+
+    proptest! {
+        /// The eight-byte test finds the first quote, backslash or control character,
+        /// whatever follows it.
+        #[test]
+        fn special_bytes_finds_the_first_one(bytes in proptest::array::uniform8(prop_oneof![
+            Just(b'"'), Just(b'\\'), Just(0u8), Just(0x1f), Just(0x20), Just(0x21), Just(b'a'), Just(0x80), Just(0xff), any::<u8>()
+        ])) {
+            let first = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            let mask = special_bytes(u64::from_le_bytes(bytes));
+            prop_assert_eq!(first, (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize));
         }
     }
 
