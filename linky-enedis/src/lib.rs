@@ -35,6 +35,7 @@ mod contract;
 mod error;
 mod secret;
 mod session;
+pub mod tic;
 mod tokens;
 mod wire;
 

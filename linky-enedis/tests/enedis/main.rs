@@ -5,4 +5,5 @@ mod client;
 mod colours;
 mod sandbox;
 mod session;
+mod tic;
 mod wire;
