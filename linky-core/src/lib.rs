@@ -28,6 +28,7 @@ mod curve;
 mod error;
 mod holidays;
 mod ids;
+mod live;
 mod offpeak;
 mod pipeline;
 mod plan;
@@ -50,6 +51,10 @@ pub use curve::{
 pub use error::Error;
 pub use holidays::{Holiday, HolidayZone, easter_sunday, holiday_on, holidays_in_year, is_holiday};
 pub use ids::{DeviceId, Flow, Tariff, UsagePointId};
+pub use live::{
+    ClassEnergies, ClassIndexes, HourComparison, IndexAnomaly, IndexHour, IndexHours, LiveReading,
+    class_tariff, compare_hours,
+};
 pub use offpeak::{
     CompiledSchedule, ContractHoursError, DatedPart, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR,
     OffPeakConfig, Part, ScheduleError, ScheduleErrorKind, Season, Section, TimeRange, Timetable,

@@ -2,6 +2,7 @@
 //! language, through the public API.
 
 mod dashboard;
+mod live;
 mod offpeak;
 mod pipeline;
 mod plan;

@@ -1,7 +1,7 @@
 //! A checked frame read into typed values.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use linky_core::{DayColour, Tariff};
+use linky_core::{ClassIndexes, DayColour, LiveReading, Tariff};
 
 use super::decoder::{Frame, TicMode};
 use super::stge::StatusRegister;
@@ -202,29 +202,6 @@ pub struct Indexes {
     pub distributor: [Option<u64>; 4],
     /// `EAIT`, total active energy injected (standard, producers).
     pub injected: Option<u64>,
-}
-
-/// The drawn energy indexes of a frame by the classes of its option, in Wh: what hour
-/// rows are made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClassIndexes {
-    /// One index.
-    Base(u64),
-    /// Peak and off-peak, in [`linky_core::tariff_class`] order (peak first).
-    Tariffs([u64; 2]),
-    /// Tempo's six, in [`linky_core::TEMPO_CLASSES`] order.
-    Tempo([u64; 6]),
-}
-
-impl ClassIndexes {
-    /// The indexes as a slice, in their order.
-    pub fn values(&self) -> &[u64] {
-        match self {
-            ClassIndexes::Base(value) => std::slice::from_ref(value),
-            ClassIndexes::Tariffs(values) => values,
-            ClassIndexes::Tempo(values) => values,
-        }
-    }
 }
 
 /// A load-curve point the meter gives (`CCASN`, `CCASN-1`, `CCAIN`...): the end of its
@@ -572,6 +549,58 @@ impl MeterFrame {
             TicMode::Historic => self.tomorrow.flatten(),
             TicMode::Standard => self.status.and_then(StatusRegister::tempo_tomorrow),
         }
+    }
+
+    /// The frame as a host-neutral [`LiveReading`] (what sinks take): timed by the
+    /// meter's own clock when it gives one and does not say it is degraded, else by
+    /// `received` (when the frame's ETX came). The meter is its address, else its PDL;
+    /// `None` without either.
+    pub fn live_reading(&self, received: DateTime<Utc>) -> Option<LiveReading> {
+        let meter = self.meter_id.clone().or_else(|| self.usage_point.clone())?;
+        let at = self
+            .time
+            .filter(|time| !time.degraded)
+            .and_then(|time| time.utc())
+            .unwrap_or(received);
+        let mut reading = LiveReading::new(meter, at);
+        reading.usage_point = self.usage_point.clone();
+        reading.indexes = self.class_indexes();
+        reading.total = self
+            .indexes
+            .total
+            .or_else(|| reading.indexes.map(|i| i.values().iter().sum()));
+        reading.injected = self.indexes.injected;
+        reading.apparent_power = self.apparent_power;
+        reading.injected_power = self.injected_power;
+        reading.currents = self.currents;
+        reading.voltages = self.voltages;
+        reading.reference_power_kva = self.reference_power_kva.or_else(|| {
+            // Historic: the subscribed current is PREF / 200 V.
+            self.subscribed_current
+                .map(|amps| amps.saturating_mul(200) / 1000)
+        });
+        reading.current_class = self
+            .period
+            .and_then(|period| match (period, reading.indexes?) {
+                (TicPeriod::Base, ClassIndexes::Base(_)) => Some(0),
+                (TicPeriod::Tariff(tariff), ClassIndexes::Tariffs(_)) => {
+                    Some(linky_core::tariff_class(tariff))
+                }
+                (TicPeriod::EjpNormal, ClassIndexes::Tariffs(_)) => Some(1),
+                (TicPeriod::EjpPeak, ClassIndexes::Tariffs(_)) => Some(0),
+                (TicPeriod::Tempo(colour, tariff), ClassIndexes::Tempo(_)) => {
+                    Some(linky_core::tempo_class(colour, tariff))
+                }
+                _ => None,
+            });
+        reading.tariff_label = self.tariff_label.clone();
+        reading.tempo_today = self.tempo_today().or(match self.period {
+            Some(TicPeriod::Tempo(colour, _)) => Some(colour),
+            _ => None,
+        });
+        reading.tempo_tomorrow = self.tempo_tomorrow();
+        reading.overpower = self.overpower();
+        Some(reading)
     }
 
     /// Whether the meter says the reference power is exceeded (historic `ADPS`/`ADIR`,

@@ -37,7 +37,8 @@ pub use decoder::{
     TicCounters, TicDecoder, TicMode, checksum, encode_frame, encode_group,
 };
 pub use frame::{
-    ClassIndexes, CurvePoint, FieldError, Indexes, MeterFrame, Stamped, TariffOption, TicPeriod,
-    TicSeason, TicTimestamp,
+    CurvePoint, FieldError, Indexes, MeterFrame, Stamped, TariffOption, TicPeriod, TicSeason,
+    TicTimestamp,
 };
+pub use linky_core::ClassIndexes;
 pub use stge::{CplStatus, CutOff, Euridis, StatusRegister};

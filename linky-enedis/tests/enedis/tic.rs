@@ -441,3 +441,67 @@ proptest! {
         prop_assert_eq!(chunked.counters(), decoder.counters());
     }
 }
+
+/// A day of a simulated Tempo meter in standard mode, a frame every 2 s: the meter's own
+/// indexes make hour rows (neither the hour begun before the first frame nor the one the
+/// last frame leaves open is given), each class booked by the meter.
+#[test]
+fn hour_rows_from_the_meters_own_indexes() {
+    use linky_core::{ClassEnergies, Energy, IndexHours, PARIS};
+    let mut meter = SimulatedMeter::new(TicMode::Standard, SimulatedOption::Tempo);
+    meter.colours.insert(
+        NaiveDate::from_ymd_opt(2026, 1, 14).unwrap(),
+        DayColour::White,
+    );
+    meter.colours.insert(
+        NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+        DayColour::Red,
+    );
+    // Local 2026-01-15 00:00 (UTC+1), minus one frame.
+    let start = Utc.with_ymd_and_hms(2026, 1, 14, 22, 59, 58).unwrap();
+    let mut decoder = TicDecoder::new();
+    let mut hours = IndexHours::new(PARIS);
+    let mut given = Vec::new();
+    for step in 0..=(25 * 1800) {
+        let at = start + Duration::seconds(2 * step);
+        for frame in decoder.push(&meter.frame(at, 1_800, 0)) {
+            let reading = MeterFrame::from_frame(&frame)
+                .live_reading(at)
+                .expect("a meter");
+            assert_eq!(reading.at, at, "the meter's own clock");
+            given.extend(hours.push(&reading));
+        }
+    }
+    assert!(hours.anomalies().is_empty(), "{:?}", hours.anomalies());
+    // Frames from 23:59:58 local to 00:59:58 the day after next: 24 whole hours.
+    assert_eq!(given.len(), 24);
+    for hour in &given {
+        let ClassEnergies::Tempo(classes) = hour.drawn else {
+            panic!("Tempo classes")
+        };
+        // 1.8 kW for an hour, give or take the index's whole Wh.
+        let total: Energy = classes.iter().copied().sum();
+        assert!((1_799.0..=1_801.0).contains(&total.as_wh()), "{hour:?}");
+        // One class per hour: the colour day (white until 06:00, red after) and 22-06.
+        let local = hour.end - Duration::minutes(1);
+        let time = local.time();
+        let red_day = local
+            >= NaiveDate::from_ymd_opt(2026, 1, 15)
+                .unwrap()
+                .and_hms_opt(6, 0, 0)
+                .unwrap();
+        let off_peak = !(chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap()
+            ..chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap())
+            .contains(&time);
+        let class = if red_day { 4 } else { 2 } + usize::from(off_peak);
+        assert_eq!(classes[class], total, "{hour:?}");
+    }
+    let first = given.first().unwrap();
+    assert_eq!(
+        first.end,
+        NaiveDate::from_ymd_opt(2026, 1, 15)
+            .unwrap()
+            .and_hms_opt(1, 0, 0)
+            .unwrap()
+    );
+}
