@@ -28,6 +28,8 @@ mod home_assistant;
 #[cfg(feature = "line-protocol")]
 mod line_protocol;
 mod memory;
+#[cfg(feature = "mqtt")]
+mod mqtt;
 mod secret;
 mod sink;
 mod state;
@@ -41,15 +43,17 @@ pub use error::SinkError;
 #[cfg(feature = "home-assistant")]
 pub use home_assistant::{
     EmulatedStatistic, EnergyDashboardChange, HomeAssistantConfig, HomeAssistantEmulator,
-    HomeAssistantEmulatorState, HomeAssistantSink, MEAN_TYPE_SINCE, NameLanguage, SOURCE,
+    HomeAssistantEmulatorState, HomeAssistantSink, MEAN_TYPE_SINCE, SOURCE,
 };
 #[cfg(feature = "line-protocol")]
 pub use line_protocol::{LineProtocolConfig, LineProtocolServer, LineProtocolSink};
 pub use memory::{MemoryDevice, MemorySink};
+#[cfg(feature = "mqtt")]
+pub use mqtt::{MqttConfig, MqttSink};
 pub use secret::Password;
 pub use sink::{
     ColourDayRow, ColourForecast, ColourHourRow, CostClasses, CostDayRow, CostHourRow,
-    DeviceHandle, DeviceInfo, Sink, StoredDayMismatch,
+    DeviceHandle, DeviceInfo, NameLanguage, Sink, StoredDayMismatch,
 };
 pub use state::{
     ContractHoursEntry, ContractHoursHistory, MemoryState, StateDir, StateError, StateStore,

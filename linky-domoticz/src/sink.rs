@@ -268,3 +268,15 @@ pub trait Sink: Send + Sync {
         Ok(Vec::new())
     }
 }
+
+/// The language of the names a sink gives what it creates in a home automation
+/// (statistics, entities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum NameLanguage {
+    /// `Linky 22516914714270 consommation, heures pleines`.
+    #[default]
+    French,
+    /// `Linky 22516914714270 consumption, peak hours`.
+    English,
+}

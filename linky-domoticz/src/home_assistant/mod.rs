@@ -87,13 +87,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use linky_core::{DashboardRow, DayRow, DeviceId, HourRow};
 use serde_json::{Value, json};
 
+use crate::NameLanguage;
 use crate::{
     ColourHourRow, CostHourRow, DeviceHandle, DeviceInfo, Password, Sink, SinkError,
     StoredDayMismatch,
 };
 pub use dashboard::EnergyDashboardChange;
 pub use emulator::{EmulatedStatistic, HomeAssistantEmulator, HomeAssistantEmulatorState};
-pub use series::{NameLanguage, SOURCE};
+pub use series::SOURCE;
 use series::{Series, StoredRow};
 use socket::Socket;
 

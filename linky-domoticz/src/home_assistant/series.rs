@@ -7,21 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use linky_core::{DeviceId, Energy, Money};
 
-use crate::{ColourHourRow, CostClasses, CostHourRow, DeviceInfo};
+use crate::{ColourHourRow, CostClasses, CostHourRow, DeviceInfo, NameLanguage};
 
 /// The `source` of every statistic the sink writes (the part before `:` of their ids).
 pub const SOURCE: &str = "linky";
-
-/// The language of the statistics' names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum NameLanguage {
-    /// `Linky 22516914714270 consommation, heures pleines`.
-    #[default]
-    French,
-    /// `Linky 22516914714270 consumption, peak hours`.
-    English,
-}
 
 /// What a statistic counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
