@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use linky_core::{HolidayZone, OffPeakConfig};
 use linky_domoticz::{
     DomoticzAuth, DomoticzConfig, HomeAssistantConfig, LineProtocolConfig, LineProtocolServer,
-    NameLanguage, Password,
+    MqttConfig, NameLanguage, Password,
 };
 use toml_edit::{Item, Table, Value};
 
@@ -129,6 +129,9 @@ pub struct Config {
     pub client_secret: Option<Secret>,
     /// Where to write.
     pub output: Output,
+    /// An MQTT broker for `linky tic`'s live values (Home Assistant's discovery), beside
+    /// the output.
+    pub mqtt: Option<MqttConfig>,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             client_id: None,
             client_secret: None,
             output: Output::Print,
+            mqtt: None,
         }
     }
 }
@@ -239,6 +243,16 @@ url = "http://127.0.0.1:8080"
 # [influx]
 # url = "http://127.0.0.1:8086"
 # database = "linky"               # InfluxDB 1.x; for 2.x: token_env, org, bucket
+
+# Beside any of them, an MQTT broker for `linky tic` (the meter's live values, with Home
+# Assistant's discovery):
+# [mqtt]
+# url = "mqtt://127.0.0.1:1883"
+# user = "linky"                   # with password_env or password_file
+# password_env = "MQTT_PASSWORD"
+# discovery_prefix = "homeassistant"
+# base_topic = "linky"
+# language = "fr"
 "#;
 
 /// A configuration as a person checks it: every setting, secrets shown by their origin.
@@ -304,6 +318,20 @@ pub fn describe(config: &Config) -> String {
             home_assistant.url
         ),
     });
+    if let Some(mqtt) = &config.mqtt {
+        lines.push(format!(
+            "mqtt: {}:{} (discovery prefix {}, topics {}/...){}",
+            mqtt.host,
+            mqtt.port,
+            mqtt.discovery_prefix,
+            mqtt.base_topic,
+            if mqtt.credentials.is_some() {
+                ", with a login"
+            } else {
+                ""
+            }
+        ));
+    }
     lines.join("\n")
 }
 
@@ -436,6 +464,7 @@ const TOP: Keys = Keys {
         "victoria",
         "influx",
         "home_assistant",
+        "mqtt",
     ],
 };
 const HISTORY: Keys = Keys {
@@ -461,6 +490,11 @@ const VICTORIA: Keys = Keys {
 const HOME_ASSISTANT: Keys = Keys {
     plain: &["url", "language"],
     secrets: &["token"],
+    tables: &[],
+};
+const MQTT: Keys = Keys {
+    plain: &["url", "user", "discovery_prefix", "base_topic", "language"],
+    secrets: &["password"],
     tables: &[],
 };
 const INFLUX: Keys = Keys {
@@ -685,6 +719,7 @@ impl Reader<'_> {
         }
         self.check_credentials(top, &config);
         config.output = self.output(top);
+        config.mqtt = self.mqtt(top);
         config
     }
 
@@ -854,17 +889,7 @@ impl Reader<'_> {
             let token = self.secret(table, "token");
             let language = match self.string(table, "language") {
                 None => NameLanguage::French,
-                Some((word, span)) => match word.as_str() {
-                    "fr" | "french" | "français" => NameLanguage::French,
-                    "en" | "english" => NameLanguage::English,
-                    other => {
-                        self.at(
-                            span,
-                            format!("[home_assistant] language {other:?}: expected fr or en"),
-                        );
-                        NameLanguage::French
-                    }
-                },
+                Some((word, span)) => self.language(&word, span, "home_assistant"),
             };
             let has_token_key = table.contains_key("token_env") || table.contains_key("token_file");
             if token.is_none() && !has_token_key {
@@ -914,6 +939,72 @@ impl Reader<'_> {
             };
         }
         Output::Print
+    }
+
+    /// `[mqtt]`: a broker for live values, beside the output.
+    fn mqtt(&mut self, top: &Table) -> Option<MqttConfig> {
+        let table = self.table(top, "mqtt", &MQTT)?;
+        let mut config = match self.string(table, "url") {
+            Some((url, span)) => match MqttConfig::from_url(&url) {
+                Ok(config) => config,
+                Err(error) => {
+                    self.at(span, format!("[mqtt] {error}"));
+                    return None;
+                }
+            },
+            None => {
+                self.at(
+                    table.span(),
+                    "[mqtt] needs `url` (mqtt://host:port)".to_owned(),
+                );
+                return None;
+            }
+        };
+        let user = self.string(table, "user").map(|(user, _)| user);
+        let password = self.secret(table, "password");
+        match (user, password) {
+            (Some(user), Some(password)) => {
+                config = config.with_credentials(user, password.password());
+            }
+            (None, None) => {}
+            _ => {
+                let span = table.get("user").and_then(Item::span).or(table.span());
+                self.at(
+                    span,
+                    "an MQTT login needs both `user` and `password_env` (or `password_file`)"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some((prefix, _)) = self.string(table, "discovery_prefix") {
+            config.discovery_prefix = prefix;
+        }
+        if let Some((base, _)) = self.string(table, "base_topic") {
+            config.base_topic = base;
+        }
+        if let Some((word, span)) = self.string(table, "language") {
+            config.language = self.language(&word, span, "mqtt");
+        }
+        Some(config)
+    }
+
+    fn language(
+        &mut self,
+        word: &str,
+        span: Option<std::ops::Range<usize>>,
+        section: &str,
+    ) -> NameLanguage {
+        match word {
+            "fr" | "french" | "français" => NameLanguage::French,
+            "en" | "english" => NameLanguage::English,
+            other => {
+                self.at(
+                    span,
+                    format!("[{section}] language {other:?}: expected fr or en"),
+                );
+                NameLanguage::French
+            }
+        }
     }
 
     fn url(&mut self, table: &Table, name: &str) -> Option<String> {
@@ -1021,7 +1112,7 @@ mod tests {
             [
                 "1:1: unknown key `backnd` in the file (expected one of: backend, base_url, \
                  usage_points, state, schedule, holiday_zone, production, contract_hours, \
-                 tempo, offer, prices, kva, [history], [credentials], [domoticz], [victoria], [influx], [home_assistant])",
+                 tempo, offer, prices, kva, [history], [credentials], [domoticz], [victoria], [influx], [home_assistant], [mqtt])",
                 "2:24: schedule: unknown word \"lundo\" at column 12: expected a day, a time \
                  range, P or a PDL",
                 "3:17: \"123\" is not a usage point (14 digits)",

@@ -6,9 +6,11 @@ pub mod config;
 pub mod costs;
 mod live;
 pub mod progress;
+pub mod tic;
 
 pub use live::{
-    LiveError, LiveOutcome, LiveRun, backend, live_refresh_colours, live_sync, sync_settings,
+    LiveError, LiveOutcome, LiveRun, backend, live_refresh_colours, live_sync, output_sink,
+    sync_settings,
 };
 
 use std::io::Write;

@@ -192,7 +192,7 @@ pub fn sync_settings(config: &Config) -> Result<(SyncSettings, Vec<String>), Str
 }
 
 /// The sink the configuration writes to; `None` when it prints (a memory sink then).
-fn output_sink(config: &Config) -> Result<Option<Box<dyn Sink>>, LiveError> {
+pub fn output_sink(config: &Config) -> Result<Option<Box<dyn Sink>>, LiveError> {
     Ok(match &config.output {
         Output::Print => None,
         Output::Domoticz(domoticz_config) => Some(Box::new(

@@ -67,6 +67,9 @@ enum Command {
     Costs(CostsArgs),
     /// Tempo: today's and tomorrow's colours, and the season's red and white days used
     Colours(ColoursArgs),
+    /// Read the meter's own output (TIC) live: values to MQTT, hours to the output
+    #[command(after_help = EXIT_CODES)]
+    Tic(TicArgs),
     /// Home Assistant: add the statistics the sync writes to its Energy dashboard
     #[command(name = "home-assistant")]
     HomeAssistant {
@@ -273,6 +276,43 @@ struct CostsArgs {
     colours: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct TicArgs {
+    /// The serial port of the TIC module (/dev/ttyUSB0, or a /dev/serial/by-id/ link that
+    /// survives unplugging)
+    #[arg(long, value_name = "PATH", required_unless_present = "replay")]
+    port: Option<PathBuf>,
+    /// The TIC mode: auto (9600 baud first, then 1200), historic (1200) or standard (9600)
+    #[arg(long, value_enum, default_value = "auto")]
+    mode: TicModeArg,
+    /// Save what the port gives, as a raw capture, when stopping
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    record: Option<PathBuf>,
+    /// Read a raw capture instead of a port (at its pace)
+    #[arg(long, value_name = "FILE", conflicts_with = "port")]
+    replay: Option<PathBuf>,
+    /// With --replay: without waiting
+    #[arg(long, requires = "replay")]
+    fast: bool,
+    /// Print the first frame (a table, or JSON with --json) and stop
+    #[arg(long)]
+    once: bool,
+    /// The usage point the meter's hours are written as [default: the configuration's
+    /// only one, or the meter's PRM]
+    #[arg(long = "pdl", value_name = "PDL")]
+    usage_point: Option<String>,
+    /// Do not write the meter's hours to the output (live values only)
+    #[arg(long)]
+    no_hours: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TicModeArg {
+    Auto,
+    Historic,
+    Standard,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Lang {
     Fr,
@@ -448,6 +488,139 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         Command::Costs(args) => costs_command(&cli, args).await,
         Command::Colours(args) => colours_command(&cli, args).await,
         Command::HomeAssistant { command } => home_assistant_command(&cli, command).await,
+        Command::Tic(args) => tic_command(&cli, args).await,
+    }
+}
+
+async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
+    use linky_enedis::tic::{ModeSetting, PortSettings, TicCapture, TicMode};
+    use linky_examples::tic::{TicRun, TicSource, frame_json, frame_table, run_tic};
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let mode = match args.mode {
+        TicModeArg::Auto => ModeSetting::Auto,
+        TicModeArg::Historic => ModeSetting::Fixed(TicMode::Historic),
+        TicModeArg::Standard => ModeSetting::Fixed(TicMode::Standard),
+    };
+    let source = match (&args.port, &args.replay) {
+        (_, Some(path)) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("error: cannot read {}: {error}", path.display());
+                    return Exit::Usage;
+                }
+            };
+            match TicCapture::parse(&text) {
+                Ok(capture) => TicSource::Replay {
+                    capture,
+                    fast: args.fast,
+                },
+                Err(error) => {
+                    eprintln!("error: {}: {error}", path.display());
+                    return Exit::Usage;
+                }
+            }
+        }
+        (Some(port), None) => TicSource::Port(PortSettings::new(port)),
+        (None, None) => {
+            eprintln!("error: give --port PATH or --replay FILE");
+            return Exit::Usage;
+        }
+    };
+    let device = match args
+        .usage_point
+        .as_ref()
+        .or(match config.usage_points.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }) {
+        Some(pdl) => match pdl.parse::<linky_core::DeviceId>() {
+            Ok(device) => Some(device),
+            Err(error) => {
+                eprintln!("error: --pdl {pdl}: {error}");
+                return Exit::Usage;
+            }
+        },
+        None => None,
+    };
+    let output = if args.once || args.no_hours {
+        None
+    } else {
+        match linky_examples::output_sink(&config) {
+            Ok(sink) => sink.map(|sink| (sink, device)),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Usage;
+            }
+        }
+    };
+    let mqtt = config.mqtt.clone();
+    let run = TicRun {
+        source,
+        mode,
+        once: args.once,
+        record: args.record.clone(),
+        mqtt,
+        output,
+    };
+    let cancel = CancelToken::new();
+    let signalled = on_signals(cancel.clone());
+    let clock: Arc<dyn Clock> = Arc::new(linky_enedis::SystemClock);
+    let mut say = |line: &str| {
+        if !cli.quiet {
+            eprintln!("{line}");
+        }
+    };
+    match run_tic(run, clock, cancel, &mut say).await {
+        Ok(summary) => {
+            if args.once {
+                return match &summary.first {
+                    Some(frame) if cli.json => {
+                        println!("{}", frame_json(frame));
+                        Exit::Success
+                    }
+                    Some(frame) => {
+                        println!("{}", frame_table(frame));
+                        Exit::Success
+                    }
+                    None if summary.interrupted => Exit::Interrupted,
+                    None => {
+                        eprintln!(
+                            "error: no complete frame ({} bad groups, {} stray bytes)",
+                            summary.counters.bad_groups(),
+                            summary.counters.stray_bytes
+                        );
+                        Exit::Failure
+                    }
+                };
+            }
+            let counters = summary.counters;
+            say(&format!(
+                "{} frames, {} groups kept, {} dropped ({} bad checksums), {} hours written{}",
+                summary.frames,
+                counters.groups,
+                counters.bad_groups(),
+                counters.bad_checksums,
+                summary.hours_written,
+                if signalled.load(Ordering::SeqCst) {
+                    "; stopped by a signal"
+                } else {
+                    ""
+                }
+            ));
+            Exit::Success
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            if message.starts_with("MQTT") && message.contains("refused") {
+                Exit::Usage
+            } else {
+                Exit::Failure
+            }
+        }
     }
 }
 

@@ -51,6 +51,17 @@ pub struct ColourHourRow {
     pub energies: [Energy; 6],
 }
 
+impl ColourHourRow {
+    /// The hour ending at `end_utc` (`end` local) with each class's energy.
+    pub fn new(end_utc: DateTime<Utc>, end: NaiveDateTime, energies: [Energy; 6]) -> ColourHourRow {
+        ColourHourRow {
+            end_utc,
+            end,
+            energies,
+        }
+    }
+}
+
 /// What an hour cost with the user's offer: the energy of each class at its price that
 /// day, in the order of the energy series it pairs with ([`DeviceInfo::costs`]),
 /// and the day's subscription in the first hour of each local day (zero in the others).

@@ -115,6 +115,34 @@ impl TariffOption {
     }
 }
 
+impl std::fmt::Display for TariffOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TariffOption::Base => f.write_str("Base"),
+            TariffOption::PeakOffPeak => f.write_str("HP/HC"),
+            TariffOption::Ejp => f.write_str("EJP"),
+            TariffOption::Tempo => f.write_str("Tempo"),
+            TariffOption::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+impl std::fmt::Display for TicPeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tariff = |tariff: Tariff| match tariff {
+            Tariff::Peak => "peak hours",
+            Tariff::OffPeak => "off-peak hours",
+        };
+        match self {
+            TicPeriod::Base => f.write_str("all hours"),
+            TicPeriod::Tariff(t) => f.write_str(tariff(*t)),
+            TicPeriod::EjpNormal => f.write_str("EJP normal hours"),
+            TicPeriod::EjpPeak => f.write_str("EJP mobile peak"),
+            TicPeriod::Tempo(colour, t) => write!(f, "Tempo {colour}, {}", tariff(*t)),
+        }
+    }
+}
+
 /// The tariff period running (historic `PTEC`, or the standard supplier index read with
 /// the option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -538,9 +566,15 @@ impl MeterFrame {
         }
     }
 
-    /// Today's Tempo colour, when the frame says it (standard `STGE`).
+    /// Today's Tempo colour (the colour day running, 06:00 to 06:00), when the frame says
+    /// it: standard `STGE`, else the colour of the Tempo period running (historic `PTEC`).
     pub fn tempo_today(&self) -> Option<DayColour> {
-        self.status.and_then(StatusRegister::tempo_today)
+        self.status
+            .and_then(StatusRegister::tempo_today)
+            .or(match self.period {
+                Some(TicPeriod::Tempo(colour, _)) => Some(colour),
+                _ => None,
+            })
     }
 
     /// Tomorrow's Tempo colour, when announced (historic `DEMAIN`, standard `STGE`).
@@ -594,10 +628,7 @@ impl MeterFrame {
                 _ => None,
             });
         reading.tariff_label = self.tariff_label.clone();
-        reading.tempo_today = self.tempo_today().or(match self.period {
-            Some(TicPeriod::Tempo(colour, _)) => Some(colour),
-            _ => None,
-        });
+        reading.tempo_today = self.tempo_today();
         reading.tempo_tomorrow = self.tempo_tomorrow();
         reading.overpower = self.overpower();
         Some(reading)

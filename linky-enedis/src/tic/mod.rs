@@ -14,7 +14,7 @@
 //!   for tests and simulators.
 //!
 //! It is Enedis' format (Enedis-NOI-CPT_54E), so it lives beside Enedis' other wire
-//! formats; the serial port itself is the `serial` feature's [`TicPort`] (when enabled).
+//! formats; the serial port itself is the `serial` feature's `TicReader` (serialport).
 //!
 //! ```
 //! use linky_enedis::tic::{MeterFrame, TicDecoder, simulated};
@@ -28,6 +28,8 @@
 mod capture;
 mod decoder;
 mod frame;
+#[cfg(feature = "serial")]
+mod port;
 pub mod simulated;
 mod stge;
 
@@ -41,4 +43,6 @@ pub use frame::{
     TicTimestamp,
 };
 pub use linky_core::ClassIndexes;
+#[cfg(feature = "serial")]
+pub use port::{PortEvent, PortSettings, TicReader};
 pub use stge::{CplStatus, CutOff, Euridis, StatusRegister};

@@ -133,8 +133,9 @@ const WATT_MS_PER_WH: u64 = 3_600_000;
 /// decoder.push(&meter.frame(start, 3_600, 0));
 /// let frames = decoder.push(&meter.frame(start + chrono::Duration::hours(1), 3_600, 0));
 /// let frame = MeterFrame::from_frame(&frames[0]);
-/// // One hour at 3.6 kW of peak hours, on top of the starting index.
-/// assert_eq!(frame.indexes.supplier[1], Some(meter.starting_index() + 3_600));
+/// // One hour at 3.6 kW of peak hours (index 2), on top of where that index started.
+/// assert_eq!(frame.indexes.supplier[1], Some(meter.index(2)));
+/// assert_eq!(meter.index(2), meter.starting_index() + 100_000 + 3_600);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SimulatedMeter {
@@ -165,8 +166,8 @@ pub struct SimulatedMeter {
 }
 
 impl SimulatedMeter {
-    /// A single-phase consumer meter in `mode` with `option`, its indexes starting at
-    /// 1 234 567 Wh each.
+    /// A single-phase consumer meter in `mode` with `option`, its first index starting at
+    /// 1 234 567 Wh (see [`SimulatedMeter::index`]).
     pub fn new(mode: TicMode, option: SimulatedOption) -> SimulatedMeter {
         SimulatedMeter {
             mode,
@@ -216,14 +217,21 @@ impl SimulatedMeter {
         self.colours.get(&day).copied().unwrap_or(DayColour::Blue)
     }
 
-    /// Index `supplier` (1-6), Wh.
+    /// The number of supplier indexes the option uses.
+    fn classes(&self) -> u8 {
+        match self.option {
+            SimulatedOption::Base => 1,
+            SimulatedOption::PeakOffPeak => 2,
+            SimulatedOption::Tempo => 6,
+        }
+    }
+
+    /// Index `supplier` (1-6), Wh: each starts at [`SimulatedMeter::starting_index`] plus
+    /// 100 000 Wh per index before it.
     pub fn index(&self, supplier: u8) -> u64 {
-        let drawn = self
-            .drawn
-            .get(usize::from(supplier).saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
-        self.starting_index + drawn / WATT_MS_PER_WH
+        let slot = usize::from(supplier).saturating_sub(1);
+        let drawn = self.drawn.get(slot).copied().unwrap_or(0);
+        self.starting_index + slot as u64 * 100_000 + drawn / WATT_MS_PER_WH
     }
 
     /// The injected index, Wh.
@@ -231,9 +239,11 @@ impl SimulatedMeter {
         self.starting_index + self.injected / WATT_MS_PER_WH
     }
 
-    /// The total drawn index, Wh.
+    /// The total drawn index, Wh: the sum of the indexes in use.
     pub fn total_index(&self) -> u64 {
-        self.starting_index + self.drawn.iter().sum::<u64>() / WATT_MS_PER_WH
+        (1..=self.classes())
+            .map(|supplier| self.index(supplier))
+            .sum()
     }
 
     /// Moves the meter to `at`, having drawn `drawn_va` and injected `injected_va` since
@@ -400,11 +410,7 @@ impl SimulatedMeter {
             }
         };
         let pad = |text: &str| format!("{text:^16}");
-        let classes = match self.option {
-            SimulatedOption::Base => 1,
-            SimulatedOption::PeakOffPeak => 2,
-            SimulatedOption::Tempo => 6,
-        };
+        let classes = self.classes();
         let mut groups: Vec<(String, Option<String>, String)> = vec![
             ("ADSC".into(), None, self.meter_id.clone()),
             ("VTIC".into(), None, "02".into()),
@@ -421,24 +427,10 @@ impl SimulatedMeter {
             };
             groups.push((format!("EASF{supplier:02}"), None, format!("{value:09}")));
         }
-        let peak = (2..=classes)
-            .step_by(2)
-            .map(|s| self.index(s) - self.starting_index)
-            .sum::<u64>();
-        let off = (1..=classes)
-            .step_by(2)
-            .map(|s| self.index(s) - self.starting_index)
-            .sum::<u64>();
-        groups.push((
-            "EASD01".into(),
-            None,
-            format!("{:09}", self.starting_index + off),
-        ));
-        groups.push((
-            "EASD02".into(),
-            None,
-            format!("{:09}", self.starting_index + peak),
-        ));
+        let peak = (2..=classes).step_by(2).map(|s| self.index(s)).sum::<u64>();
+        let off = (1..=classes).step_by(2).map(|s| self.index(s)).sum::<u64>();
+        groups.push(("EASD01".into(), None, format!("{off:09}")));
+        groups.push(("EASD02".into(), None, format!("{peak:09}")));
         groups.push(("EASD03".into(), None, "000000000".into()));
         groups.push(("EASD04".into(), None, "000000000".into()));
         if self.producer {
@@ -563,4 +555,128 @@ pub fn season_letter(at: DateTime<Utc>) -> char {
     } else {
         'H'
     }
+}
+
+/// The bundled captures (`testdata/tic/`), generated from the specification: 30 s of
+/// single-phase Base, peak/off-peak and Tempo meters, a three-phase meter and a producer,
+/// in each mode (a frame every 2 s in historic mode, every second in standard mode), and
+/// one stream with what real lines add (noise before the first frame, a cut frame, a
+/// flipped bit, an EOT, parity bits set).
+pub fn bundled_captures() -> Vec<(&'static str, super::TicCapture)> {
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 15, 8, 59, 45)
+        .single()
+        .unwrap_or_default();
+    let red = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap_or_default();
+    let mut captures = Vec::new();
+    let variants: [(&'static str, TicMode, SimulatedOption, bool, bool); 10] = [
+        (
+            "historic-base.tic",
+            TicMode::Historic,
+            SimulatedOption::Base,
+            false,
+            false,
+        ),
+        (
+            "historic-hphc.tic",
+            TicMode::Historic,
+            SimulatedOption::PeakOffPeak,
+            false,
+            false,
+        ),
+        (
+            "historic-tempo.tic",
+            TicMode::Historic,
+            SimulatedOption::Tempo,
+            false,
+            false,
+        ),
+        (
+            "historic-three-phase.tic",
+            TicMode::Historic,
+            SimulatedOption::PeakOffPeak,
+            true,
+            false,
+        ),
+        (
+            "standard-base.tic",
+            TicMode::Standard,
+            SimulatedOption::Base,
+            false,
+            false,
+        ),
+        (
+            "standard-hphc.tic",
+            TicMode::Standard,
+            SimulatedOption::PeakOffPeak,
+            false,
+            false,
+        ),
+        (
+            "standard-tempo.tic",
+            TicMode::Standard,
+            SimulatedOption::Tempo,
+            false,
+            false,
+        ),
+        (
+            "standard-three-phase.tic",
+            TicMode::Standard,
+            SimulatedOption::Tempo,
+            true,
+            false,
+        ),
+        (
+            "standard-producer.tic",
+            TicMode::Standard,
+            SimulatedOption::Base,
+            false,
+            true,
+        ),
+        (
+            "historic-three-phase-tempo.tic",
+            TicMode::Historic,
+            SimulatedOption::Tempo,
+            true,
+            false,
+        ),
+    ];
+    for (name, mode, option, three_phase, producer) in variants {
+        let mut meter = SimulatedMeter::new(mode, option);
+        meter.three_phase = three_phase;
+        meter.producer = producer;
+        meter.colours.insert(red, DayColour::Red);
+        let every = if mode == TicMode::Historic { 2 } else { 1 };
+        let capture = capture(&mut meter, start, 30, every, |second| {
+            (
+                1_200 + (second * 37) % 2_000,
+                if producer { 2_400 } else { 0 },
+            )
+        });
+        captures.push((name, capture));
+    }
+    // What real lines add, in standard mode.
+    let mut meter = SimulatedMeter::new(TicMode::Standard, SimulatedOption::PeakOffPeak);
+    let mut noisy = super::TicCapture::new();
+    noisy.record(0, b"\x13\x7f~garbage before the first frame\x0aEAST\x09012");
+    for second in 0..12u32 {
+        let at = start + Duration::seconds(i64::from(second));
+        let mut frame = meter.frame(at, 1_500 + second * 10, 0);
+        match second {
+            3 => frame.truncate(frame.len() / 2),
+            5 => {
+                let middle = frame.len() / 2;
+                frame[middle] ^= 0x01;
+            }
+            7 => {
+                frame.truncate(300);
+                frame.push(0x04);
+            }
+            9 => frame.iter_mut().for_each(|byte| *byte |= 0x80),
+            _ => {}
+        }
+        noisy.record(u64::from(second) * 1000, &frame);
+    }
+    captures.push(("standard-noisy.tic", noisy));
+    captures
 }
