@@ -372,3 +372,50 @@ fn a_historic_meter_at_1200_baud_is_detected() {
     assert_eq!(frame.unwrap().groups.len(), 11);
     reader.stop();
 }
+
+/// `linky tic --port` as a daemon: frames read from a module, SIGTERM stops it cleanly
+/// (exit 0), and `--record` saves what the port gave as a capture that replays.
+#[test]
+fn the_daemon_stops_on_a_signal_and_saves_its_capture() {
+    let home = Folder::new("daemon");
+    let link = home.join("ttyLINKY");
+    let mut module = FakeModule::plug(&link);
+    let record = home.join("recorded.tic");
+    let child = linky(&home)
+        .args(["tic", "--port"])
+        .arg(&link)
+        .arg("--record")
+        .arg(&record)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give it the time to open the port, then two frames.
+    std::thread::sleep(Duration::from_millis(800));
+    let mut meter = SimulatedMeter::new(TicMode::Historic, SimulatedOption::Base);
+    let start = Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0).unwrap();
+    for second in 0..2 {
+        module.send(
+            &meter.frame(start + chrono::Duration::seconds(second * 2), 900, 0),
+            9600,
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("open at 9600 baud"), "{err}");
+    assert!(
+        err.contains("2 frames") && err.contains("stopped by a signal"),
+        "{err}"
+    );
+    let (code, out, err) = run(linky(&home)
+        .args(["tic", "--fast", "--once", "--replay"])
+        .arg(&record));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("index base"), "{out}");
+}
