@@ -505,3 +505,34 @@ fn hour_rows_from_the_meters_own_indexes() {
             .unwrap()
     );
 }
+
+/// A three-phase meter's short frames during an overpower: no index, which says nothing
+/// of the indexes (no hour is made of them, none is lost).
+#[test]
+fn three_phase_short_frames_warn_and_carry_no_indexes() {
+    let bytes = linky_enedis::tic::encode_frame(
+        TicMode::Historic,
+        [
+            ("ADIR1", None, "012"),
+            ("ADIR2", None, "031"),
+            ("ADIR3", None, "000"),
+            ("ADCO", None, "041876543210"),
+            ("IINST1", None, "042"),
+            ("IINST2", None, "061"),
+            ("IINST3", None, "010"),
+        ],
+    );
+    let (frames, _) = decode(&bytes);
+    let meter = MeterFrame::from_frame(&frames[0]);
+    assert!(meter.short_frame);
+    assert!(meter.overpower());
+    assert_eq!(meter.overpower_current, Some(31));
+    assert_eq!(meter.currents, [Some(42), Some(61), Some(10)]);
+    let reading = meter
+        .live_reading(Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(reading.indexes, None);
+    let mut hours = linky_core::IndexHours::new(linky_core::PARIS);
+    assert!(hours.push(&reading).is_empty());
+    assert!(hours.anomalies().is_empty());
+}
