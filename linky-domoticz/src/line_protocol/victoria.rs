@@ -42,6 +42,9 @@ fn quoted(value: &str) -> String {
     format!("\"{escaped}\"")
 }
 
+/// A day in milliseconds.
+const MS_PER_DAY: i64 = 86_400_000;
+
 /// A selector of exactly `series`'s name and labels.
 fn exact_selector(series: &Series) -> String {
     let mut parts = vec![format!("__name__={}", quoted(&series.0))];
@@ -163,12 +166,19 @@ impl LineProtocolSink {
             );
         }
         // Read back what was written. New series may take a moment to be found by a
-        // search (VictoriaMetrics caches what a filter matched): a few reads, further and
+        // search, and VictoriaMetrics caches which series a filter matched, by filter and
+        // days searched: a search that ran while the new series were not yet indexed is
+        // remembered until other new series come (seen with 1.79, under load). So each
+        // read searches one day more before the first written (older samples of the same
+        // series are ignored), a question it has not cached; a few reads, further and
         // further apart (6 s in all), before anything is said to be missing.
         let mut pause = std::time::Duration::from_millis(100);
+        let mut reads = 0;
         let wrong = loop {
             self.force_flush().await;
-            let held = self.export(&selectors, Some((first, last))).await?;
+            let from = first.saturating_sub(reads * MS_PER_DAY);
+            reads += 1;
+            let held = self.export(&selectors, Some((from, last))).await?;
             let mut wrong = Vec::new();
             for (series, samples) in &written {
                 for (&time, &value) in samples {
