@@ -120,22 +120,38 @@ impl Server {
         ));
         std::fs::remove_dir_all(&folder).ok();
         std::fs::create_dir_all(&folder).unwrap();
-        let port = free_port();
+        // A free port can be taken by another test's server between its choice and the
+        // launch: a server that exits or does not answer is launched again on other ports.
         let mut server = Server {
             child: None,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             folder,
             kind,
-            port,
+            port: 0,
             retention,
             auth,
             dedup: true,
         };
-        server.launch();
-        server
+        for attempt in 1..=3 {
+            server.port = free_port();
+            server.url = format!("http://127.0.0.1:{}", server.port);
+            match server.try_launch() {
+                Ok(()) => return server,
+                Err(error) if attempt < 3 => eprintln!("{error}; launched again"),
+                Err(error) => panic!("{error}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
+    /// Launches the server on its port; panics if it does not answer.
     fn launch(&mut self) {
+        if let Err(error) = self.try_launch() {
+            panic!("{error}");
+        }
+    }
+
+    fn try_launch(&mut self) -> Result<(), String> {
         let mut command = Command::new(program(self.kind));
         match self.kind {
             Kind::Victoria => {
@@ -179,11 +195,24 @@ impl Server {
             if let Ok(response) = ping::blocking_get(&format!("{}{ping}", self.url))
                 && response < 300
             {
-                return;
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                return Err(format!(
+                    "{} exited ({status}) on port {}",
+                    program(self.kind),
+                    self.port
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("{} did not start", program(self.kind));
+        self.stop();
+        Err(format!(
+            "{} did not answer on port {} in 30 s",
+            program(self.kind),
+            self.port
+        ))
     }
 
     fn stop(&mut self) {
