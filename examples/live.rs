@@ -334,7 +334,33 @@ pub async fn live_sync(
     }
     let memory = MemorySink::new();
     let own_sink = output_sink(config)?;
-    let sink: &dyn Sink = own_sink.as_deref().unwrap_or(&memory);
+    let main: &dyn Sink = own_sink.as_deref().unwrap_or(&memory);
+    // The day data also to MQTT, beside the output, when the configuration has a broker:
+    // a broker that cannot be reached is said, and the sync goes on without it.
+    let mqtt = match &config.mqtt {
+        Some(mqtt) => {
+            let mut mqtt = mqtt.clone();
+            mqtt.availability_id = "sync".to_owned();
+            mqtt.client_id = "linky-sync".to_owned();
+            match linky_domoticz::MqttSink::connect(mqtt).await {
+                Ok(sink) => Some(sink),
+                Err(error) => {
+                    say(&format!(
+                        "warning: MQTT: {error}; the sync goes on without it"
+                    ));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let companion = mqtt
+        .as_ref()
+        .map(|mqtt| linky_domoticz::WithCompanion::new(main, mqtt));
+    let sink: &dyn Sink = match &companion {
+        Some(companion) => companion,
+        None => main,
+    };
     let started = clock.local_now(linky_core::PARIS);
     let usage_points: Vec<String> = linky_core::ReadingSource::usage_points(&client)
         .await
@@ -351,6 +377,14 @@ pub async fn live_sync(
         sync = sync.colour_source(fallback);
     }
     let report = sync.progress(progress).run().await;
+    if let Some(companion) = &companion {
+        for failure in companion.companion_failures() {
+            say(&format!("warning: MQTT: {failure}"));
+        }
+    }
+    if let Some(mqtt) = &mqtt {
+        mqtt.disconnect().await;
+    }
     let tables = matches!(config.output, Output::Print).then(|| memory.to_string());
     if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
         // What a replay needs: the run's time, usage points and settings, its outcome;

@@ -3,10 +3,16 @@
 //! decoded TIC frames, read back by a subscriber of the tests' own; throttling and
 //! indexes that never go down; the broker killed and restarted mid-stream; the last will
 //! of a client that dies; a broker with a password file; the sync's day data; and the
-//! time from a frame's end to its state on the broker.
+//! time from a frame's end to its state on the broker; and `linky sync` with an `[mqtt]`
+//! section, against the fault suite's simulated Enedis, publishing its day data beside
+//! its output (a broker down does not fail the sync).
 //!
 //! Without `mosquitto` the tests say so and stop, unless `LINKY_REQUIRE_SERVERS` is set
 //! (`.ci/run` sets it): then they fail.
+
+#[allow(dead_code)]
+#[path = "faults/enedis.rs"]
+mod enedis;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -752,4 +758,125 @@ async fn from_a_frames_end_to_its_state_on_the_broker() {
     // A sanity bound only: speed is measured, not asserted.
     assert!(median < Duration::from_secs(1));
     sink.shutdown().await;
+}
+
+/// A configuration for `linky sync` against the simulated Enedis (consent given, the
+/// output printed) with an `[mqtt]` section naming `broker_url`.
+fn sync_config(folder: &std::path::Path, enedis_url: &str, broker_url: &str) -> PathBuf {
+    use linky_enedis::{AccessToken, FileTokenStore, RefreshToken, TokenSet, TokenStore};
+    let state = folder.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let now = chrono::NaiveDateTime::parse_from_str(SYNC_NOW, "%Y-%m-%d %H:%M").unwrap();
+    let now = now.and_local_timezone(linky_core::PARIS).unwrap().to_utc();
+    FileTokenStore::new(state.join("tokens.json"))
+        .save(&TokenSet {
+            access_token: AccessToken::new("access-0"),
+            refresh_token: Some(RefreshToken::new("refresh")),
+            expires_at: std::time::SystemTime::from(now) + Duration::from_secs(12_600),
+            usage_points: vec![enedis::CONSUMER.to_owned()],
+        })
+        .unwrap();
+    let config = folder.join("linky.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend = \"proxy\"\nbase_url = \"{enedis_url}\"\nschedule = \"22h00-6h00\"\n\
+             state = \"{}\"\n[history]\ndays = 3\nhours_days = 2\n\
+             [mqtt]\nurl = \"{broker_url}\"\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+const SYNC_NOW: &str = "2024-06-20 12:00";
+
+async fn linky_sync(folder: &std::path::Path, config: &std::path::Path) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_linky"))
+        .env("HOME", folder)
+        .env("XDG_CONFIG_HOME", folder.join("config"))
+        .env("LANG", "C")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .arg("--config")
+        .arg(config)
+        .args(["sync", "--now", SYNC_NOW])
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// `linky sync` with an `[mqtt]` section: the day data go to the broker beside the
+/// output, retained, dated, equal to what the output got; the sync's availability stays
+/// `online` after a clean exit. With the broker gone, the sync still succeeds and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linky_sync_publishes_its_day_data_beside_its_output() {
+    let Some(broker) = Broker::start(None) else {
+        return;
+    };
+    let folder = broker.folder.join("home");
+    std::fs::create_dir_all(&folder).unwrap();
+    let enedis = enedis::Enedis::start(Vec::new()).await;
+    let config = sync_config(
+        &folder,
+        &enedis.url(),
+        &format!("mqtt://127.0.0.1:{}", broker.port),
+    );
+    let (code, out) = linky_sync(&folder, &config).await;
+    assert_eq!(code, 0, "{out}");
+    // The printed output's last day, for the consumer: its HP total in kWh.
+    let watcher = Subscriber::start(&broker, "#").await;
+    let device = enedis::CONSUMER;
+    let hp = format!("linky/{device}/day_consumption_hp");
+    watcher
+        .until("the sync's retained day states", |seen| {
+            seen.last.contains_key(&hp) && seen.last.contains_key("linky/sync/status")
+        })
+        .await;
+    let attributes: Value =
+        serde_json::from_str(&watcher.last(&format!("{hp}/attributes")).unwrap()).unwrap();
+    assert_eq!(attributes["date"], "2024-06-19", "{out}");
+    let kwh: f64 = watcher.last(&hp).unwrap().parse().unwrap();
+    let hc: f64 = watcher
+        .last(&format!("linky/{device}/day_consumption_hc"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(kwh > 0.0 && hc > 0.0, "{kwh} {hc}");
+    // The same day in the printed table (date, HP kWh, HC kWh, production kWh).
+    let line = out
+        .lines()
+        .find(|line| line.trim_start().starts_with("2024-06-19"))
+        .unwrap_or_else(|| panic!("no 2024-06-19 row in {out}"));
+    let numbers: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|word| word.parse().unwrap())
+        .collect();
+    assert!(
+        (numbers[0] - kwh).abs() < 5e-4 && (numbers[1] - hc).abs() < 5e-4,
+        "{kwh} {hc} against {line:?}"
+    );
+    assert_eq!(watcher.last("linky/sync/status"), Some("online".to_owned()));
+    let config_topic = format!("homeassistant/sensor/linky_{device}/day_consumption_hp/config");
+    assert_eq!(watcher.config(&config_topic)["device_class"], "energy");
+
+    // The broker gone: the sync succeeds, says MQTT could not be reached.
+    let dead = free_port();
+    let config = sync_config(&folder, &enedis.url(), &format!("mqtt://127.0.0.1:{dead}"));
+    let (code, out) = linky_sync(&folder, &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: MQTT:") && out.contains("the sync goes on without it"),
+        "{out}"
+    );
 }

@@ -19,6 +19,7 @@
 //!   sValue strings.
 #![deny(missing_docs)]
 
+mod companion;
 #[cfg(feature = "domoticz-client")]
 mod domoticz;
 mod emulator;
@@ -36,6 +37,7 @@ mod state;
 mod svalue;
 mod sync;
 
+pub use companion::WithCompanion;
 #[cfg(feature = "domoticz-client")]
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};

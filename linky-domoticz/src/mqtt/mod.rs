@@ -346,6 +346,23 @@ impl MqttSink {
         self.task.abort();
     }
 
+    /// Disconnects cleanly, leaving the availability as it is (`online`, retained): what a
+    /// one-shot sync does, whose day values stay valid after it exits (a process that
+    /// dies instead leaves its last will, `offline`).
+    pub async fn disconnect(&self) {
+        let _ = self.client.disconnect().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut link = self.link.clone();
+            while *link.borrow_and_update() == Link::Up {
+                if link.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        self.task.abort();
+    }
+
     /// The configuration.
     pub fn config(&self) -> &MqttConfig {
         &self.config

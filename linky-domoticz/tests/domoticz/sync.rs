@@ -435,6 +435,51 @@ async fn a_crash_between_fetch_and_write_loses_nothing_and_duplicates_nothing() 
     std::fs::remove_dir_all(root).ok();
 }
 
+/// A companion that fails mid-write (a broker gone) never fails the sync: the main sink
+/// gets every day, the failure is kept and said; a companion that works gets the same rows.
+#[tokio::test]
+async fn a_companion_that_fails_never_holds_up_the_main_sink() {
+    let source = FakeSource::new(vec![CONSUMER], vec![]);
+    let (state, root) = state();
+    let main = MemorySink::new();
+    let crashing = CrashingSink {
+        inner: MemorySink::new(),
+        left: AtomicUsize::new(3),
+    };
+    let both = linky_domoticz::WithCompanion::new(&main, &crashing);
+    let report = sync(&source, &both, &state, now()).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(main.device(CONSUMER).unwrap().days.len(), 7);
+    assert_eq!(crashing.inner.device(CONSUMER).unwrap().days.len(), 3);
+    let failures = both.companion_failures();
+    assert!(
+        failures
+            .iter()
+            .any(|e| e.to_string().contains("killed mid-write")),
+        "{failures:?}"
+    );
+    // A working companion holds what the main sink holds.
+    let (second_state, root2) = self::state();
+    let (main, beside) = (MemorySink::new(), MemorySink::new());
+    let both = linky_domoticz::WithCompanion::new(&main, &beside);
+    assert!(
+        sync(&source, &both, &second_state, now())
+            .await
+            .is_success()
+    );
+    assert!(both.companion_failures().is_empty());
+    assert_eq!(
+        main.device(CONSUMER).unwrap().days,
+        beside.device(CONSUMER).unwrap().days
+    );
+    assert_eq!(
+        main.device(CONSUMER).unwrap().dashboard,
+        beside.device(CONSUMER).unwrap().dashboard
+    );
+    std::fs::remove_dir_all(root).ok();
+    std::fs::remove_dir_all(root2).ok();
+}
+
 #[tokio::test]
 async fn a_corrupt_state_file_is_reported_and_its_days_fetched_again() {
     let source = FakeSource::new(vec![CONSUMER], vec![]);
