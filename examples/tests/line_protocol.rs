@@ -658,6 +658,25 @@ async fn influxdb_users_who_are_not_admins_write_to_their_database() {
             .unwrap();
         assert!(response.status().is_success(), "{query}");
     }
+    // The grant reaches the writer's view of the databases a moment later under load
+    // (seen once in a few dozen runs): wait until the writer sees its database.
+    let started = Instant::now();
+    loop {
+        let listed = http
+            .get(format!("{}/query", server.url))
+            .basic_auth("writer", Some("writer-password"))
+            .query(&[("q", "SHOW DATABASES")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if listed.contains("\"linky\"") || started.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let sink_as = |database: &str, password: &str| {
         LineProtocolSink::new(
             LineProtocolConfig::new(
