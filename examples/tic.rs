@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use linky_core::{ClassIndexes, Clock, DeviceId, IndexHour, IndexHours, LiveReading, PARIS};
+use linky_core::{
+    ClassIndexes, Clock, DeviceId, Energy, HourComparison, HourRow, IndexHour, IndexHours,
+    LiveReading, MeterEnergies, PARIS,
+};
 use linky_domoticz::{
     CancelToken, ColourHourRow, DeviceHandle, DeviceInfo, MqttConfig, MqttSink, Sink,
 };
@@ -47,6 +50,9 @@ pub struct TicRun {
     pub mqtt: Option<MqttConfig>,
     /// The output for the meter's hours, and the device they are written as (the PDL).
     pub output: Option<(Box<dyn Sink>, Option<DeviceId>)>,
+    /// Where the meter's hours are kept for the comparison with Enedis' curve (`linky tic
+    /// --compare`), and the device they are kept as when the meter does not say its PRM.
+    pub journal: Option<(MeterHoursJournal, Option<DeviceId>)>,
 }
 
 /// How a run ended.
@@ -60,6 +66,8 @@ pub struct TicSummary {
     pub counters: TicCounters,
     /// Hours written to the output.
     pub hours_written: usize,
+    /// Hours kept for the comparison with Enedis' curve.
+    pub hours_kept: usize,
     /// Whether a signal stopped it.
     pub interrupted: bool,
 }
@@ -123,6 +131,23 @@ pub async fn run_tic(
         let given = hours.push(&reading);
         for anomaly in hours.take_anomalies() {
             say(&format!("indexes ignored: {anomaly:?}"));
+        }
+        if let Some((journal, configured)) = &run.journal
+            && !given.is_empty()
+        {
+            let device = configured.clone().or_else(|| {
+                reading
+                    .usage_point
+                    .as_ref()
+                    .and_then(|prm| prm.parse::<DeviceId>().ok())
+            });
+            if let Some(device) = device {
+                let rows: Vec<HourRow> = given.iter().map(IndexHour::hour_row).collect();
+                match journal.append(&device, &rows) {
+                    Ok(()) => summary.hours_kept += rows.len(),
+                    Err(error) => say(&format!("the meter's hours cannot be kept: {error}")),
+                }
+            }
         }
         if let Some(writer) = writer.as_mut() {
             summary.hours_written += writer.write(&reading, &given, say).await?;
@@ -447,4 +472,171 @@ pub fn frame_json(meter: &MeterFrame) -> Value {
         "status": meter.status.map(|s| format!("{:08X}", s.0)),
         "errors": meter.errors.iter().map(|e| json!({"label": e.label, "data": e.data, "expected": e.expected})).collect::<Vec<_>>(),
     })
+}
+
+/// The meter's hours kept for the comparison with Enedis' curve, one CSV file per device
+/// in a folder (`<state>/meter-hours/<device>.csv`): the hour's end (UTC, RFC 3339) and
+/// its energies in milliwatt-minutes (drawn peak, drawn off-peak, injected peak, injected
+/// off-peak), exact. Appended as hours end; when an hour comes twice, the last one read
+/// counts; a line cut by a crash is skipped.
+#[derive(Debug, Clone)]
+pub struct MeterHoursJournal {
+    folder: PathBuf,
+}
+
+impl MeterHoursJournal {
+    /// The journal in `state`'s `meter-hours` folder.
+    pub fn in_state(state: &std::path::Path) -> MeterHoursJournal {
+        MeterHoursJournal {
+            folder: state.join("meter-hours"),
+        }
+    }
+
+    /// The file of `device`'s hours.
+    pub fn path(&self, device: &DeviceId) -> PathBuf {
+        self.folder.join(format!("{}.csv", device.slug()))
+    }
+
+    /// Appends `rows` to `device`'s file (each line in one write).
+    ///
+    /// # Errors
+    ///
+    /// The folder or the file cannot be written: a sentence naming it.
+    pub fn append(&self, device: &DeviceId, rows: &[HourRow]) -> Result<(), String> {
+        use std::io::Write;
+        std::fs::create_dir_all(&self.folder)
+            .map_err(|error| format!("{}: {error}", self.folder.display()))?;
+        let path = self.path(device);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+        let mut text = String::new();
+        for row in rows {
+            let [c0, c1] = row.energies.consumption.map(Energy::milliwatt_minutes);
+            let [p0, p1] = row.energies.production.map(Energy::milliwatt_minutes);
+            text.push_str(&format!(
+                "{},{c0},{c1},{p0},{p1}\n",
+                row.end_utc.format("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+        file.write_all(text.as_bytes())
+            .map_err(|error| format!("{}: {error}", path.display()))
+    }
+
+    /// `device`'s hours, in time order, and how many lines could not be read.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read (none kept yet for this device included): a sentence.
+    pub fn read(&self, device: &DeviceId) -> Result<(Vec<HourRow>, usize), String> {
+        let path = self.path(device);
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "no meter hours kept for {device} ({} does not exist): `linky tic` keeps \
+                     them as it reads the meter",
+                    path.display()
+                )
+            } else {
+                format!("{}: {error}", path.display())
+            }
+        })?;
+        let mut hours = std::collections::BTreeMap::new();
+        let mut unreadable = 0;
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            match parse_journal_line(line) {
+                Some(row) => {
+                    hours.insert(row.end_utc, row);
+                }
+                None => unreadable += 1,
+            }
+        }
+        Ok((hours.into_values().collect(), unreadable))
+    }
+}
+
+fn parse_journal_line(line: &str) -> Option<HourRow> {
+    let mut fields = line.split(',');
+    let end_utc = DateTime::parse_from_rfc3339(fields.next()?)
+        .ok()?
+        .with_timezone(&Utc);
+    let mut energy = || {
+        fields
+            .next()?
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .map(Energy::from_milliwatt_minutes)
+    };
+    let energies = MeterEnergies {
+        consumption: [energy()?, energy()?],
+        production: [energy()?, energy()?],
+    };
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(HourRow {
+        end_utc,
+        end: end_utc.with_timezone(&PARIS).naive_local(),
+        energies,
+    })
+}
+
+/// Enedis' hours of `pdl`'s consumption over the local days `[from, to)`, from a sync's
+/// state: each complete hour of its load curve, its energy as drawn (unsplit: the meter's
+/// classes are its own, the comparison is of the totals).
+pub fn enedis_hours(
+    state: &dyn linky_domoticz::StateStore,
+    pdl: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Vec<HourRow> {
+    let (readings, _) = state.curve_readings(pdl, linky_core::Flow::Consumption, from, to);
+    let curve = linky_core::LoadCurve::builder(PARIS).build(&readings).0;
+    curve
+        .hours()
+        .into_iter()
+        .filter(|hour| hour.minutes == 60)
+        .map(|hour| HourRow {
+            end_utc: hour.end.with_timezone(&Utc),
+            end: hour.end.naive_local(),
+            energies: MeterEnergies {
+                consumption: [hour.energy, Energy::ZERO],
+                production: [Energy::ZERO, Energy::ZERO],
+            },
+        })
+        .collect()
+}
+
+/// The comparison as a table: each hour both hold (local end, the meter's Wh drawn,
+/// Enedis', the difference), then the totals.
+pub fn reconciliation_table(compared: &[HourComparison]) -> String {
+    let drawn =
+        |energies: &MeterEnergies| energies.consumption.iter().copied().sum::<Energy>().as_wh();
+    let mut lines = vec![format!(
+        "{:<16}  {:>10}  {:>10}  {:>10}",
+        "hour ending", "meter Wh", "Enedis Wh", "difference"
+    )];
+    let (mut meter, mut enedis) = (0.0, 0.0);
+    for hour in compared {
+        meter += drawn(&hour.meter);
+        enedis += drawn(&hour.enedis);
+        lines.push(format!(
+            "{:<16}  {:>10.1}  {:>10.1}  {:>+10.1}",
+            hour.end_utc.with_timezone(&PARIS).format("%Y-%m-%d %H:%M"),
+            drawn(&hour.meter),
+            drawn(&hour.enedis),
+            hour.drawn_difference_wh()
+        ));
+    }
+    lines.push(format!(
+        "{} hours compared: the meter {:.1} Wh, Enedis {:.1} Wh, difference {:+.1} Wh",
+        compared.len(),
+        meter,
+        enedis,
+        enedis - meter
+    ));
+    lines.join("\n")
 }

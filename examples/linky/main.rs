@@ -280,7 +280,7 @@ struct CostsArgs {
 struct TicArgs {
     /// The serial port of the TIC module (/dev/ttyUSB0, or a /dev/serial/by-id/ link that
     /// survives unplugging)
-    #[arg(long, value_name = "PATH", required_unless_present = "replay")]
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["replay", "compare"])]
     port: Option<PathBuf>,
     /// The TIC mode: auto (9600 baud first, then 1200), historic (1200) or standard (9600)
     #[arg(long, value_enum, default_value = "auto")]
@@ -304,6 +304,10 @@ struct TicArgs {
     /// Do not write the meter's hours to the output (live values only)
     #[arg(long)]
     no_hours: bool,
+    /// Compare the meter's hours kept in the data folder with Enedis' curve the sync
+    /// fetched, hour by hour (reads no port)
+    #[arg(long, conflicts_with_all = ["port", "replay", "once", "record"])]
+    compare: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -494,11 +498,16 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
 
 async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
     use linky_enedis::tic::{ModeSetting, PortSettings, TicCapture, TicMode};
-    use linky_examples::tic::{TicRun, TicSource, frame_json, frame_table, run_tic};
+    use linky_examples::tic::{
+        MeterHoursJournal, TicRun, TicSource, frame_json, frame_table, run_tic,
+    };
     let config = match load_config(cli) {
         Ok(config) => config,
         Err(exit) => return exit,
     };
+    if args.compare {
+        return tic_compare(cli, args, &config);
+    }
     let mode = match args.mode {
         TicModeArg::Auto => ModeSetting::Auto,
         TicModeArg::Historic => ModeSetting::Fixed(TicMode::Historic),
@@ -550,7 +559,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
         None
     } else {
         match linky_examples::output_sink(&config) {
-            Ok(sink) => sink.map(|sink| (sink, device)),
+            Ok(sink) => sink.map(|sink| (sink, device.clone())),
             Err(error) => {
                 eprintln!("error: {error}");
                 return Exit::Usage;
@@ -558,6 +567,14 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
         }
     };
     let mqtt = config.mqtt.clone();
+    // The meter's hours are kept in the data folder for `--compare`, when there is one.
+    let journal = if args.once {
+        None
+    } else {
+        state_folder(None, &config)
+            .ok()
+            .map(|state| (MeterHoursJournal::in_state(&state), device.clone()))
+    };
     let run = TicRun {
         source,
         mode,
@@ -565,6 +582,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
         record: args.record.clone(),
         mqtt,
         output,
+        journal,
     };
     let cancel = CancelToken::new();
     let signalled = on_signals(cancel.clone());
@@ -599,12 +617,13 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             }
             let counters = summary.counters;
             say(&format!(
-                "{} frames, {} groups kept, {} dropped ({} bad checksums), {} hours written{}",
+                "{} frames, {} groups kept, {} dropped ({} bad checksums), {} hours written, {} kept for --compare{}",
                 summary.frames,
                 counters.groups,
                 counters.bad_groups(),
                 counters.bad_checksums,
                 summary.hours_written,
+                summary.hours_kept,
                 if signalled.load(Ordering::SeqCst) {
                     "; stopped by a signal"
                 } else {
@@ -622,6 +641,105 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             }
         }
     }
+}
+
+/// `linky tic --compare`: the meter's hours kept in the data folder against Enedis' curve
+/// in the sync's state, hour by hour.
+fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
+    use linky_examples::tic::{MeterHoursJournal, enedis_hours, reconciliation_table};
+    let pdl = match args
+        .usage_point
+        .as_ref()
+        .or(match config.usage_points.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }) {
+        Some(pdl) => pdl,
+        None => {
+            eprintln!("error: which usage point? give --pdl");
+            return Exit::Usage;
+        }
+    };
+    let device = match pdl.parse::<linky_core::DeviceId>() {
+        Ok(device @ linky_core::DeviceId::Meter(_)) => device,
+        Ok(_) => {
+            eprintln!("error: --pdl {pdl}: one usage point, not a merged device");
+            return Exit::Usage;
+        }
+        Err(error) => {
+            eprintln!("error: --pdl {pdl}: {error}");
+            return Exit::Usage;
+        }
+    };
+    let state = match state_folder(None, config) {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Usage;
+        }
+    };
+    let (meter, unreadable) = match MeterHoursJournal::in_state(&state).read(&device) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Failure;
+        }
+    };
+    if unreadable > 0 {
+        eprintln!("warning: {unreadable} line(s) of the meter's hours could not be read");
+    }
+    let (Some(first), Some(last)) = (meter.first(), meter.last()) else {
+        eprintln!("error: no meter hours kept for {pdl} yet");
+        return Exit::Failure;
+    };
+    let store = match linky_domoticz::StateDir::open(&state) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {}: {error}", state.display());
+            return Exit::Failure;
+        }
+    };
+    let from = first.end.date().pred_opt().unwrap_or(first.end.date());
+    let to = last.end.date().succ_opt().unwrap_or(last.end.date());
+    let enedis = enedis_hours(&store, pdl, from, to);
+    let compared = linky_core::compare_hours(&meter, &enedis);
+    if compared.is_empty() {
+        eprintln!(
+            "nothing to compare yet: {} meter hours from {} to {}, and Enedis' curve has none of              them (run `linky sync` once Enedis publishes them, the next day)",
+            meter.len(),
+            first.end.format("%Y-%m-%d %H:%M"),
+            last.end.format("%Y-%m-%d %H:%M")
+        );
+        return Exit::Failure;
+    }
+    if cli.json {
+        let hours: Vec<serde_json::Value> = compared
+            .iter()
+            .map(|hour| {
+                let drawn = |energies: &linky_core::MeterEnergies| {
+                    energies
+                        .consumption
+                        .iter()
+                        .copied()
+                        .sum::<linky_core::Energy>()
+                        .as_wh()
+                };
+                serde_json::json!({
+                    "end": hour.end_utc.to_rfc3339(),
+                    "meter_wh": drawn(&hour.meter),
+                    "enedis_wh": drawn(&hour.enedis),
+                    "difference_wh": hour.drawn_difference_wh(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "usage_point": pdl, "hours": hours })
+        );
+    } else {
+        println!("{}", reconciliation_table(&compared));
+    }
+    Exit::Success
 }
 
 /// The configuration: `--config PATH` (which must be there), else the default file when

@@ -198,6 +198,133 @@ fn a_replay_writes_the_meters_own_hours_to_domoticz() {
     assert_eq!(rows[1].1, [1_800, 1_800, 0, 0]);
 }
 
+/// The meter's hours kept as `linky tic` reads, then compared hour by hour with Enedis'
+/// curve once a sync has it (here: the state's curve written through the public
+/// `StateStore` API, one half-hour 200 W above the meter's): `linky tic --compare` says
+/// each hour and the totals, in a table or JSON; before Enedis has the hours, it says so.
+#[test]
+fn the_meters_hours_are_compared_with_enedis_curve_hour_by_hour() {
+    use linky_domoticz::{StateDir, StateStore};
+    let home = Folder::new("compare");
+    let mut meter = SimulatedMeter::new(TicMode::Standard, SimulatedOption::PeakOffPeak);
+    let start = Utc.with_ymd_and_hms(2026, 1, 15, 19, 59, 50).unwrap();
+    let capture = simulated::capture(&mut meter, start, 2 * 3600 + 600, 10, |_| (1_800, 0));
+    let path = home.join("evening.tic");
+    std::fs::write(&path, capture.to_text()).unwrap();
+    let state = home.join("state");
+    let config = home.join("config.toml");
+    std::fs::write(&config, format!("state = \"{}\"\n", state.display())).unwrap();
+    let pdl = "22516914714270";
+    let (code, _, err) = run(linky(&home)
+        .arg("--config")
+        .arg(&config)
+        .args(["tic", "--fast", "--pdl", pdl, "--replay"])
+        .arg(&path));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 kept for --compare"), "{err}");
+    let compare = |json: bool| {
+        let mut command = linky(&home);
+        command.arg("--config").arg(&config);
+        if json {
+            command.arg("--json");
+        }
+        run(command.args(["tic", "--compare", "--pdl", pdl]))
+    };
+    // Enedis has not published yet.
+    let (code, _, err) = compare(false);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("nothing to compare yet: 2 meter hours"),
+        "{err}"
+    );
+    // The sync brings the curve: 1800 W all evening, but 2000 W from 22:30 to 23:00.
+    let store = StateDir::open(&state).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+    let readings: Vec<linky_core::Reading> = (1..=48)
+        .map(|half| {
+            let end = day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * half);
+            let watts = if end == day.and_hms_opt(23, 0, 0).unwrap() {
+                2_000
+            } else {
+                1_800
+            };
+            linky_core::Reading {
+                end,
+                length_minutes: 30,
+                power: linky_core::Power::from_watts(watts),
+            }
+        })
+        .collect();
+    store
+        .store_curve(
+            pdl,
+            linky_core::Flow::Consumption,
+            day,
+            day.succ_opt().unwrap(),
+            &readings,
+        )
+        .unwrap();
+    let (code, out, err) = compare(false);
+    assert_eq!(code, 0, "{err}");
+    let line = |hour: &str| {
+        out.lines()
+            .find(|line| line.starts_with(hour))
+            .unwrap_or_else(|| panic!("no {hour} in {out}"))
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("2026-01-15 22:00"),
+        ["1800.0", "1800.0", "+0.0"],
+        "{out}"
+    );
+    assert_eq!(
+        line("2026-01-15 23:00"),
+        ["1800.0", "1900.0", "+100.0"],
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "2 hours compared: the meter 3600.0 Wh, Enedis 3700.0 Wh, difference +100.0 Wh"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = compare(true);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(json["hours"][1]["difference_wh"], 100.0, "{json}");
+    assert_eq!(
+        json["hours"][1]["end"], "2026-01-15T22:00:00+00:00",
+        "{json}"
+    );
+    // Another usage point has no meter hours: a sentence, exit 1.
+    let (code, _, err) = run(linky(&home).arg("--config").arg(&config).args([
+        "tic",
+        "--compare",
+        "--pdl",
+        "10284856584123",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no meter hours kept for 10284856584123"),
+        "{err}"
+    );
+    // A line cut by a crash is skipped and said.
+    let journal = state.join("meter-hours").join(format!("{pdl}.csv"));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    file.write_all(b"2026-01-16T00:00:00Z,1080").unwrap();
+    let (code, _, err) = compare(false);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("1 line(s) of the meter's hours could not be read"),
+        "{err}"
+    );
+}
+
 /// A pseudo-terminal playing a TIC module: its slave reached through a link (as
 /// `/dev/serial/by-id/...`), bytes written at the line's pace.
 struct FakeModule {
