@@ -500,6 +500,60 @@ fn a_historic_meter_at_1200_baud_is_detected() {
     reader.stop();
 }
 
+/// Three-phase meters (and, in standard mode, a producer) streamed through a
+/// pseudo-terminal at their line's pace, each mode detected: every phase's current, the
+/// injected index and power come out typed.
+#[test]
+fn three_phase_and_producer_meters_through_a_pseudo_terminal() {
+    for (mode, baud) in [(TicMode::Standard, 9600), (TicMode::Historic, 1200)] {
+        let folder = Folder::new("pty-three-phase");
+        let link = folder.join("ttyLINKY");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut module = FakeModule::plug(&link);
+        let clock: Arc<dyn linky_core::Clock> = Arc::new(linky_enedis::SystemClock);
+        let mut reader = TicReader::spawn(PortSettings::new(&link), clock);
+        assert!(matches!(
+            next_event(&mut reader, &runtime, Duration::from_secs(5)),
+            Some(PortEvent::Opened { .. })
+        ));
+        let mut meter = SimulatedMeter::new(mode, SimulatedOption::PeakOffPeak);
+        meter.three_phase = true;
+        meter.producer = mode == TicMode::Standard;
+        let at = Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let mut bytes = meter.frame(at, 6_900, 1_500);
+        bytes.extend(meter.frame(at + chrono::Duration::seconds(2), 6_900, 1_500));
+        module.send(&bytes, baud);
+        let (mut detected, mut frame) = (None, None);
+        while frame.is_none() {
+            match next_event(&mut reader, &runtime, Duration::from_secs(10)) {
+                Some(PortEvent::ModeDetected(found)) => detected = Some(found),
+                Some(PortEvent::Frame { frame: found, .. }) => frame = Some(found),
+                Some(_) => {}
+                None => panic!("{mode:?}: no frame"),
+            }
+        }
+        reader.stop();
+        assert_eq!(detected, Some(mode));
+        let meter_frame = MeterFrame::from_frame(&frame.unwrap());
+        assert!(meter_frame.errors.is_empty(), "{mode:?}: {meter_frame:?}");
+        assert!(
+            meter_frame.currents.iter().all(Option::is_some),
+            "{mode:?}: every phase's current: {meter_frame:?}"
+        );
+        if mode == TicMode::Standard {
+            assert!(meter_frame.indexes.injected.is_some(), "{meter_frame:?}");
+            assert!(meter_frame.injected_power.is_some(), "{meter_frame:?}");
+            assert!(
+                meter_frame.voltages.iter().all(Option::is_some),
+                "{meter_frame:?}"
+            );
+        }
+    }
+}
+
 /// `linky tic --port` as a daemon: frames read from a module, SIGTERM stops it cleanly
 /// (exit 0), and `--record` saves what the port gave as a capture that replays.
 #[test]
