@@ -772,8 +772,26 @@ async fn a_wrong_token_and_a_statistic_in_another_unit_are_clear_errors() {
         end: "2024-06-01T14:00:00".parse().unwrap(),
         energies: Default::default(),
     };
-    // The recorder may take a moment to hold the statistic made above.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // The recorder holds the statistic made above once its queue reaches it: behind the
+    // two years another test imports into the same Home Assistant (a minute or more in
+    // CI), so wait for its metadata first.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let held = reader
+            .command(json!({"type": "recorder/get_statistics_metadata", "statistic_ids": [id]}))
+            .await;
+        if held["result"]
+            .as_array()
+            .is_some_and(|found| !found.is_empty())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recorder never held {id}: {held}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let error = loop {
         match sink.write_hours(&handle, std::slice::from_ref(&row)).await {
             Err(error) => break error,
