@@ -1262,6 +1262,77 @@ fn parse_usage_points(pdls: &[String]) -> Result<Vec<UsagePointId>, Exit> {
 
 /// The state folder given, or the configuration's, opened; the exit code when it cannot
 /// be (after saying why).
+/// The first and last days with data.
+type DaySpan = (chrono::NaiveDate, chrono::NaiveDate);
+
+/// The usage points a command shows from a state folder: the command line's, else the
+/// configuration's, else those the folder holds readings of; and the first and last days
+/// with data among them. `None` (after saying why) when there are none.
+fn state_defaults(
+    state: &StateDir,
+    given: &[String],
+    config: &Config,
+) -> Option<(Vec<String>, Option<DaySpan>)> {
+    let usage_points = if !given.is_empty() {
+        given.to_vec()
+    } else if !config.usage_points.is_empty() {
+        config.usage_points.clone()
+    } else {
+        state.usage_points()
+    };
+    if usage_points.is_empty() {
+        eprintln!(
+            "error: {} holds no readings yet: run `linky sync` first, or give --pdl",
+            state.root().display()
+        );
+        return None;
+    }
+    let mut span: Option<DaySpan> = None;
+    for pdl in &usage_points {
+        for flow in [linky_core::Flow::Consumption, linky_core::Flow::Production] {
+            let (days, _) = state.days_with_data(pdl, linky_domoticz::StoredKind::Curve(flow));
+            if let (Some(first), Some(last)) = (days.first(), days.last()) {
+                span = Some(match span {
+                    Some((from, to)) => (from.min(*first), to.max(*last)),
+                    None => (*first, *last),
+                });
+            }
+        }
+    }
+    Some((usage_points, span))
+}
+
+/// Whether `[from, to)` holds data of `usage_points` in `state`; if not, says where the
+/// data lies (exit 1).
+fn data_in_period(
+    state: &StateDir,
+    usage_points: &[String],
+    span: Option<DaySpan>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<(), Exit> {
+    let last_day = to.pred_opt().unwrap_or(to);
+    match span {
+        None => {
+            eprintln!(
+                "error: {} holds no readings of {}: run `linky sync` first",
+                state.root().display(),
+                usage_points.join(", ")
+            );
+            Err(Exit::Failure)
+        }
+        Some((first, last)) if last < from || first >= to => {
+            eprintln!(
+                "error: no data from {from} to {last_day}: {} holds {} from {first} to {last}",
+                state.root().display(),
+                usage_points.join(", ")
+            );
+            Err(Exit::Failure)
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 fn open_state(explicit: Option<&Path>, config: &Config) -> Result<StateDir, Exit> {
     let folder = state_folder(explicit, config).map_err(|message| {
         eprintln!("error: {message}");
@@ -1335,20 +1406,19 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         Ok(state) => state,
         Err(exit) => return exit,
     };
-    let usage_points = if args.usage_points.is_empty() {
-        config.usage_points.clone()
-    } else {
-        args.usage_points.clone()
-    };
-    if usage_points.is_empty() {
-        eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
+    let Some((usage_points, span)) = state_defaults(&state, &args.usage_points, &config) else {
         return Exit::Usage;
-    }
+    };
+    // The last 31 days with data, unless told.
     let today = linky_enedis::SystemClock.local_now(PARIS).date();
-    let (from, to) = match period(args.from, args.to, today, 31) {
+    let default_end = span.and_then(|(_, last)| last.succ_opt()).unwrap_or(today);
+    let (from, to) = match period(args.from, args.to, default_end, 31) {
         Ok(period) => period,
         Err(exit) => return exit,
     };
+    if let Err(exit) = data_in_period(&state, &usage_points, span, from, to) {
+        return exit;
+    }
     draw(
         &state,
         &usage_points,
@@ -1563,16 +1633,29 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             }
         }
     } else {
-        match open_state(args.state.as_deref(), &config) {
-            Ok(state) => (
-                Box::new(state),
-                config.usage_points.clone(),
-                config.schedule.clone(),
-                linky_enedis::SystemClock.local_now(PARIS).date(),
-                365,
-            ),
+        let state = match open_state(args.state.as_deref(), &config) {
+            Ok(state) => state,
             Err(exit) => return exit,
+        };
+        let Some((usage_points, span)) = state_defaults(&state, &args.usage_points, &config) else {
+            return Exit::Usage;
+        };
+        // The last year with data, unless told.
+        let default_end = span
+            .and_then(|(_, last)| last.succ_opt())
+            .unwrap_or_else(|| linky_enedis::SystemClock.local_now(PARIS).date());
+        if let Ok((from, to)) = period(args.from, args.to, default_end, 365)
+            && let Err(exit) = data_in_period(&state, &usage_points, span, from, to)
+        {
+            return exit;
         }
+        (
+            Box::new(state),
+            usage_points,
+            config.schedule.clone(),
+            default_end,
+            365,
+        )
     };
     let pdls = if args.usage_points.is_empty() {
         default_points

@@ -467,6 +467,65 @@ async fn a_sync_ends_with_the_exit_code_cron_and_systemd_act_on() {
     assert_eq!(last["success"], false);
 }
 
+/// Right after a first sync, with a configuration that names no usage point: `linky
+/// chart` and `linky costs` take the usage points the state holds and its last days with
+/// data; a period without data says where the data lies (issue 19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_sync_chart_and_costs_work_without_flags() {
+    let home = Folder::new("after-sync");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let chart = home.join("chart.svg");
+    let (code, out, err) = run(linky(&home)
+        .arg("--config")
+        .arg(&config)
+        .args(["chart", "-o"])
+        .arg(&chart));
+    assert_eq!(code, 0, "{out}{err}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        err.contains("chart of 14 days written") || out.contains("chart of 14 days written"),
+        "{out}{err}"
+    );
+    assert!(svg.starts_with("<svg"), "{svg}");
+    let (code, out, err) = run(linky(&home).arg("--config").arg(&config).arg("costs"));
+    assert_eq!(code, 0, "{out}{err}");
+    // The 14 days the sync fetched (the period ends at the last day with data).
+    assert!(out.contains("to 2024-06-19: 14 days compared"), "{out}");
+    // A period without data: where the data lies.
+    for command in ["chart", "costs"] {
+        let mut arguments = vec![command, "--from", "2020-01-01", "--to", "2020-01-31"];
+        if command == "chart" {
+            arguments.extend(["-o", "/tmp/never.svg"]);
+        }
+        let (code, out, err) = run(linky(&home).arg("--config").arg(&config).args(&arguments));
+        assert_eq!(code, 1, "{command}: {out}{err}");
+        assert!(
+            err.contains("error: no data from 2020-01-01 to 2020-01-31: ")
+                && err.contains(
+                    " holds 10284856584123, 22516914714270 from 2024-06-06 to 2024-06-19"
+                ),
+            "{command}: {err}"
+        );
+    }
+    // An empty state folder: run a sync first.
+    let empty = Folder::new("empty-state");
+    let config = empty.join("linky.toml");
+    std::fs::write(
+        &config,
+        format!("state = \"{}\"\n", empty.join("state").display()),
+    )
+    .unwrap();
+    let (code, _, err) = run(linky(&empty).arg("--config").arg(&config).arg("costs"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds no readings yet: run `linky sync` first"),
+        "{err}"
+    );
+}
+
 /// Runs `linky sync --daemon`, its output lines sent as they come.
 struct Daemon {
     child: tokio::process::Child,

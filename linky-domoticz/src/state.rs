@@ -427,6 +427,69 @@ impl StateDir {
         &self.root
     }
 
+    /// The usage points whose readings the folder holds, in order (what a command shows
+    /// after a sync without being told which).
+    pub fn usage_points(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(self.root.join("readings")) else {
+            return Vec::new();
+        };
+        let mut found: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().is_dir())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| name.parse::<linky_core::UsagePointId>().is_ok())
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The months stored for `pdl`'s `kind`, oldest first (`(year, month)`).
+    pub fn stored_months(&self, pdl: &str, kind: StoredKind) -> Vec<(i32, u32)> {
+        let folder = self.root.join("readings").join(pdl).join(kind.as_str());
+        let Ok(entries) = fs::read_dir(folder) else {
+            return Vec::new();
+        };
+        let mut months: Vec<(i32, u32)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter_map(|name| {
+                let (year, month) = name.strip_suffix(".json")?.split_once('-')?;
+                let (year, month) = (year.parse().ok()?, month.parse().ok()?);
+                NaiveDate::from_ymd_opt(year, month, 1).map(|_| (year, month))
+            })
+            .collect();
+        months.sort_unstable();
+        months
+    }
+
+    /// The days of `pdl`'s `kind` with data (at least one reading or a peak), in order,
+    /// and what could not be read. Reads every month file: for a summary (`linky
+    /// status`) or to find where the data lies, not for each request.
+    pub fn days_with_data(
+        &self,
+        pdl: &str,
+        kind: StoredKind,
+    ) -> (BTreeSet<NaiveDate>, Vec<StateError>) {
+        let mut days = BTreeSet::new();
+        let mut warnings = Vec::new();
+        for (year, month) in self.stored_months(pdl, kind) {
+            let Some(first) = NaiveDate::from_ymd_opt(year, month, 1) else {
+                continue;
+            };
+            let next = first
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(first);
+            let (held, found_warnings) = self.read_days(pdl, kind, first, next);
+            days.extend(
+                held.into_iter()
+                    .filter(|(_, values)| !values.is_empty())
+                    .map(|(day, _)| day),
+            );
+            warnings.extend(found_warnings);
+        }
+        (days, warnings)
+    }
+
     fn month_path(&self, pdl: &str, kind: StoredKind, year: i32, month: u32) -> PathBuf {
         self.root
             .join("readings")
