@@ -6,6 +6,7 @@ pub mod config;
 pub mod costs;
 mod live;
 pub mod progress;
+pub mod status;
 pub mod tic;
 
 pub use live::{

@@ -377,6 +377,12 @@ pub async fn live_sync(
         sync = sync.colour_source(fallback);
     }
     let report = sync.progress(progress).run().await;
+    // What `linky status` says of the last run.
+    if let Err(error) = crate::status::LastRun::of(&report, started).save(&run.state) {
+        say(&format!(
+            "warning: the last run's summary cannot be kept: {error}"
+        ));
+    }
     if let Some(companion) = &companion {
         for failure in companion.companion_failures() {
             say(&format!("warning: MQTT: {failure}"));

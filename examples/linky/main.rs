@@ -67,6 +67,9 @@ enum Command {
     Costs(CostsArgs),
     /// Tempo: today's and tomorrow's colours, and the season's red and white days used
     Colours(ColoursArgs),
+    /// What the state folder holds per usage point (days, holes), the last and next run,
+    /// the consent's state and the outputs
+    Status(StatusArgs),
     /// Read the meter's own output (TIC) live: values to MQTT, hours to the output
     #[command(after_help = EXIT_CODES)]
     Tic(TicArgs),
@@ -230,6 +233,13 @@ struct ChartArgs {
     /// session's]
     #[arg(long, value_name = "SCHEDULE")]
     schedule: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The state folder [default: the configuration's]
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +501,7 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         Command::Chart(args) => chart_command(&cli, args, mode).await,
         Command::Costs(args) => costs_command(&cli, args).await,
         Command::Colours(args) => colours_command(&cli, args).await,
+        Command::Status(args) => status_command(&cli, args),
         Command::HomeAssistant { command } => home_assistant_command(&cli, command).await,
         Command::Tic(args) => tic_command(&cli, args).await,
     }
@@ -641,6 +652,41 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             }
         }
     }
+}
+
+/// `linky status`: what the state folder holds, the runs, the consent, the outputs.
+fn status_command(cli: &Cli, args: &StatusArgs) -> Exit {
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let folder = match state_folder(args.state.as_deref(), &config) {
+        Ok(folder) => folder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    if !folder.is_dir() {
+        eprintln!(
+            "error: {} does not exist: run `linky sync` once in a terminal",
+            folder.display()
+        );
+        return Exit::Failure;
+    }
+    let outputs = config::describe(&config)
+        .lines()
+        .filter(|line| line.starts_with("output:") || line.starts_with("mqtt:"))
+        .map(str::to_owned)
+        .collect();
+    let status = linky_examples::status::status(&folder, &config.usage_points, outputs);
+    let now = linky_enedis::SystemClock.now();
+    if cli.json {
+        println!("{}", status.json(now));
+    } else {
+        println!("{}", status.table(now));
+    }
+    Exit::Success
 }
 
 /// `linky tic --compare`: the meter's hours kept in the data folder against Enedis' curve

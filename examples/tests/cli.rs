@@ -526,6 +526,76 @@ async fn after_a_sync_chart_and_costs_work_without_flags() {
     );
 }
 
+/// `linky status` after a sync: per usage point and flow the days held, first and last,
+/// holes; the last run and the next; the consent's state, never a secret; the outputs;
+/// and the same in JSON (issue 19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_what_the_state_holds_and_never_a_secret() {
+    use linky_domoticz::StateStore;
+    let home = Folder::new("status");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 14, true);
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    // A day the sync fetched but found empty: a hole.
+    let state = linky_domoticz::StateDir::open(home.join("state")).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 6, 10).unwrap();
+    state
+        .store_curve(
+            CONSUMER,
+            linky_core::Flow::Consumption,
+            day,
+            day.succ_opt().unwrap(),
+            &[],
+        )
+        .unwrap();
+    let (code, out, err) = run(linky(&home).arg("--config").arg(&config).arg("status"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("usage point {CONSUMER}")), "{out}");
+    assert!(
+        out.contains("consumption  13 days from 2024-06-06 to 2024-06-19, 1 hole: 2024-06-10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("last run: 2024-06-20 12:00 (success, "),
+        "{out}"
+    );
+    assert!(out.contains("next run: 2024-06-21 "), "{out}");
+    assert!(
+        out.contains("consent: given for 2 usage points; access token "),
+        "{out}"
+    );
+    assert!(out.contains("a refresh token kept"), "{out}");
+    assert!(out.contains("output: printed"), "{out}");
+    assert!(
+        !out.contains("access-0") && !out.contains("refresh\""),
+        "no secret: {out}"
+    );
+    let (code, out, err) = run(linky(&home)
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "status"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("access-0"), "no secret: {out}");
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let consumer = json["usage_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|point| point["usage_point"] == CONSUMER)
+        .unwrap();
+    assert_eq!(consumer["held"]["consumption"]["days"], 13, "{json}");
+    assert_eq!(
+        consumer["held"]["consumption"]["holes"][0],
+        serde_json::json!(["2024-06-10", "2024-06-10"])
+    );
+    assert_eq!(json["last_run"]["outcome"], "success", "{json}");
+    // A state folder that does not exist: say so.
+    let (code, _, err) = run(linky(&home).args(["status", "--state", "/nonexistent/linky"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not exist: run `linky sync`"), "{err}");
+}
+
 /// Runs `linky sync --daemon`, its output lines sent as they come.
 struct Daemon {
     child: tokio::process::Child,
