@@ -311,16 +311,29 @@ pub fn explain(
     zone: linky_core::HolidayZone,
 ) -> Result<String, String> {
     use std::fmt::Write as _;
-    let config: linky_core::OffPeakConfig =
-        schedule
-            .parse()
-            .map_err(|error: linky_core::ScheduleError| {
-                // The caret goes under the offending word (columns count characters).
-                let indent = " ".repeat(error.column().saturating_sub(1));
-                let carets = "^".repeat(error.word().chars().count().max(1));
-                format!("{schedule}\n{indent}{carets}\nerror: {error}")
-            })?;
     let mut text = String::new();
+    let config: linky_core::OffPeakConfig = match schedule.parse() {
+        Ok(config) => config,
+        // Enedis' own wording, as its contracts and bills say it: `HC (22H00-6H00)`.
+        Err(_) if schedule.trim_start().to_ascii_uppercase().starts_with("HC") => {
+            let ranges = linky_core::parse_contract_hours(schedule)
+                .map_err(|error| format!("{schedule}\nerror: {error}"))?;
+            let words: Vec<String> = ranges.iter().map(ToString::to_string).collect();
+            let config: linky_core::OffPeakConfig = words
+                .join(" ")
+                .parse()
+                .map_err(|error| format!("{schedule}\nerror: {error}"))?;
+            writeln!(text, "read as Enedis' wording: {}", words.join(" ")).ok();
+            config
+        }
+        Err(error) => {
+            // The caret goes under the offending word (columns count characters).
+            let error: linky_core::ScheduleError = error;
+            let indent = " ".repeat(error.column().saturating_sub(1));
+            let carets = "^".repeat(error.word().chars().count().max(1));
+            return Err(format!("{schedule}\n{indent}{carets}\nerror: {error}"));
+        }
+    };
     writeln!(text, "canonical: {config}").ok();
     writeln!(text, "holidays: {zone}").ok();
     if config.is_empty() {
@@ -340,6 +353,16 @@ pub fn explain(
             .chain([(String::new(), "any other PDL".to_owned())])
             .collect(),
     };
+    const WEEKDAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let mut long_days = std::collections::BTreeSet::new();
     for (device, label) in devices {
         for (when, mut timetable) in config.timetables(&device, flow) {
             timetable.device = label.clone();
@@ -348,10 +371,38 @@ pub fn explain(
                 writeln!(text, "{when}:").ok();
             }
             write!(text, "{timetable}").ok();
+            for (day, pieces) in timetable.weekdays.iter().enumerate() {
+                let minutes: u32 = pieces
+                    .iter()
+                    .map(|(begin, end)| u32::from(end.saturating_sub(*begin)))
+                    .sum();
+                if minutes > 12 * 60 {
+                    long_days.insert((day, minutes));
+                }
+            }
         }
         if !config.has_two_tariffs(&device) {
             writeln!(text, "  (a single tariff: no section applies)").ok();
         }
+    }
+    // Contracts give 8 h a day: more than 12 is a week-end offer's day, or a typo.
+    let mut by_length: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+    for (day, minutes) in long_days {
+        let days = by_length.entry(minutes).or_default();
+        if !days.contains(&WEEKDAYS[day]) {
+            days.push(WEEKDAYS[day]);
+        }
+    }
+    for (minutes, days) in by_length {
+        writeln!(
+            text,
+            "\nwarning: {} {} {}h{:02} off-peak, more than 12 h a day: right for a week-end offer, a mistake otherwise",
+            days.join(", "),
+            if days.len() == 1 { "has" } else { "have" },
+            minutes / 60,
+            minutes % 60
+        )
+        .ok();
     }
     Ok(text)
 }

@@ -857,6 +857,12 @@ fn explain(args: &ExplainArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    if let Some(pdl) = &args.pdl
+        && let Err(error) = pdl.parse::<UsagePointId>()
+    {
+        eprintln!("error: --pdl {pdl}: {error}");
+        return Exit::Usage;
+    }
     let flow = if args.production {
         Flow::Production
     } else {

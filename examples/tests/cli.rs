@@ -225,6 +225,48 @@ fn explain_prints_the_timetable_or_the_error_under_its_word() {
     );
 }
 
+/// `explain` takes Enedis' own wording, warns of days with more than 12 h off-peak, and
+/// checks `--pdl` as `sync` does (issue 19).
+#[test]
+fn explain_reads_enedis_wording_and_warns_of_long_off_peak_days() {
+    let home = Folder::new("explain-enedis");
+    let (code, out, err) = run(linky(&home).args(["explain", "HC (22H00-6H00)"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("read as Enedis' wording: 22:00-06:00\ncanonical: 22:00-06:00\n"),
+        "{out}"
+    );
+    assert!(!out.contains("warning"), "{out}");
+    let (code, out, _) = run(linky(&home).args(["explain", "HC (1H50-7H50;12h50-14:50)"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("canonical: 01:50-07:50 12:50-14:50\n"),
+        "{out}"
+    );
+    let (code, _, err) = run(linky(&home).args(["explain", "HC (22H00-6H00"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be read"), "{err}");
+    // Peak hours typed as off-peak: 14 h a day.
+    let (code, out, _) = run(linky(&home).args(["explain", "8h-22h"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("warning: Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday have 14h00 off-peak, more than 12 h a day"),
+        "{out}"
+    );
+    let (code, out, _) = run(linky(&home).args(["explain", "22h-6h sa 0h-24h"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("warning: Saturday has 24h00 off-peak") && !out.contains("Monday,"),
+        "{out}"
+    );
+    let (code, _, err) = run(linky(&home).args(["explain", "--pdl", "123", "22h-6h"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--pdl 123: ") && err.contains("14 digits"),
+        "{err}"
+    );
+}
+
 /// Runs the command in a pseudo-terminal of 120 columns: everything it wrote (escape
 /// sequences included), the screen it leaves, and its exit code.
 fn in_terminal(home: &Folder, arguments: &[&str]) -> (String, String, u32) {
