@@ -156,6 +156,11 @@ pub async fn replay_into(
     progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
 ) -> Result<Replayed, String> {
     let info = session.replay.clone();
+    let quotas = session
+        .exchanges
+        .iter()
+        .filter(|exchange| exchange.response.status == 429)
+        .count();
     let server = ReplayServer::start(session)
         .await
         .map_err(|e| e.to_string())?;
@@ -220,11 +225,12 @@ pub async fn replay_into(
     };
     let served = server.served();
     let replayed = server.finish();
-    writeln!(
-        out,
-        "  {served} exchanges replayed (a quota error among them is retried by the client)"
-    )
-    .ok();
+    let retried = match quotas {
+        0 => String::new(),
+        1 => " (a quota error among them, retried by the client)".to_owned(),
+        count => format!(" ({count} quota errors among them, retried by the client)"),
+    };
+    writeln!(out, "  {served} exchanges replayed{retried}").ok();
     writeln!(out).ok();
     write!(out, "{memory}").ok();
     writeln!(out).ok();

@@ -122,6 +122,10 @@ async fn a_generated_two_year_backfill_replays() {
         .await
         .unwrap();
     assert!(replayed.as_recorded, "{}", String::from_utf8_lossy(&out));
+    // No quota error in this session: none said (the main session's is, in the snapshot).
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(" exchanges replayed\n"), "{text}");
+    assert!(!text.contains("quota"), "{text}");
     let report = replayed.report.unwrap();
     assert_eq!(report.requests, 215);
     assert!(
