@@ -235,9 +235,13 @@ type Used = (DateTime<Utc>, ClassIndexes, Option<u64>);
 ///     reading.indexes = Some(ClassIndexes::Tariffs([1_000_000 + second as u64 * 10 / 36, 500_000]));
 ///     given.extend(hours.push(&reading));
 /// }
-/// assert_eq!(given.len(), 1);
+/// // The hours ending 11:00 and 12:00 UTC (the first reading came 2 s before 10:00).
+/// assert_eq!(given.len(), 2);
 /// assert_eq!(given[0].end_utc, Utc.with_ymd_and_hms(2026, 1, 15, 11, 0, 0).unwrap());
-/// assert_eq!(given[0].hour_row().energies.consumption[0].as_wh(), 1_000.0);
+/// assert_eq!(given[1].end_utc, Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap());
+/// for hour in &given {
+///     assert_eq!(hour.hour_row().energies.consumption[0].as_wh(), 1_000.0);
+/// }
 /// ```
 #[derive(Debug, Clone)]
 pub struct IndexHours {
