@@ -155,6 +155,88 @@ pub async fn replay_into(
     out: &mut (dyn Write + Send),
     progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
 ) -> Result<Replayed, String> {
+    replay_showing(session, target, state, out, progress, RowsShown::Auto).await
+}
+
+/// Which day rows a replay prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsShown {
+    /// Every row of a device with at most [`ROWS_IN_FULL`] days; a summary and the last
+    /// week for longer ones (a two-year replay is not 2 190 rows).
+    Auto,
+    /// Every row.
+    All,
+}
+
+/// The most day rows a device prints in full with [`RowsShown::Auto`].
+pub const ROWS_IN_FULL: usize = 62;
+
+/// The day tables of `memory`, as [`RowsShown`] says.
+pub fn day_tables(memory: &MemorySink, rows: RowsShown) -> String {
+    use std::fmt::Write as _;
+    let long = |id: &String| {
+        memory
+            .device(id)
+            .is_some_and(|device| device.days.len() > ROWS_IN_FULL)
+    };
+    if rows == RowsShown::All || !memory.device_ids().iter().any(long) {
+        return memory.to_string();
+    }
+    let mut text = String::new();
+    let mut hidden = 0;
+    for id in memory.device_ids() {
+        let Some(device) = memory.device(&id) else {
+            continue;
+        };
+        let _ = writeln!(text, "device {id}");
+        // Summed exactly, shown in kWh.
+        let mut sums = [linky_core::Energy::ZERO; 3];
+        for totals in device.days.values() {
+            let [u1, u2, r1, r2] = totals.in_order();
+            sums[0] += u1;
+            sums[1] += u2;
+            sums[2] += r1 + r2;
+        }
+        let [hp, hc, production] = sums.map(linky_core::Energy::as_kwh);
+        if let (Some(first), Some(last)) = (device.days.keys().next(), device.days.keys().last()) {
+            let _ = writeln!(
+                text,
+                "  {} day rows from {first} to {last}: HP {hp:.3} kWh, HC {hc:.3} kWh, production {production:.3} kWh",
+                device.days.len()
+            );
+        }
+        let shown = device.days.len().min(7);
+        hidden += device.days.len() - shown;
+        let _ = writeln!(
+            text,
+            "  {:<10}  {:>10}  {:>10}  {:>14}",
+            "date", "HP kWh", "HC kWh", "production kWh"
+        );
+        for (date, totals) in device.days.iter().skip(device.days.len() - shown) {
+            let [u1, u2, r1, r2] = totals.in_order().map(|energy| energy.as_kwh());
+            let _ = writeln!(text, "  {date}  {u1:>10.3}  {u2:>10.3}  {:>14.3}", r1 + r2);
+        }
+    }
+    let _ = writeln!(
+        text,
+        "({hidden} earlier day rows not shown: --all-rows prints them)"
+    );
+    text
+}
+
+/// [`replay_into`], its day rows printed as `rows` says.
+///
+/// # Errors
+///
+/// As [`replay_into`].
+pub async fn replay_showing(
+    session: Session,
+    target: Target,
+    state: &dyn StateStore,
+    out: &mut (dyn Write + Send),
+    progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
+    rows: RowsShown,
+) -> Result<Replayed, String> {
     let info = session.replay.clone();
     let quotas = session
         .exchanges
@@ -232,7 +314,7 @@ pub async fn replay_into(
     };
     writeln!(out, "  {served} exchanges replayed{retried}").ok();
     writeln!(out).ok();
-    write!(out, "{memory}").ok();
+    write!(out, "{}", day_tables(&memory, rows)).ok();
     writeln!(out).ok();
     if !shown_elsewhere {
         print_devices(out, &report);

@@ -189,6 +189,10 @@ struct ReplayArgs {
     /// Write to the configuration's Domoticz or database instead of memory
     #[arg(long)]
     to_config_output: bool,
+    /// Print every day row (a device with more than 62 days prints a summary and its
+    /// last week otherwise)
+    #[arg(long)]
+    all_rows: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1212,12 +1216,17 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
     let mut out: Vec<u8> = Vec::new();
     let replayed = {
         let mut progress = |event: &SyncEvent| reporter.event(event);
-        linky_examples::replay_into(
+        linky_examples::replay_showing(
             session,
             target,
             state.as_ref(),
             &mut out,
             Some(&mut progress),
+            if args.all_rows {
+                linky_examples::RowsShown::All
+            } else {
+                linky_examples::RowsShown::Auto
+            },
         )
         .await
     };

@@ -356,6 +356,20 @@ fn a_replay_in_a_terminal_draws_bars_then_a_summary_table() {
     assert!(!out.contains('\x1b'));
     assert!(out.contains("  12345678901234: consumption 2024-"), "{out}");
     assert!(out.contains("215 requests answered; success"), "{out}");
+    // Two years are a summary and the last week per device, not 2 190 rows, unless asked.
+    assert!(
+        out.contains("  730 day rows from 2022-11-16 to 2024-11-14: HP "),
+        "{out}"
+    );
+    assert!(
+        out.contains("(2169 earlier day rows not shown: --all-rows prints them)"),
+        "{out}"
+    );
+    assert!(!out.contains("\n  2022-11-16  "), "{out}");
+    let (code, out, _) = run(linky(&home).args(["replay", "--two-years", "7", "--all-rows"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("\n  2022-11-16  ").count(), 3, "{out}");
+    assert!(!out.contains("not shown"), "{out}");
     // --json: one event per line, each an object, the last the report.
     let (code, out, _) = run(linky(&home).args(["--json", "replay"]));
     assert_eq!(code, 0);
