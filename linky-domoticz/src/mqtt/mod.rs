@@ -236,11 +236,14 @@ impl MqttSink {
                     match events.poll().await {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => {
                             pause = Duration::from_secs(1);
-                            let _ = link_tx.send(Link::Up);
                             tracing::info!(host = %config.host, port = config.port, "mqtt connected");
                             let birth = format!("{}/status", config.discovery_prefix);
                             let _ = client.try_subscribe(birth, QoS::AtLeastOnce);
+                            // What was published before, again, before the link is said to
+                            // be up: a value published once the caller sees it up is not
+                            // sent twice.
                             republish(&client, &config, &published);
+                            let _ = link_tx.send(Link::Up);
                         }
                         Ok(Event::Incoming(Packet::Publish(message))) => {
                             let birth = format!("{}/status", config.discovery_prefix);
