@@ -13,7 +13,7 @@
 //! state = "/var/lib/linky"          # tokens and readings (default: the user's data folder)
 //!
 //! [history]
-//! days = 1095                       # day rows kept in the sink
+//! days = 730                        # day rows kept in the sink (Enedis keeps two years)
 //! hours_days = 7                    # hour rows kept in the sink
 //!
 //! [credentials]                     # conso-api and myelectricaldata: token; data-connect: client
@@ -149,7 +149,7 @@ impl Default for Config {
             prices: Vec::new(),
             offer: None,
             kva: 6,
-            days: 1095,
+            days: 730,
             hours_days: 7,
             token: None,
             client_id: None,
@@ -216,7 +216,7 @@ production = true
 # state = "/var/lib/linky"         # tokens and readings [default: linky in your data folder]
 
 [history]
-days = 1095                        # days of day rows
+days = 730                         # days of day rows (Enedis keeps two years of curves)
 hours_days = 7                     # days of hour rows
 
 # Secrets are named, never written here: KEY_env (an environment variable) or KEY_file
@@ -702,6 +702,41 @@ impl Reader<'_> {
                         ),
                     );
                 }
+            }
+        }
+        // An offer priced at a power it has no price for: the run's costs could never be
+        // computed (without an offer, `linky config check` warns instead: the sync does
+        // not need prices).
+        if let Some(item) = top.get("kva")
+            && item.as_integer() == Some(i64::from(config.kva))
+            && config.offer.is_some()
+        {
+            let offers: Vec<&linky_core::Offer> = config.offer.iter().collect();
+            let priced = |kva: u32| {
+                offers
+                    .iter()
+                    .any(|offer| offer.periods.iter().any(|period| period.kva == kva))
+            };
+            if !priced(config.kva) {
+                let mut powers: Vec<u32> = offers
+                    .iter()
+                    .flat_map(|offer| offer.periods.iter().map(|period| period.kva))
+                    .collect();
+                powers.sort_unstable();
+                powers.dedup();
+                let powers: Vec<String> = powers.iter().map(ToString::to_string).collect();
+                let whose = match &config.offer {
+                    Some(offer) => format!("the offer {:?} has", offer.name),
+                    None => "the prices have".to_owned(),
+                };
+                self.at(
+                    item.span(),
+                    format!(
+                        "no price for {} kVA: {whose} {} kVA; for another power, load the CRE's price file (`prices = [\"file.csv\"]`, from data.gouv.fr)",
+                        config.kva,
+                        powers.join(", ")
+                    ),
+                );
             }
         }
         if let Some(history) = self.table(top, "history", &HISTORY) {

@@ -836,6 +836,37 @@ fn config_command(cli: &Cli, command: &ConfigCommand) -> Exit {
                         println!("{}: ok", path.display());
                         println!("{}", config::describe(&config));
                     }
+                    // A power no price is known for: `linky costs` cannot price it.
+                    if config.offer.is_none() {
+                        let paths: Vec<&Path> =
+                            config.prices.iter().map(PathBuf::as_path).collect();
+                        if let Ok(book) = linky_examples::costs::price_book(&paths) {
+                            let mut powers: Vec<u32> = book
+                                .offers
+                                .iter()
+                                .flat_map(|offer| offer.periods.iter().map(|period| period.kva))
+                                .collect();
+                            powers.sort_unstable();
+                            powers.dedup();
+                            if !powers.contains(&config.kva) {
+                                let powers: Vec<String> =
+                                    powers.iter().map(ToString::to_string).collect();
+                                eprintln!(
+                                    "warning: no price for {} kVA (`kva`): the prices have {} kVA; `linky costs` needs the CRE's price file for another power (`prices = [\"file.csv\"]`, from data.gouv.fr)",
+                                    config.kva,
+                                    powers.join(", ")
+                                );
+                            }
+                        }
+                    }
+                    // What a run would change: said before the run says it.
+                    if let Ok((_, warnings)) = linky_examples::sync_settings(&config) {
+                        for warning in warnings {
+                            eprintln!(
+                                "warning: [history] {warning} (Enedis keeps load curves about two years: 730 days; hour rows: 7 days at most)"
+                            );
+                        }
+                    }
                     Exit::Success
                 }
                 Err(error) => {

@@ -185,6 +185,38 @@ fn config_check_reports_every_problem_of_a_broken_file() {
     assert!(out.contains("schedule: 22h00-6h00"), "{out}");
     let (_, out, _) = run(linky(&home).args(["config", "path"]));
     assert!(out.trim().ends_with("config/linky/config.toml"), "{out}");
+    assert!(!err.contains("warning"), "{err}");
+    // An offer at a power it has no price for: refused, with the powers there are and the
+    // way to load others (issue 19).
+    std::fs::write(&path, "offer = \"Tempo\"\nkva = 7\n").unwrap();
+    let (code, _, err) = run(linky(&home).args(["config", "check"]).arg(&path));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{shown}:2:7: no price for 7 kVA: the offer \"Tempo\" has 6, 9 kVA"
+        )) && err.contains("load the CRE's price file"),
+        "{err}"
+    );
+    // Without an offer the sync needs no price: a warning for `linky costs`.
+    std::fs::write(&path, "kva = 7\n").unwrap();
+    let (code, _, err) = run(linky(&home).args(["config", "check"]).arg(&path));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: no price for 7 kVA (`kva`): the prices have 6, 9 kVA"),
+        "{err}"
+    );
+    // More days than Enedis keeps: said by the check, before a run says it.
+    std::fs::write(&path, "[history]\ndays = 1000\nhours_days = 9\n").unwrap();
+    let (code, _, err) = run(linky(&home).args(["config", "check"]).arg(&path));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: [history] days set to 730 instead of 1000"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: [history] hours_days set to 7 instead of 9"),
+        "{err}"
+    );
 }
 
 #[test]
