@@ -308,7 +308,22 @@ pub fn summary_table(report: &SyncReport) -> String {
             text.push('\n');
         }
     }
+    // A sink that stopped the writing is one error, said once (the device's own error is
+    // the same): "stopped writing: ..." says the devices after it were not written.
+    let stopped: Vec<String> = report
+        .errors
+        .iter()
+        .filter_map(|error| match error {
+            linky_domoticz::SyncError::StoppedWriting(sink) => Some(sink.to_string()),
+            _ => None,
+        })
+        .collect();
     for error in report.errors() {
+        if let linky_domoticz::SyncError::Sink(sink) = error
+            && stopped.contains(&sink.to_string())
+        {
+            continue;
+        }
         text.push_str(&format!("error: {error}\n"));
     }
     if let Some(forecast) = &report.forecast {

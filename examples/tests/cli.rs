@@ -684,6 +684,39 @@ async fn status_says_what_the_state_holds_and_never_a_secret() {
     assert!(err.contains("does not exist: run `linky sync`"), "{err}");
 }
 
+/// A Domoticz that cannot be reached is one error, with its address (issue 19).
+#[test]
+fn an_unreachable_domoticz_is_said_once_with_its_address() {
+    let home = Folder::new("domoticz-down");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = home.join("linky.toml");
+    std::fs::write(
+        &config,
+        format!("[domoticz]\nurl = \"http://127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run(linky(&home)
+        .arg("--config")
+        .arg(&config)
+        .args(["replay", "--to-config-output"]));
+    assert_eq!(code, 1, "{out}{err}");
+    let errors: Vec<&str> = out
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "error: stopped writing: domoticz unavailable: getversion at http://127.0.0.1:{port}: could not connect"
+        )],
+        "{out}"
+    );
+}
+
 /// Runs `linky sync --daemon`, its output lines sent as they come.
 struct Daemon {
     child: tokio::process::Child,

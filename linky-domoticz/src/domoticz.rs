@@ -268,16 +268,17 @@ impl DomoticzSink {
             encode(&base64(user.as_bytes())),
             password_md5
         );
+        let at = shown_url(&self.config.base_url);
         let refused = |detail: &str| SinkError::Unauthorized {
             sink: SINK,
-            detail: format!("logincheck for {user:?}: {detail}"),
+            detail: format!("logincheck at {at} for {user:?}: {detail}"),
         };
         let response = self
             .send(&url, &[], true)
             .await
             .map_err(|_| SinkError::Unavailable {
                 sink: SINK,
-                detail: "logincheck: could not connect".to_owned(),
+                detail: format!("logincheck at {at}: could not connect"),
             })?;
         let cookie = response
             .headers()
@@ -312,7 +313,11 @@ impl DomoticzSink {
             "{}/json.htm?{query}",
             self.config.base_url.trim_end_matches('/')
         );
-        let what = params.first().map_or(String::new(), |(_, v)| v.clone());
+        let what = format!(
+            "{} at {}",
+            params.first().map_or("", |(_, v)| v.as_str()),
+            shown_url(&self.config.base_url)
+        );
         let mut headers = Vec::new();
         if let Some(authorization) = &self.authorization {
             headers.push((reqwest::header::AUTHORIZATION, authorization.expose()));
@@ -350,9 +355,17 @@ impl DomoticzSink {
         match status {
             200 => {}
             401 | 403 => {
+                let hint = match self.config.auth {
+                    DomoticzAuth::None => {
+                        "Domoticz asks for a login: add this machine to its trusted networks \
+                         (Setup > Settings > Security > Trusted Networks), or give [domoticz] \
+                         user and password_env"
+                    }
+                    _ => "check the user and password (and the user's rights in Domoticz)",
+                };
                 return Err(SinkError::Unauthorized {
                     sink: SINK,
-                    detail: format!("{what} answered {status}"),
+                    detail: format!("{what} answered {status}: {hint}"),
                 });
             }
             404 => {
@@ -977,6 +990,18 @@ fn colour_live_svalue(
         peak.round_wh().max(0),
         off_peak.round_wh().max(0)
     )
+}
+
+/// `base` as errors show it: without a user or password it might hold.
+fn shown_url(base: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => "the configured address".to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -286,6 +286,16 @@ async fn authentication_errors_and_outages_are_told_apart() {
         .unwrap_err();
     assert!(matches!(error, SinkError::Unauthorized { .. }), "{error}");
     assert!(!error.is_retryable());
+    // Where, and what to do: the trusted networks, or a login (issue 19).
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "getversion at {}",
+            server.uri().trim_end_matches('/')
+        )) && text.contains("answered 401")
+            && text.contains("trusted networks"),
+        "{text}"
+    );
     // Basic over plain http only when the user says Domoticz allows it.
     let basic = |allow_plain_http| DomoticzAuth::Basic {
         user: "admin".to_owned(),
