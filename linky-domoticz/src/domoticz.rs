@@ -1036,6 +1036,15 @@ mod tests {
     }
 
     #[test]
+    fn addresses_in_errors_hold_no_login() {
+        assert_eq!(
+            shown_url("http://admin:hunter2@192.168.1.5:8080/"),
+            "http://192.168.1.5:8080"
+        );
+        assert_eq!(shown_url("not a url"), "the configured address");
+    }
+
+    #[test]
     fn versions() {
         assert_eq!(parse_version("2025.1"), Some((2025, 1)));
         assert_eq!(parse_version("2023.2 (build 15457)"), Some((2023, 2)));
