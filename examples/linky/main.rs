@@ -38,7 +38,8 @@ struct Cli {
     /// The configuration file [default: linky/config.toml in your config folder]
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Print the sync's events as JSON, one object per line (for other programs)
+    /// JSON for other programs: the sync's, record's and replay's events one object per
+    /// line; colours, status and tic (--once, --compare) as one object
     #[arg(long, global = true, conflicts_with = "quiet")]
     json: bool,
     /// Print nothing but errors
@@ -482,6 +483,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, mode: Mode) -> Exit {
+    // `--json` where it does something only: a person who asks for JSON and gets text
+    // would parse the wrong thing.
+    let without_json = match &cli.command {
+        Command::Explain(_) => Some("explain"),
+        Command::Config { .. } => Some("config"),
+        Command::Completions { .. } => Some("completions"),
+        Command::Costs(_) => Some("costs"),
+        Command::HomeAssistant { .. } => Some("home-assistant"),
+        _ => None,
+    };
+    if let (true, Some(name)) = (cli.json, without_json) {
+        eprintln!(
+            "error: --json: `linky {name}` prints no JSON (sync, record, replay, chart, colours, status and tic do)"
+        );
+        return Exit::Usage;
+    }
     match &cli.command {
         Command::Completions { shell } => {
             let mut command = Cli::command();

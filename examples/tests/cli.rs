@@ -684,6 +684,27 @@ async fn status_says_what_the_state_holds_and_never_a_secret() {
     assert!(err.contains("does not exist: run `linky sync`"), "{err}");
 }
 
+/// `--json` only where it does something: elsewhere a usage error that says where it
+/// does (issue 19).
+#[test]
+fn json_is_refused_where_it_does_nothing() {
+    let home = Folder::new("json-refused");
+    for arguments in [
+        &["--json", "explain", "22h-6h"][..],
+        &["--json", "config", "example"],
+        &["--json", "completions", "bash"],
+        &["--json", "costs", "--session", "/nonexistent.json"],
+    ] {
+        let (code, out, err) = run(linky(&home).args(arguments));
+        assert_eq!(code, 2, "{arguments:?}: {out}{err}");
+        assert!(
+            err.contains("--json: `linky ") && err.contains("prints no JSON (sync, record"),
+            "{arguments:?}: {err}"
+        );
+        assert!(out.is_empty(), "{arguments:?}: {out}");
+    }
+}
+
 /// A Domoticz that cannot be reached is one error, with its address (issue 19).
 #[test]
 fn an_unreachable_domoticz_is_said_once_with_its_address() {
