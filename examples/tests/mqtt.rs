@@ -298,16 +298,39 @@ async fn discovery_configs_and_live_states_from_the_meter() {
     for (reading, _) in &frames {
         sink.publish_live(reading).unwrap();
     }
-    // A subscriber arriving afterwards finds everything retained.
+    // A subscriber arriving afterwards finds everything: retained, or still on its way
+    // from the sink's queue (publishing is asynchronous).
     let watcher = Subscriber::start(&broker, "#").await;
     let node = format!("linky_{METER}");
     let index_config = format!("homeassistant/sensor/{node}/index_blue_hp/config");
+    // Every class, the total, the injection, powers, three phases, colours, overpower.
+    let keys = [
+        "index_blue_hp",
+        "index_blue_hc",
+        "index_white_hp",
+        "index_white_hc",
+        "index_red_hp",
+        "index_red_hc",
+        "index_total",
+        "index_injected",
+        "apparent_power",
+        "injected_power",
+        "current_l1",
+        "current_l2",
+        "current_l3",
+        "voltage_l1",
+        "voltage_l3",
+        "tariff",
+        "tempo_today",
+        "tempo_tomorrow",
+    ];
     watcher
-        .until("the configs and states", |seen| {
-            seen.last.contains_key(&index_config)
-                && seen
-                    .last
-                    .contains_key(&format!("linky/{METER}/apparent_power"))
+        .until("every config and state", |seen| {
+            keys.iter().all(|key| {
+                seen.last
+                    .contains_key(&format!("homeassistant/sensor/{node}/{key}/config"))
+                    && seen.last.contains_key(&format!("linky/{METER}/{key}"))
+            })
         })
         .await;
     let config = watcher.config(&index_config);
@@ -331,27 +354,6 @@ async fn discovery_configs_and_live_states_from_the_meter() {
     assert_eq!(config["device"]["identifiers"][0], node);
     assert_eq!(config["device"]["name"], format!("Linky {METER}"));
     assert!(config["origin"]["name"].is_string());
-    // Every class, the total, the injection, powers, three phases, colours, overpower.
-    let keys = [
-        "index_blue_hp",
-        "index_blue_hc",
-        "index_white_hp",
-        "index_white_hc",
-        "index_red_hp",
-        "index_red_hc",
-        "index_total",
-        "index_injected",
-        "apparent_power",
-        "injected_power",
-        "current_l1",
-        "current_l2",
-        "current_l3",
-        "voltage_l1",
-        "voltage_l3",
-        "tariff",
-        "tempo_today",
-        "tempo_tomorrow",
-    ];
     for key in keys {
         let config = watcher.config(&format!("homeassistant/sensor/{node}/{key}/config"));
         assert_eq!(config["unique_id"], format!("{node}_{key}"));
@@ -507,6 +509,9 @@ async fn a_broker_restarted_mid_stream_gets_everything_again() {
                 && seen.last.contains_key(&config)
                 && seen
                     .last
+                    .contains_key(&format!("linky/{METER}/index_total"))
+                && seen
+                    .last
                     .get(&format!("linky/{METER}/apparent_power"))
                     .is_some_and(|(p, _)| p == "1539")
         })
@@ -645,8 +650,21 @@ async fn the_syncs_day_data_are_dated_sensors_not_live_counters() {
     let node = "linky_22516914714270";
     let hp = format!("homeassistant/sensor/{node}/day_consumption_hp/config");
     watcher
-        .until("the day configs", |seen| {
-            seen.last.contains_key(&hp) && seen.last.contains_key("linky/tempo/tempo_red_days")
+        .until("the day configs and states", |seen| {
+            [
+                hp.as_str(),
+                "homeassistant/sensor/linky_22516914714270/day_cost/config",
+                "linky/22516914714270/day_consumption_hp",
+                "linky/22516914714270/day_consumption_hp/attributes",
+                "linky/22516914714270/day_consumption_hc",
+                "linky/22516914714270/day_production",
+                "linky/22516914714270/day_cost",
+                "linky/tempo/tempo_today",
+                "linky/tempo/tempo_tomorrow",
+                "linky/tempo/tempo_red_days",
+            ]
+            .iter()
+            .all(|topic| seen.last.contains_key(*topic))
         })
         .await;
     let config = watcher.config(&hp);
@@ -839,7 +857,15 @@ async fn linky_sync_publishes_its_day_data_beside_its_output() {
     let hp = format!("linky/{device}/day_consumption_hp");
     watcher
         .until("the sync's retained day states", |seen| {
-            seen.last.contains_key(&hp) && seen.last.contains_key("linky/sync/status")
+            seen.last.contains_key(&hp)
+                && seen.last.contains_key(&format!("{hp}/attributes"))
+                && seen
+                    .last
+                    .contains_key(&format!("linky/{device}/day_consumption_hc"))
+                && seen.last.contains_key(&format!(
+                    "homeassistant/sensor/linky_{device}/day_consumption_hp/config"
+                ))
+                && seen.last.contains_key("linky/sync/status")
         })
         .await;
     let attributes: Value =
