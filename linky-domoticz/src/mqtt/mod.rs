@@ -335,18 +335,7 @@ impl MqttSink {
                 "offline",
             )
             .await;
-        let _ = self.client.disconnect().await;
-        // Give the event loop the time to send both.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let mut link = self.link.clone();
-            while *link.borrow_and_update() == Link::Up {
-                if link.changed().await.is_err() {
-                    break;
-                }
-            }
-        })
-        .await;
-        self.task.abort();
+        self.disconnect().await;
     }
 
     /// Disconnects cleanly, leaving the availability as it is (`online`, retained): what a
@@ -354,6 +343,7 @@ impl MqttSink {
     /// dies instead leaves its last will, `offline`).
     pub async fn disconnect(&self) {
         let _ = self.client.disconnect().await;
+        // Give the event loop the time to send what is queued, then the disconnection.
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             let mut link = self.link.clone();
             while *link.borrow_and_update() == Link::Up {
