@@ -451,12 +451,7 @@ impl LoadCurveBuilder {
     /// can only open at a run's start, so a run inside the expected period costs one
     /// comparison; a run that crosses its edges is gone through interval by interval.
     fn report_run_holes(&self, intervals: &[Interval], runs: &[Run], anomalies: &mut Vec<Anomaly>) {
-        let period = self.period.and_then(|(start, end)| {
-            Some((
-                local_midnight_minute(self.time_zone, start)?,
-                local_midnight_minute(self.time_zone, end)?,
-            ))
-        });
+        let period = self.period_minutes();
         let mut expected_from = period.map(|(start, _)| start);
         for run in runs {
             let inside = period.is_none_or(|(start, end)| start <= run.start && run.end <= end);
@@ -470,30 +465,10 @@ impl LoadCurveBuilder {
                 continue;
             }
             for interval in &intervals[run.from..run.to] {
-                if let Some(from) = expected_from
-                    && interval.start_minute() > from
-                {
-                    anomalies.push(self.hole(from, interval.start_minute()));
-                }
-                if let Some((start, end)) = period
-                    && (interval.start_minute() < start || interval.end_minute > end)
-                {
-                    anomalies.push(Anomaly {
-                        reading: None,
-                        local_end: Some(self.local(interval.end_minute).naive_local()),
-                        kind: AnomalyKind::OutsidePeriod,
-                    });
-                }
-                expected_from = Some(
-                    expected_from.map_or(interval.end_minute, |from| from.max(interval.end_minute)),
-                );
+                self.check_interval(interval, period, &mut expected_from, anomalies);
             }
         }
-        if let (Some((_, end)), Some(from)) = (period, expected_from)
-            && from < end
-        {
-            anomalies.push(self.hole(from, end));
-        }
+        self.close_period(period, expected_from, anomalies);
     }
 
     /// [`LoadCurveBuilder::build`] without its fast path: what it did before issue 21, for
@@ -639,32 +614,58 @@ impl LoadCurveBuilder {
     }
 
     fn report_holes_and_edges(&self, intervals: &[Interval], anomalies: &mut Vec<Anomaly>) {
-        let period = self.period.and_then(|(start, end)| {
+        let period = self.period_minutes();
+        let mut expected_from = period.map(|(start, _)| start);
+        for interval in intervals {
+            self.check_interval(interval, period, &mut expected_from, anomalies);
+        }
+        self.close_period(period, expected_from, anomalies);
+    }
+
+    /// The expected period's bounds in local minutes, when it has one.
+    fn period_minutes(&self) -> Option<(i64, i64)> {
+        self.period.and_then(|(start, end)| {
             Some((
                 local_midnight_minute(self.time_zone, start)?,
                 local_midnight_minute(self.time_zone, end)?,
             ))
-        });
-        let mut expected_from = period.map(|(start, _)| start);
-        for interval in intervals {
-            if let Some(from) = expected_from
-                && interval.start_minute() > from
-            {
-                anomalies.push(self.hole(from, interval.start_minute()));
-            }
-            if let Some((start, end)) = period
-                && (interval.start_minute() < start || interval.end_minute > end)
-            {
-                anomalies.push(Anomaly {
-                    reading: None,
-                    local_end: Some(self.local(interval.end_minute).naive_local()),
-                    kind: AnomalyKind::OutsidePeriod,
-                });
-            }
-            expected_from = Some(
-                expected_from.map_or(interval.end_minute, |from| from.max(interval.end_minute)),
-            );
+        })
+    }
+
+    /// One interval in time order: a hole before it, an edge of the period it crosses;
+    /// `expected_from` moves to its end.
+    fn check_interval(
+        &self,
+        interval: &Interval,
+        period: Option<(i64, i64)>,
+        expected_from: &mut Option<i64>,
+        anomalies: &mut Vec<Anomaly>,
+    ) {
+        if let Some(from) = *expected_from
+            && interval.start_minute() > from
+        {
+            anomalies.push(self.hole(from, interval.start_minute()));
         }
+        if let Some((start, end)) = period
+            && (interval.start_minute() < start || interval.end_minute > end)
+        {
+            anomalies.push(Anomaly {
+                reading: None,
+                local_end: Some(self.local(interval.end_minute).naive_local()),
+                kind: AnomalyKind::OutsidePeriod,
+            });
+        }
+        *expected_from =
+            Some(expected_from.map_or(interval.end_minute, |from| from.max(interval.end_minute)));
+    }
+
+    /// The hole at the period's end, after the last interval.
+    fn close_period(
+        &self,
+        period: Option<(i64, i64)>,
+        expected_from: Option<i64>,
+        anomalies: &mut Vec<Anomaly>,
+    ) {
         if let (Some((_, end)), Some(from)) = (period, expected_from)
             && from < end
         {
