@@ -335,6 +335,17 @@ pub fn describe(config: &Config) -> String {
     lines.join("\n")
 }
 
+/// The subscribed powers (kVA) `offers` have prices for, in order.
+pub fn priced_powers<'a>(offers: impl IntoIterator<Item = &'a linky_core::Offer>) -> Vec<u32> {
+    let mut powers: Vec<u32> = offers
+        .into_iter()
+        .flat_map(|offer| offer.periods.iter().map(|period| period.kva))
+        .collect();
+    powers.sort_unstable();
+    powers.dedup();
+    powers
+}
+
 /// The default configuration file: `linky/config.toml` in the user's config folder.
 pub fn default_path() -> Option<PathBuf> {
     dirs::config_dir().map(|folder| folder.join("linky").join("config.toml"))
@@ -711,19 +722,8 @@ impl Reader<'_> {
             && item.as_integer() == Some(i64::from(config.kva))
             && config.offer.is_some()
         {
-            let offers: Vec<&linky_core::Offer> = config.offer.iter().collect();
-            let priced = |kva: u32| {
-                offers
-                    .iter()
-                    .any(|offer| offer.periods.iter().any(|period| period.kva == kva))
-            };
-            if !priced(config.kva) {
-                let mut powers: Vec<u32> = offers
-                    .iter()
-                    .flat_map(|offer| offer.periods.iter().map(|period| period.kva))
-                    .collect();
-                powers.sort_unstable();
-                powers.dedup();
+            let powers = priced_powers(config.offer.iter());
+            if !powers.contains(&config.kva) {
                 let powers: Vec<String> = powers.iter().map(ToString::to_string).collect();
                 let whose = match &config.offer {
                     Some(offer) => format!("the offer {:?} has", offer.name),

@@ -571,13 +571,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let device = match args
-        .usage_point
-        .as_ref()
-        .or(match config.usage_points.as_slice() {
-            [only] => Some(only),
-            _ => None,
-        }) {
+    let device = match tic_usage_point(args, &config) {
         Some(pdl) => match pdl.parse::<linky_core::DeviceId>() {
             Ok(device) => Some(device),
             Err(error) => {
@@ -710,17 +704,22 @@ fn status_command(cli: &Cli, args: &StatusArgs) -> Exit {
     Exit::Success
 }
 
-/// `linky tic --compare`: the meter's hours kept in the data folder against Enedis' curve
-/// in the sync's state, hour by hour.
-fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
-    use linky_examples::tic::{MeterHoursJournal, enedis_hours, reconciliation_table};
-    let pdl = match args
-        .usage_point
+/// The usage point `linky tic` writes and compares the meter's hours as: `--pdl`, else
+/// the configuration's only one.
+fn tic_usage_point<'a>(args: &'a TicArgs, config: &'a Config) -> Option<&'a String> {
+    args.usage_point
         .as_ref()
         .or(match config.usage_points.as_slice() {
             [only] => Some(only),
             _ => None,
-        }) {
+        })
+}
+
+/// `linky tic --compare`: the meter's hours kept in the data folder against Enedis' curve
+/// in the sync's state, hour by hour.
+fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
+    use linky_examples::tic::{MeterHoursJournal, enedis_hours, reconciliation_table};
+    let pdl = match tic_usage_point(args, config) {
         Some(pdl) => pdl,
         None => {
             eprintln!("error: which usage point? give --pdl");
@@ -783,18 +782,10 @@ fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
         let hours: Vec<serde_json::Value> = compared
             .iter()
             .map(|hour| {
-                let drawn = |energies: &linky_core::MeterEnergies| {
-                    energies
-                        .consumption
-                        .iter()
-                        .copied()
-                        .sum::<linky_core::Energy>()
-                        .as_wh()
-                };
                 serde_json::json!({
                     "end": hour.end_utc.to_rfc3339(),
-                    "meter_wh": drawn(&hour.meter),
-                    "enedis_wh": drawn(&hour.enedis),
+                    "meter_wh": hour.meter_drawn_wh(),
+                    "enedis_wh": hour.enedis_drawn_wh(),
                     "difference_wh": hour.drawn_difference_wh(),
                 })
             })
@@ -858,13 +849,7 @@ fn config_command(cli: &Cli, command: &ConfigCommand) -> Exit {
                         let paths: Vec<&Path> =
                             config.prices.iter().map(PathBuf::as_path).collect();
                         if let Ok(book) = linky_examples::costs::price_book(&paths) {
-                            let mut powers: Vec<u32> = book
-                                .offers
-                                .iter()
-                                .flat_map(|offer| offer.periods.iter().map(|period| period.kva))
-                                .collect();
-                            powers.sort_unstable();
-                            powers.dedup();
+                            let powers = config::priced_powers(&book.offers);
                             if !powers.contains(&config.kva) {
                                 let powers: Vec<String> =
                                     powers.iter().map(ToString::to_string).collect();

@@ -427,11 +427,25 @@ pub struct HourComparison {
 }
 
 impl HourComparison {
+    /// The meter's total drawn energy (every class), Wh.
+    pub fn meter_drawn_wh(&self) -> f64 {
+        drawn(&self.meter).as_wh()
+    }
+
+    /// Enedis' total drawn energy (every class), Wh.
+    pub fn enedis_drawn_wh(&self) -> f64 {
+        drawn(&self.enedis).as_wh()
+    }
+
     /// Enedis' total drawn energy minus the meter's, Wh.
     pub fn drawn_difference_wh(&self) -> f64 {
-        let total = |energies: &MeterEnergies| energies.consumption.iter().copied().sum::<Energy>();
-        total(&self.enedis).as_wh() - total(&self.meter).as_wh()
+        self.enedis_drawn_wh() - self.meter_drawn_wh()
     }
+}
+
+/// The drawn energy of every class, exact.
+fn drawn(energies: &MeterEnergies) -> Energy {
+    energies.consumption.iter().copied().sum()
 }
 
 /// The hours both sources hold, compared, in time order: what the meter's live indexes
