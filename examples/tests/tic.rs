@@ -469,9 +469,16 @@ fn the_serial_reader_on_a_pseudo_terminal_survives_noise_and_unplugging() {
 }
 
 /// A historic meter at 1200 baud, read with the auto mode: the groups say their mode.
-#[test]
-fn a_historic_meter_at_1200_baud_is_detected() {
-    let folder = Folder::new("pty-historic");
+/// A module plugged at a fresh link, a reader opened on it, `bytes` sent at `baud`'s pace:
+/// the mode the reader detected and the first frame it read (each event awaited at most
+/// `wait`).
+fn first_frame_from_a_module(
+    name: &str,
+    bytes: &[u8],
+    baud: u32,
+    wait: Duration,
+) -> (Option<TicMode>, linky_enedis::tic::Frame) {
+    let folder = Folder::new(name);
     let link = folder.join("ttyLINKY");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -484,20 +491,30 @@ fn a_historic_meter_at_1200_baud_is_detected() {
         next_event(&mut reader, &runtime, Duration::from_secs(5)),
         Some(PortEvent::Opened { .. })
     ));
-    module.send(&simulated::historic_peak_off_peak_example(), 1200);
+    module.send(bytes, baud);
     let mut detected = None;
-    let mut frame = None;
-    while frame.is_none() {
-        match next_event(&mut reader, &runtime, Duration::from_secs(5)) {
+    let frame = loop {
+        match next_event(&mut reader, &runtime, wait) {
             Some(PortEvent::ModeDetected(mode)) => detected = Some(mode),
-            Some(PortEvent::Frame { frame: f, .. }) => frame = Some(f),
+            Some(PortEvent::Frame { frame, .. }) => break frame,
             Some(_) => {}
-            None => panic!("no frame"),
+            None => panic!("{name}: no frame"),
         }
-    }
-    assert_eq!(detected, Some(TicMode::Historic));
-    assert_eq!(frame.unwrap().groups.len(), 11);
+    };
     reader.stop();
+    (detected, frame)
+}
+
+#[test]
+fn a_historic_meter_at_1200_baud_is_detected() {
+    let (detected, frame) = first_frame_from_a_module(
+        "pty-historic",
+        &simulated::historic_peak_off_peak_example(),
+        1200,
+        Duration::from_secs(5),
+    );
+    assert_eq!(detected, Some(TicMode::Historic));
+    assert_eq!(frame.groups.len(), 11);
 }
 
 /// Three-phase meters (and, in standard mode, a producer) streamed through a
@@ -506,38 +523,16 @@ fn a_historic_meter_at_1200_baud_is_detected() {
 #[test]
 fn three_phase_and_producer_meters_through_a_pseudo_terminal() {
     for (mode, baud) in [(TicMode::Standard, 9600), (TicMode::Historic, 1200)] {
-        let folder = Folder::new("pty-three-phase");
-        let link = folder.join("ttyLINKY");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut module = FakeModule::plug(&link);
-        let clock: Arc<dyn linky_core::Clock> = Arc::new(linky_enedis::SystemClock);
-        let mut reader = TicReader::spawn(PortSettings::new(&link), clock);
-        assert!(matches!(
-            next_event(&mut reader, &runtime, Duration::from_secs(5)),
-            Some(PortEvent::Opened { .. })
-        ));
         let mut meter = SimulatedMeter::new(mode, SimulatedOption::PeakOffPeak);
         meter.three_phase = true;
         meter.producer = mode == TicMode::Standard;
         let at = Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
         let mut bytes = meter.frame(at, 6_900, 1_500);
         bytes.extend(meter.frame(at + chrono::Duration::seconds(2), 6_900, 1_500));
-        module.send(&bytes, baud);
-        let (mut detected, mut frame) = (None, None);
-        while frame.is_none() {
-            match next_event(&mut reader, &runtime, Duration::from_secs(10)) {
-                Some(PortEvent::ModeDetected(found)) => detected = Some(found),
-                Some(PortEvent::Frame { frame: found, .. }) => frame = Some(found),
-                Some(_) => {}
-                None => panic!("{mode:?}: no frame"),
-            }
-        }
-        reader.stop();
+        let (detected, frame) =
+            first_frame_from_a_module("pty-three-phase", &bytes, baud, Duration::from_secs(10));
         assert_eq!(detected, Some(mode));
-        let meter_frame = MeterFrame::from_frame(&frame.unwrap());
+        let meter_frame = MeterFrame::from_frame(&frame);
         assert!(meter_frame.errors.is_empty(), "{mode:?}: {meter_frame:?}");
         assert!(
             meter_frame.currents.iter().all(Option::is_some),
