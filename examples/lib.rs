@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod config;
 pub mod costs;
+pub mod lang;
 mod live;
 pub mod progress;
 pub mod status;

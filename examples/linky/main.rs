@@ -45,6 +45,10 @@ struct Cli {
     /// Print nothing but errors
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// The language of tables, summaries, charts and errors: fr or en [default: from
+    /// LC_ALL or LANG]
+    #[arg(long, global = true, value_enum)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -184,9 +188,9 @@ struct ReplayArgs {
     /// Also draw the replayed data (.svg or .png); repeat for both
     #[arg(long, value_name = "FILE", value_parser = chart::parse_output)]
     chart: Vec<PathBuf>,
-    /// The chart's language [default: from LANG]
-    #[arg(long, value_enum)]
-    lang: Option<Lang>,
+    /// Show the usage points in full in the chart's title (else their last four digits)
+    #[arg(long)]
+    show_pdl: bool,
     /// Write to the configuration's Domoticz or database instead of memory
     #[arg(long)]
     to_config_output: bool,
@@ -231,9 +235,13 @@ struct ChartArgs {
     /// Output files (.svg or .png); repeat for more [default: linky.svg and linky.png]
     #[arg(long, short, value_name = "FILE", value_parser = chart::parse_output)]
     output: Vec<PathBuf>,
-    /// The labels' language [default: from LANG]
-    #[arg(long, value_enum)]
-    lang: Option<Lang>,
+    /// Show the usage points in full in the title (else their last four digits)
+    #[arg(long)]
+    show_pdl: bool,
+    /// Tempo's day colours (YYYY-MM-DD;blue|white|red a line) [default: those the sync
+    /// kept, if any]: the bars then show the six Tempo classes
+    #[arg(long, value_name = "FILE")]
+    colours: Option<PathBuf>,
     /// The off-peak schedule that splits the days [default: the configuration's, or the
     /// session's]
     #[arg(long, value_name = "SCHEDULE")]
@@ -1284,16 +1292,23 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
         };
         let to = info.now.date();
         let from = to - chrono::Duration::days(info.days.max(1));
-        let exit = draw(
-            state.as_ref(),
-            &info.usage_points,
-            &info.offpeak,
+        let request = ChartRequest {
+            usage_points: &info.usage_points,
+            schedule: Schedules {
+                given: None,
+                session: Some(&info.offpeak),
+                config: "",
+            },
             from,
             to,
-            &args.chart,
-            language(args.lang),
-            &reporter,
-        );
+            outputs: &args.chart,
+            options: chart::ChartOptions {
+                show_pdl: args.show_pdl,
+                ..chart::ChartOptions::new(language(cli.lang))
+            },
+            colours: None,
+        };
+        let exit = draw(state.as_ref(), request, &reporter);
         if exit != Exit::Success {
             return exit;
         }
@@ -1305,31 +1320,50 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn draw(
-    state: &dyn linky_domoticz::StateStore,
-    usage_points: &[String],
-    schedule: &str,
+/// A chart to draw: whose, over which days, split how, into which files.
+struct ChartRequest<'a> {
+    usage_points: &'a [String],
+    /// `--schedule`, else the session's schedule (empty when it has none).
+    schedule: Schedules<'a>,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
-    outputs: &[PathBuf],
-    language: Language,
+    outputs: &'a [PathBuf],
+    options: chart::ChartOptions,
+    /// A colour file's calendar (else the colours the state kept, if any).
+    colours: Option<linky_core::ColourCalendar>,
+}
+
+fn draw(
+    state: &dyn linky_domoticz::StateStore,
+    request: ChartRequest<'_>,
     reporter: &Reporter,
 ) -> Exit {
-    let points = match parse_usage_points(usage_points) {
+    let points = match parse_usage_points(request.usage_points) {
         Ok(points) => points,
         Err(exit) => return exit,
     };
-    let schedule = match schedule.parse() {
-        Ok(schedule) => schedule,
-        Err(error) => {
-            eprintln!("error: schedule: {error}");
-            return Exit::Usage;
-        }
+    let meta = state.load_meta().unwrap_or_default();
+    let first = points.first().map(UsagePointId::as_str).unwrap_or_default();
+    let (schedule, label) = match request
+        .schedule
+        .resolve(&meta, first, request.options.language)
+    {
+        Ok(chosen) => chosen,
+        Err(exit) => return exit,
     };
-    let data = chart::chart_data(state, &points, &schedule, HolidayZone::Metropole, from, to);
-    for output in outputs {
-        if let Err(message) = chart::write_chart(&data, language, output) {
+    let colours = request
+        .colours
+        .or_else(|| Some(meta.colours).filter(|colours| !colours.is_empty()));
+    let source = chart::ChartSource {
+        usage_points: &points,
+        schedule: &schedule,
+        schedule_label: label,
+        zone: request.options.zone,
+        colours: colours.as_ref(),
+    };
+    let data = chart::chart_data(state, &source, request.from, request.to);
+    for output in request.outputs {
+        if let Err(message) = chart::write_chart(&data, &request.options, output) {
             eprintln!("error: {message}");
             return Exit::Failure;
         }
@@ -1340,6 +1374,83 @@ fn draw(
         ));
     }
     Exit::Success
+}
+
+/// Where the off-peak hours that split the days come from, first found first: the
+/// command line's `--schedule`, the session's, the configuration's; then, for a usage
+/// point none of them speaks of, the contract's hours the sync kept.
+#[derive(Debug, Clone, Copy)]
+struct Schedules<'a> {
+    given: Option<&'a str>,
+    session: Option<&'a str>,
+    config: &'a str,
+}
+
+impl Schedules<'_> {
+    /// The schedule, and a line that says which it is and where it comes from.
+    fn resolve(
+        &self,
+        meta: &linky_domoticz::SyncMeta,
+        pdl: &str,
+        language: Language,
+    ) -> Result<(linky_core::OffPeakConfig, String), Exit> {
+        let (text, origin) = if let Some(given) = self.given {
+            (given, "--schedule")
+        } else if let Some(session) = self.session.filter(|text| !text.trim().is_empty()) {
+            (session, language.pick("la session", "the session"))
+        } else {
+            (
+                self.config,
+                language.pick("la configuration", "the configuration"),
+            )
+        };
+        let schedule: linky_core::OffPeakConfig = text.parse().map_err(|error| {
+            eprintln!("error: schedule ({origin}): {error}");
+            Exit::Usage
+        })?;
+        if schedule.has_two_tariffs(pdl) {
+            return Ok((schedule, format!("{} ({origin})", schedule_summary(text))));
+        }
+        if let Some(history) = meta.contract_hours.get(pdl)
+            && let Some(last) = history.entries.last()
+        {
+            let (with_contract, _) = history.schedule(&schedule, pdl);
+            if with_contract.has_two_tariffs(pdl) {
+                return Ok((
+                    with_contract,
+                    format!(
+                        "{} ({})",
+                        last.text,
+                        language.pick("contrat, d'après Enedis", "the contract's, from Enedis")
+                    ),
+                ));
+            }
+        }
+        Ok((
+            schedule,
+            language
+                .pick(
+                    "aucune : toutes les heures comptent en heures pleines",
+                    "none: every hour counts as a peak hour",
+                )
+                .to_owned(),
+        ))
+    }
+}
+
+/// A schedule's text on one line, cut at 100 characters.
+fn schedule_summary(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if line.chars().count() > 100 {
+        format!("{}…", line.chars().take(99).collect::<String>())
+    } else {
+        line
+    }
 }
 
 /// The usage points as written, read; a usage error (after saying which) when one is not.
@@ -1453,7 +1564,18 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
     } else {
         args.output.clone()
     };
-    let language = language(args.lang);
+    let options = chart::ChartOptions {
+        show_pdl: args.show_pdl,
+        zone: config.holiday_zone,
+        ..chart::ChartOptions::new(language(cli.lang))
+    };
+    let colours = match &args.colours {
+        None => None,
+        Some(path) => match read_colour_file(path) {
+            Ok(colours) => Some(colours),
+            Err(exit) => return exit,
+        },
+    };
     if let Some(path) = &args.session {
         let session = match read_session_file(path) {
             Ok(session) => session,
@@ -1485,16 +1607,20 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         } else {
             args.usage_points.clone()
         };
-        return draw(
-            &state,
-            &usage_points,
-            args.schedule.as_deref().unwrap_or(&info.offpeak),
+        let request = ChartRequest {
+            usage_points: &usage_points,
+            schedule: Schedules {
+                given: args.schedule.as_deref(),
+                session: Some(&info.offpeak),
+                config: &config.schedule,
+            },
             from,
             to,
-            &outputs,
-            language,
-            &reporter,
-        );
+            outputs: &outputs,
+            options,
+            colours,
+        };
+        return draw(&state, request, &reporter);
     }
     let state = match open_state(args.state.as_deref(), &config) {
         Ok(state) => state,
@@ -1513,16 +1639,31 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
     if let Err(exit) = data_in_period(&state, &usage_points, span, from, to) {
         return exit;
     }
-    draw(
-        &state,
-        &usage_points,
-        args.schedule.as_deref().unwrap_or(&config.schedule),
+    let request = ChartRequest {
+        usage_points: &usage_points,
+        schedule: Schedules {
+            given: args.schedule.as_deref(),
+            session: None,
+            config: &config.schedule,
+        },
         from,
         to,
-        &outputs,
-        language,
-        &reporter,
-    )
+        outputs: &outputs,
+        options,
+        colours,
+    };
+    draw(&state, request, &reporter)
+}
+
+/// A colour file read; a usage error (after saying where it is wrong) when it cannot be.
+fn read_colour_file(path: &Path) -> Result<linky_core::ColourCalendar, Exit> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| linky_examples::costs::read_colours(&text))
+        .map_err(|message| {
+            eprintln!("error: {}: {message}", path.display());
+            Exit::Usage
+        })
 }
 
 async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Exit {

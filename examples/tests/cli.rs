@@ -900,6 +900,108 @@ fn svg_parts(
     (fills, texts, size)
 }
 
+/// One element of an SVG, as a chart test reads it.
+#[derive(Debug, Clone)]
+struct SvgNode {
+    tag: String,
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    fill: String,
+    font_size: f64,
+    text: String,
+}
+
+fn svg_nodes(path: &Path) -> Vec<SvgNode> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("a well-formed SVG");
+    let number = |node: &roxmltree::Node, name: &str| {
+        node.attribute(name)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    document
+        .descendants()
+        .filter(|node| matches!(node.tag_name().name(), "rect" | "text"))
+        .map(|node| SvgNode {
+            tag: node.tag_name().name().to_owned(),
+            x: number(&node, "x"),
+            y: number(&node, "y"),
+            width: number(&node, "width"),
+            height: number(&node, "height"),
+            fill: node.attribute("fill").unwrap_or("").to_owned(),
+            font_size: number(&node, "font-size"),
+            text: node.text().unwrap_or("").trim().to_owned(),
+        })
+        .collect()
+}
+
+/// A text's box, estimated (a character is at most 0.62 em wide in DejaVu Sans on average
+/// over words).
+fn text_box(node: &SvgNode) -> (f64, f64, f64, f64) {
+    let width = node.text.chars().count() as f64 * node.font_size * 0.62;
+    let left = match node.tag.as_str() {
+        _ if node.x == 0.0 => 0.0,
+        _ => node.x - width / 2.0,
+    };
+    (
+        left,
+        node.y - node.font_size,
+        left + width,
+        node.y + node.font_size,
+    )
+}
+
+/// Checks what makes a chart readable at any span: the date labels (the texts on the
+/// first x axis' row) never overlap, and no bar lies under a legend's text.
+fn assert_readable(nodes: &[SvgNode], legend_colours: &[&str]) {
+    // The date labels: centred texts at the bar chart's axis row (the row holding the
+    // most texts in the upper part, under the bars).
+    let mut rows: std::collections::BTreeMap<i64, Vec<&SvgNode>> = Default::default();
+    for node in nodes.iter().filter(|n| n.tag == "text" && n.y < 480.0) {
+        rows.entry(node.y as i64).or_default().push(node);
+    }
+    let (_, labels) = rows.iter().max_by_key(|(_, row)| row.len()).expect("texts");
+    let mut labels = labels.clone();
+    labels.sort_by(|a, b| a.x.total_cmp(&b.x));
+    for pair in labels.windows(2) {
+        let (a, b) = (text_box(pair[0]), text_box(pair[1]));
+        assert!(
+            a.2 <= b.0,
+            "labels overlap: {:?} and {:?}",
+            pair[0].text,
+            pair[1].text
+        );
+    }
+    // The legend's texts and the bars: no bar under a legend text.
+    let legend: Vec<&SvgNode> = nodes
+        .iter()
+        .filter(|n| n.tag == "text" && n.text.ends_with("kWh"))
+        .collect();
+    assert!(!legend.is_empty(), "a legend with totals");
+    let bars = nodes.iter().filter(|n| {
+        n.tag == "rect"
+            && legend_colours.contains(&n.fill.as_str())
+            && !(n.width <= 15.0 && n.height <= 15.0)
+    });
+    for bar in bars {
+        for text in &legend {
+            let (left, top, right, bottom) = text_box(text);
+            let (left, right) = (left.max(text.x), right.max(text.x + 1.0));
+            let apart = bar.x + bar.width <= left
+                || right <= bar.x
+                || bar.y + bar.height <= top
+                || bottom <= bar.y;
+            assert!(
+                apart,
+                "the legend's {:?} covers a bar at {bar:?}",
+                text.text
+            );
+        }
+    }
+}
+
 #[test]
 fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
     let home = Folder::new("chart");
@@ -916,33 +1018,70 @@ fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
     let (fills, texts, size) = svg_parts(&svg);
     assert_eq!(size, "1200x800");
     // A week of bars: off-peak every day (blue), peak on the four working days (orange:
-    // the weekend is off-peak all day in this schedule), production every day (green);
-    // plus one legend mark each.
+    // the weekend and the 11th of November, a holiday, are off-peak all day in this
+    // schedule), production every day (green); plus one legend mark each.
     assert_eq!(fills.get("#3182BD"), Some(&(7 + 1)), "{fills:?}");
     assert_eq!(fills.get("#D95F0E"), Some(&(4 + 1)), "{fills:?}");
     assert_eq!(fills.get("#31A354"), Some(&(7 + 1)), "{fills:?}");
+    // Shaded: Saturday the 9th, Sunday the 10th and the 11th (Armistice), and the legend.
+    assert_eq!(fills.get("#EEECE4"), Some(&(3 + 1)), "{fills:?}");
     for label in [
-        "Heures creuses",
-        "Heures pleines",
-        "Production",
         "Consommation",
-        "kWh",
+        "Production",
+        "kWh par jour",
         "kW moyens",
         "8 nov.",
         "14 nov.",
         "lun.",
         "dim.",
         "Profil moyen d'une semaine",
+        "week-ends et jours fériés",
+        "5,0",
     ] {
         assert!(
             texts.iter().any(|t| t == label),
             "{label:?} not in {texts:?}"
         );
     }
+    // The totals per class in French, the schedule that split the days and where it
+    // comes from, the usage points masked.
+    for start in [
+        "Heures creuses\u{a0}: ",
+        "Heures pleines\u{a0}: ",
+        "Production\u{a0}: ",
+    ] {
+        let total = texts
+            .iter()
+            .find(|t| t.starts_with(start) && t.ends_with(" kWh"))
+            .unwrap_or_else(|| panic!("{start:?} not in {texts:?}"));
+        assert!(total.contains(','), "a decimal comma: {total}");
+    }
+    let peak = |texts: &[String], start: &str| -> f64 {
+        let text = texts.iter().find(|t| t.starts_with(start)).unwrap();
+        text[start.len()..text.len() - 4]
+            .replace('\u{a0}', "")
+            .replace(',', ".")
+            .parse()
+            .unwrap()
+    };
     assert!(
-        texts.iter().any(|t| t.starts_with("Énergie par jour")),
+        texts
+            .iter()
+            .any(|t| t.starts_with("Heures creuses\u{a0}: 22h00-6h00")
+                && t.ends_with("(la session)")),
         "{texts:?}"
     );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Énergie par jour — PDL …1234 + PDL …4123 (8 nov. 2024")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("12345678901234")),
+        "the PDL is masked: {texts:?}"
+    );
+    assert_readable(&svg_nodes(&svg), &["#3182BD", "#D95F0E", "#31A354"]);
     // The PNG: the same size, drawn (text and the series' colours), not blank.
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
@@ -954,7 +1093,12 @@ fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
     let white = colours.iter().filter(|c| c[..3] == [255, 255, 255]).count();
     let share = 1.0 - white as f64 / colours.len() as f64;
     assert!((0.1..0.9).contains(&share), "{share}");
-    for series in [[0x31, 0x82, 0xbd], [0xd9, 0x5f, 0x0e], [0x31, 0xa3, 0x54]] {
+    for series in [
+        [0x31, 0x82, 0xbd],
+        [0xd9, 0x5f, 0x0e],
+        [0x31, 0xa3, 0x54],
+        [0xee, 0xec, 0xe4],
+    ] {
         assert!(colours.iter().any(|c| c[..3] == series), "{series:?}");
     }
     let distinct: std::collections::HashSet<&[u8]> = colours.iter().copied().collect();
@@ -964,27 +1108,43 @@ fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
         distinct.len()
     );
 
-    // In English.
+    // In English, the usage points in full on request.
     let (code, _, err) = run(linky(&home)
-        .args(["chart", "--lang", "en", "--session"])
+        .args(["chart", "--lang", "en", "--show-pdl", "--session"])
         .arg(main_session_file())
         .arg("-o")
         .arg(&svg));
     assert_eq!(code, 0, "{err}");
-    let (_, texts, _) = svg_parts(&svg);
+    let (_, english, _) = svg_parts(&svg);
     for label in [
-        "Off-peak hours",
-        "Peak hours",
         "Nov 8",
         "Mon",
         "Sun",
         "average kW",
+        "kWh per day",
+        "weekends and holidays",
     ] {
         assert!(
-            texts.iter().any(|t| t == label),
-            "{label:?} not in {texts:?}"
+            english.iter().any(|t| t == label),
+            "{label:?} not in {english:?}"
         );
     }
+    assert!(
+        english
+            .iter()
+            .any(|t| t.starts_with("Energy per day — PDL 12345678901234 + PDL 10284856584123")),
+        "{english:?}"
+    );
+    // The same totals, written the English way.
+    assert_eq!(peak(&texts, "Heures pleines\u{a0}: "), {
+        let text = english
+            .iter()
+            .find(|t| t.starts_with("Peak hours: "))
+            .unwrap();
+        text["Peak hours: ".len()..text.len() - 4]
+            .parse::<f64>()
+            .unwrap()
+    });
     // Bad requests: another format, a period without data.
     let (code, _, err) = run(linky(&home)
         .args(["chart", "--session"])
@@ -1012,14 +1172,57 @@ fn a_replay_keeps_its_state_for_a_chart_of_any_period_and_draws_its_own() {
     let state = home.join("state");
     let own = home.join("replay.svg");
     let (code, out, err) = run(linky(&home)
-        .args(["replay", "--two-years", "3", "--state"])
+        .args(["replay", "--lang", "en", "--two-years", "3", "--state"])
         .arg(&state)
         .arg("--chart")
         .arg(&own));
     assert_eq!(code, 0, "{out}{err}");
-    let (fills, _, _) = svg_parts(&own);
-    assert_eq!(fills.get("#3182BD"), Some(&(730 + 1)), "{fills:?}");
-    // A month of it, from the state folder: month labels in English.
+    // Two years: a bar a month (25 months touched), labels thinned, none overlapping.
+    let nodes = svg_nodes(&own);
+    let (fills, texts, _) = svg_parts(&own);
+    assert_eq!(fills.get("#3182BD"), Some(&(25 + 1)), "{fills:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("Energy per month — ")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t == "kWh per month"), "{texts:?}");
+    let months = texts
+        .iter()
+        .filter(|t| t.len() == 6 && t.as_bytes()[3] == b' ' && t[4..].parse::<u32>().is_ok())
+        .count();
+    assert!(
+        (6..=13).contains(&months),
+        "month labels, thinned: {texts:?}"
+    );
+    assert_readable(&nodes, &["#3182BD", "#D95F0E", "#31A354"]);
+    // No shading at that span; totals in the thousands grouped.
+    assert_eq!(fills.get("#EEECE4"), None, "{fills:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Off-peak hours: ") && t.ends_with(" kWh") && t.contains(',')),
+        "{texts:?}"
+    );
+
+    // Five months of it: a bar a week, Monday first; the first week cut to the period.
+    let weeks = home.join("weeks.svg");
+    let (code, out, err) = run(linky(&home)
+        .args(["chart", "--lang", "fr", "--pdl", "12345678901234"])
+        .args(["--from", "01/01/2024", "--to", "2024-05-31", "--state"])
+        .arg(&state)
+        .arg("-o")
+        .arg(&weeks));
+    assert_eq!(code, 0, "{out}{err}");
+    let (fills, texts, _) = svg_parts(&weeks);
+    assert!(
+        texts.iter().any(|t| t.starts_with("Énergie par semaine")),
+        "{texts:?}"
+    );
+    // 2024-01-01 is a Monday: 21 whole weeks and a last one of five days.
+    assert_eq!(fills.get("#D95F0E"), Some(&(22 + 1)), "{fills:?}");
+    assert_readable(&svg_nodes(&weeks), &["#3182BD", "#D95F0E"]);
+
+    // A month of it, from the state folder: day labels in English, thinned.
     let month = home.join("month.svg");
     let (code, out, err) = run(linky(&home)
         .args([
@@ -1047,7 +1250,68 @@ fn a_replay_keeps_its_state_for_a_chart_of_any_period_and_draws_its_own() {
     assert_eq!(fills.get("#3182BD"), Some(&(31 + 1)), "{fills:?}");
     // The consumer alone: no production bars.
     assert_eq!(fills.get("#31A354"), None, "{fills:?}");
-    assert!(texts.iter().any(|t| t == "Mar 31"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "Mar 1"), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Off-peak hours: ") && t.ends_with("(--schedule)")),
+        "{texts:?}"
+    );
+    assert_readable(&svg_nodes(&month), &["#3182BD", "#D95F0E"]);
+}
+
+#[test]
+fn a_tempo_chart_stacks_the_six_classes_by_day_colour() {
+    let home = Folder::new("chart-tempo");
+    // The main session's week: blue, then white on the 12th, red on the 13th.
+    let colours = home.join("colours.txt");
+    let mut lines = String::new();
+    for day in 7..=14 {
+        let colour = match day {
+            12 => "white",
+            13 => "red",
+            _ => "blue",
+        };
+        lines.push_str(&format!("2024-11-{day:02};{colour}\n"));
+    }
+    std::fs::write(&colours, lines).unwrap();
+    let svg = home.join("tempo.svg");
+    let (code, out, err) = run(linky(&home)
+        .args([
+            "chart",
+            "--lang",
+            "fr",
+            "--schedule",
+            "22:00-06:00",
+            "--colours",
+        ])
+        .arg(&colours)
+        .arg("--session")
+        .arg(main_session_file())
+        .arg("-o")
+        .arg(&svg));
+    assert_eq!(code, 0, "{out}{err}");
+    let (fills, texts, _) = svg_parts(&svg);
+    // Blue peak on the five blue days (and a swatch); white and red peak once each.
+    assert_eq!(fills.get("#1D4E89"), Some(&(5 + 1)), "{fills:?}");
+    assert_eq!(fills.get("#808080"), Some(&(1 + 1)), "{fills:?}");
+    assert_eq!(fills.get("#B2182B"), Some(&(1 + 1)), "{fills:?}");
+    // Red off-peak: the 13th's evening and the 14th's night.
+    assert_eq!(fills.get("#F4A582"), Some(&(2 + 1)), "{fills:?}");
+    for start in ["Bleu HP\u{a0}: ", "Blanc HC\u{a0}: ", "Rouge HP\u{a0}: "] {
+        assert!(
+            texts.iter().any(|t| t.starts_with(start)),
+            "{start:?} not in {texts:?}"
+        );
+    }
+    // The plain classes are gone: every day had its colours.
+    assert_eq!(fills.get("#D95F0E"), None, "{fills:?}");
+    assert_readable(
+        &svg_nodes(&svg),
+        &[
+            "#1D4E89", "#8FB8E6", "#808080", "#C8C8C8", "#B2182B", "#F4A582",
+        ],
+    );
 }
 
 // ---- costs ----
