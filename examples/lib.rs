@@ -352,7 +352,7 @@ pub async fn replay_quietly(session: Session) -> Result<(MemoryState, ReplayInfo
 /// The offers' comparison for a recorded session: replayed offline into memory, its
 /// consuming usage points' curve priced over the session's days, with the session's
 /// off-peak hours for HP/HC and `colours` for Tempo. The table, as
-/// [`costs::table`] writes it.
+/// [`costs::table`] writes it, in English.
 ///
 /// # Errors
 ///
@@ -380,8 +380,11 @@ pub async fn session_costs(
             .offpeak
             .parse()
             .map_err(|e: linky_core::ScheduleError| format!("the session's schedule: {e}"))?,
+        schedule_label: format!("{} (the session)", costs::schedule_summary(&info.offpeak)),
         usage_point: info.usage_points.first().cloned().unwrap_or_default(),
         colours,
+        colour_origin: None,
+        language: lang::Language::English,
     };
     let comparison = costs::compare(&curve, book, &options);
     Ok(costs::table(&comparison, &options, book))

@@ -294,9 +294,14 @@ struct CostsArgs {
     /// offers in the bundled format; repeat for more
     #[arg(long, value_name = "FILE")]
     prices: Vec<PathBuf>,
-    /// Tempo's day colours (YYYY-MM-DD;blue|white|red a line)
+    /// Tempo's day colours (YYYY-MM-DD;blue|white|red a line) [default: those the sync
+    /// kept, if any]
     #[arg(long, value_name = "FILE")]
     colours: Option<PathBuf>,
+    /// The off-peak schedule for HP/HC offers [default: the session's, else the
+    /// configuration's, else the contract's hours the sync kept]
+    #[arg(long, value_name = "SCHEDULE")]
+    schedule: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -1409,7 +1414,13 @@ impl Schedules<'_> {
             Exit::Usage
         })?;
         if schedule.has_two_tariffs(pdl) {
-            return Ok((schedule, format!("{} ({origin})", schedule_summary(text))));
+            return Ok((
+                schedule,
+                format!(
+                    "{} ({origin})",
+                    linky_examples::costs::schedule_summary(text)
+                ),
+            ));
         }
         if let Some(history) = meta.contract_hours.get(pdl)
             && let Some(last) = history.entries.last()
@@ -1435,21 +1446,6 @@ impl Schedules<'_> {
                 )
                 .to_owned(),
         ))
-    }
-}
-
-/// A schedule's text on one line, cut at 100 characters.
-fn schedule_summary(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    if line.chars().count() > 100 {
-        format!("{}…", line.chars().take(99).collect::<String>())
-    } else {
-        line
     }
 }
 
@@ -1827,15 +1823,12 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     };
     let colours = match &args.colours {
         None => None,
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| costs::read_colours(&text))
-        {
-            Ok(colours) => Some(colours),
-            Err(message) => {
-                eprintln!("error: {}: {message}", path.display());
-                return Exit::Usage;
-            }
+        Some(path) => match read_colour_file(path) {
+            Ok(colours) => Some((
+                colours,
+                costs::ColourOrigin::File(path.display().to_string()),
+            )),
+            Err(exit) => return exit,
         },
     };
     // What is priced: a session replayed into memory (its usage points, schedule and
@@ -1843,7 +1836,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     let (state, default_points, default_schedule, default_end, default_span): (
         Box<dyn StateStore>,
         Vec<String>,
-        String,
+        Option<String>,
         chrono::NaiveDate,
         i64,
     ) = if let Some(path) = &args.session {
@@ -1858,7 +1851,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
             Ok((state, info)) => (
                 Box::new(state),
                 info.usage_points.clone(),
-                info.offpeak.clone(),
+                Some(info.offpeak.clone()),
                 info.now.date(),
                 info.days,
             ),
@@ -1884,13 +1877,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         {
             return exit;
         }
-        (
-            Box::new(state),
-            usage_points,
-            config.schedule.clone(),
-            default_end,
-            365,
-        )
+        (Box::new(state), usage_points, None, default_end, 365)
     };
     let pdls = if args.usage_points.is_empty() {
         default_points
@@ -1909,30 +1896,37 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         Ok(period) => period,
         Err(exit) => return exit,
     };
-    let mut schedule: linky_core::OffPeakConfig = match default_schedule.parse() {
-        Ok(schedule) => schedule,
-        Err(error) => {
-            eprintln!("error: schedule: {error}");
-            return Exit::Usage;
-        }
-    };
+    let language = language(cli.lang);
     // What the sync learned, read once: the contract hours of a usage point the schedule
     // says nothing of, and (without a colour file) the colours it kept (`tempo = true`).
     let meta = state.load_meta().unwrap_or_default();
-    if !schedule.has_two_tariffs(first.as_str())
-        && let Some(history) = meta.contract_hours.get(first.as_str())
-    {
-        schedule = history.schedule(&schedule, first.as_str()).0;
-    }
-    let colours = colours.or_else(|| Some(meta.colours).filter(|colours| !colours.is_empty()));
+    let schedules = Schedules {
+        given: args.schedule.as_deref(),
+        session: default_schedule.as_deref(),
+        config: &config.schedule,
+    };
+    let (schedule, schedule_label) = match schedules.resolve(&meta, first.as_str(), language) {
+        Ok(chosen) => chosen,
+        Err(exit) => return exit,
+    };
+    let colours = colours.or_else(|| {
+        Some((meta.colours, costs::ColourOrigin::Kept)).filter(|(colours, _)| !colours.is_empty())
+    });
+    let (colours, colour_origin) = match colours {
+        Some((colours, origin)) => (Some(colours), Some(origin)),
+        None => (None, None),
+    };
     let curve = costs::consumption_curve(state.as_ref(), &usage_points, from, to);
     let options = costs::CostOptions {
         from,
         to,
         kva: args.kva.unwrap_or(config.kva),
         schedule,
+        schedule_label,
         usage_point: first.to_string(),
         colours,
+        colour_origin,
+        language,
     };
     let comparison = costs::compare(&curve, &book, &options);
     print!("{}", costs::table(&comparison, &options, &book));

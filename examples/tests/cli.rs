@@ -1351,7 +1351,7 @@ fn costs_compare_the_offers_of_a_session_with_colours_and_an_offer_of_ones_own()
     // Four offers, cheapest first: one's own (1 c/kWh), then the regulated ones.
     let offers: Vec<&str> = out
         .lines()
-        .skip(2)
+        .skip(3)
         .take_while(|line| !line.is_empty())
         .map(|line| line.split_whitespace().next().unwrap())
         .collect();
@@ -1417,7 +1417,7 @@ fn costs_take_newer_regulated_prices_from_the_cres_open_data_file() {
     .unwrap();
     let first_offer = |out: &str| {
         out.lines()
-            .nth(2)
+            .nth(3)
             .and_then(|line| line.split_whitespace().next())
             .unwrap_or_default()
             .to_owned()
@@ -2233,4 +2233,165 @@ async fn home_assistant_from_the_configuration() {
     assert_eq!(wrong.status.code(), Some(2), "{said}");
     assert!(said.contains("refused the credentials"), "{said}");
     assert!(other.with_state(|state| state.statistics.is_empty()));
+}
+
+#[test]
+fn costs_show_the_kwh_of_each_class_and_name_a_missing_tempo_day_in_french_or_english() {
+    let home = Folder::new("costs-classes");
+    // The main session's week with the 10th's colour missing: the 10th cannot be costed
+    // (its own colour), nor the 11th (its night takes the 10th's colour).
+    let colours = home.join("colours.txt");
+    let mut lines = String::new();
+    for day in (7..=14).filter(|day| *day != 10) {
+        lines.push_str(&format!("2024-11-{day:02};blue\n"));
+    }
+    std::fs::write(&colours, lines).unwrap();
+    let (code, out, err) = run(linky(&home)
+        .args(["costs", "--schedule", "22:00-06:00", "--colours"])
+        .arg(&colours)
+        .arg("--session")
+        .arg(main_session_file()));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("5 days compared"), "{out}");
+    assert!(
+        out.contains("\noff-peak hours: 22:00-06:00 (--schedule)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("left out: 1 day (the Tempo colour of 2024-11-10 is not known)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("left out: 1 day (the Tempo colour of 2024-11-10 is not known: the next day's night, to 06:00, takes the day before's colour)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "the colours known ({}) run from 2024-11-07 to 2024-11-14",
+            colours.display()
+        )),
+        "{out}"
+    );
+    // Per class: the kWh beside the euros; Base's kWh are HP/HC's two classes summed and
+    // Tempo's six.
+    let class_rows: Vec<Vec<String>> = out
+        .lines()
+        .skip_while(|line| !line.starts_with("offer          class"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    assert_eq!(class_rows.len(), 1 + 2 + 6, "{out}");
+    let kwh = |row: &Vec<String>| -> f64 { row[row.len() - 2].parse().unwrap() };
+    let base = class_rows.iter().find(|row| row[0] == "Base").unwrap();
+    let hphc = class_rows.iter().position(|row| row[0] == "HP/HC").unwrap();
+    let tempo = class_rows.iter().position(|row| row[0] == "Tempo").unwrap();
+    let hphc_sum = kwh(&class_rows[hphc]) + kwh(&class_rows[hphc + 1]);
+    assert!((kwh(base) - hphc_sum).abs() < 0.11, "{out}");
+    let tempo_sum: f64 = class_rows[tempo..tempo + 6].iter().map(kwh).sum();
+    assert!((kwh(base) - tempo_sum).abs() < 0.31, "{out}");
+    assert!(
+        class_rows
+            .iter()
+            .all(|row| row.last().unwrap().ends_with(" €")),
+        "{out}"
+    );
+
+    // In French: the same table, French words, days and numbers.
+    let (code, french, err) = run(linky(&home)
+        .args([
+            "costs",
+            "--lang",
+            "fr",
+            "--schedule",
+            "22:00-06:00",
+            "--colours",
+        ])
+        .arg(&colours)
+        .arg("--session")
+        .arg(main_session_file()));
+    assert_eq!(code, 0, "{french}{err}");
+    assert!(
+        french.starts_with("6 kVA, du 08/11/2024 au 14/11/2024\u{a0}: 5 jours comparés\n"),
+        "{french}"
+    );
+    assert!(
+        french.contains("\nheures creuses\u{a0}: 22:00-06:00 (--schedule)\n"),
+        "{french}"
+    );
+    assert!(
+        french.contains("écarté : 1 jour (la couleur Tempo du 10/11/2024 n'est pas connue)"),
+        "{french}"
+    );
+    assert!(french.contains("offre          classe"), "{french}");
+    assert!(french.contains("bleu HP"), "{french}");
+    let base_fr = french
+        .lines()
+        .find(|line| line.starts_with("Base           Base"))
+        .unwrap();
+    assert!(
+        base_fr.contains(',') && base_fr.ends_with(" €"),
+        "{base_fr}"
+    );
+    // LC_ALL in French is enough.
+    let (_, from_locale, _) = run(linky(&home)
+        .env("LC_ALL", "fr_FR.UTF-8")
+        .args(["costs", "--schedule", "22:00-06:00", "--colours"])
+        .arg(&colours)
+        .arg("--session")
+        .arg(main_session_file()));
+    assert_eq!(from_locale, french);
+}
+
+#[test]
+fn a_session_without_a_schedule_is_charted_with_the_configurations() {
+    let home = Folder::new("chart-config-schedule");
+    let session = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/sessions/client0-complete-60-days.json");
+    let svg = home.join("c.svg");
+    // No schedule anywhere: every hour is a peak hour, and the chart says so.
+    let (code, out, err) = run(linky(&home)
+        .args(["chart", "--session"])
+        .arg(&session)
+        .arg("-o")
+        .arg(&svg));
+    assert_eq!(code, 0, "{out}{err}");
+    let (fills, texts, _) = svg_parts(&svg);
+    assert!(
+        texts.contains(&"Off-peak hours: none: every hour counts as a peak hour".to_owned()),
+        "{texts:?}"
+    );
+    assert_eq!(fills.get("#3182BD"), None, "no off-peak bar: {fills:?}");
+    // The configuration's schedule, when the session has none.
+    std::fs::create_dir_all(home.join("config/linky")).unwrap();
+    std::fs::write(
+        home.join("config/linky/config.toml"),
+        "schedule = \"22:00-06:00\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(linky(&home)
+        .args(["chart", "--session"])
+        .arg(&session)
+        .arg("-o")
+        .arg(&svg));
+    assert_eq!(code, 0, "{out}{err}");
+    let (fills, texts, _) = svg_parts(&svg);
+    assert!(
+        texts.contains(&"Off-peak hours: 22:00-06:00 (the configuration)".to_owned()),
+        "{texts:?}"
+    );
+    assert_eq!(fills.get("#3182BD"), Some(&(60 + 1)), "{fills:?}");
+    // And the comparison says the same.
+    let (code, out, err) = run(linky(&home).args(["costs", "--session"]).arg(&session));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\noff-peak hours: 22:00-06:00 (the configuration)\n"),
+        "{out}"
+    );
 }

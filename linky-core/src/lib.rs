@@ -72,7 +72,7 @@ pub use plan::{
     history_window, next_run, plan_fetches, retry_not_before, shift_days, shift_days_time,
 };
 pub use prices::{
-    CompareSettings, Comparison, DayCost, EnergyPrice, MONEY_UNITS_PER_EURO, Money, Offer,
+    CompareSettings, Comparison, DayCost, EnergyPrice, LeftOut, MONEY_UNITS_PER_EURO, Money, Offer,
     OfferCost, OfferKind, PeriodCost, PriceBook, PriceFileError, PricePeriod, Subscription,
     compare_offers, costs_by_month, costs_by_year,
 };

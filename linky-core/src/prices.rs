@@ -328,6 +328,7 @@ impl Offer {
             date,
             subscription: period.subscription.on(date),
             energy,
+            energies: energies.to_vec(),
         })
     }
 }
@@ -341,6 +342,9 @@ pub struct DayCost {
     pub subscription: Money,
     /// The energy's cost per class.
     pub energy: Vec<Money>,
+    /// The energy consumed per class, as priced (the offer's classes, in the order of
+    /// its prices).
+    pub energies: Vec<Energy>,
 }
 
 impl DayCost {
@@ -872,6 +876,30 @@ impl OfferCost {
     pub fn subscription(&self) -> Money {
         self.days.iter().map(|d| d.subscription).sum()
     }
+
+    /// The energy's cost per class over the compared days (the offer's classes, in the
+    /// order of its prices).
+    pub fn class_costs(&self) -> Vec<Money> {
+        let mut costs = vec![Money::ZERO; self.kind.classes()];
+        for day in &self.days {
+            for (total, cost) in costs.iter_mut().zip(&day.energy) {
+                *total += *cost;
+            }
+        }
+        costs
+    }
+
+    /// The energy per class over the compared days, exact (the offer's classes, in the
+    /// order of its prices).
+    pub fn class_energies(&self) -> Vec<Energy> {
+        let mut energies = vec![Energy::ZERO; self.kind.classes()];
+        for day in &self.days {
+            for (total, energy) in energies.iter_mut().zip(&day.energies) {
+                *total += *energy;
+            }
+        }
+        energies
+    }
 }
 
 /// What a set of offers would have cost over the same days.
@@ -882,7 +910,73 @@ pub struct Comparison {
     /// The days compared: every offer has a price and the data it needs on each.
     pub days: Vec<NaiveDate>,
     /// Days of the period left out, and why (no data, no price, a colour unknown).
-    pub left_out: Vec<(NaiveDate, String)>,
+    pub left_out: Vec<(NaiveDate, LeftOut)>,
+}
+
+/// Why [`compare_offers`] left a day out; its `Display` says it in English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeftOut {
+    /// The curve does not cover the whole day.
+    NoCompleteData,
+    /// A colour a Tempo day needs is not known: the day before's (its night, 00:00 to
+    /// 06:00, takes the day before's colour), its own, or both (each `Some` when missing).
+    ColourUnknown {
+        /// The day before, when its colour is missing.
+        night: Option<NaiveDate>,
+        /// The day itself, when its colour is missing.
+        day: Option<NaiveDate>,
+    },
+    /// An offer has no price for the subscribed power that day.
+    NoPrice {
+        /// The offer's name.
+        offer: String,
+        /// The subscribed power.
+        kva: u32,
+        /// The last day of its prices, when they ended before the day.
+        ended: Option<NaiveDate>,
+    },
+}
+
+impl fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeftOut::NoCompleteData => f.write_str("no complete data"),
+            LeftOut::ColourUnknown {
+                night: Some(night),
+                day: Some(day),
+            } => write!(f, "the Tempo colours of {night} and {day} are not known"),
+            LeftOut::ColourUnknown {
+                night: Some(night),
+                day: None,
+            } => write!(
+                f,
+                "the Tempo colour of {night} is not known: the next day's night, to 06:00, takes the day before's colour"
+            ),
+            LeftOut::ColourUnknown { day, .. } => match day {
+                Some(day) => write!(f, "the Tempo colour of {day} is not known"),
+                None => f.write_str("a Tempo colour is not known"),
+            },
+            LeftOut::NoPrice {
+                offer,
+                kva,
+                ended: Some(until),
+            } => write!(
+                f,
+                "no {kva} kVA price for {offer}: its prices end on {until}"
+            ),
+            LeftOut::NoPrice { offer, kva, .. } => write!(f, "no {kva} kVA price for {offer}"),
+        }
+    }
+}
+
+/// Which colours a Tempo day lacks.
+fn tempo_colour_missing(date: NaiveDate, colours: &ColourCalendar) -> LeftOut {
+    let [night, day] = crate::TempoClassifier::needs(date);
+    LeftOut::ColourUnknown {
+        night: colours.colour(night).is_none().then_some(night),
+        day: colours.colour(day).is_none().then_some(day),
+    }
 }
 
 /// What [`compare_offers`] compares.
@@ -930,16 +1024,19 @@ pub fn compare_offers(
                 .collect()
         })
         .unwrap_or_default();
-    let mut left_out: Vec<(NaiveDate, String)> = Vec::new();
+    let mut left_out: Vec<(NaiveDate, LeftOut)> = Vec::new();
     let mut days: Vec<NaiveDate> = Vec::new();
     let uses_tempo = book.offers.iter().any(|o| o.kind == OfferKind::Tempo);
     for date in settings.from.iter_days().take_while(|d| *d < settings.to) {
         if !hphc.iter().any(|d| d.date == date && complete(d)) {
-            left_out.push((date, "no complete data".to_owned()));
+            left_out.push((date, LeftOut::NoCompleteData));
             continue;
         }
-        if uses_tempo && settings.colours.is_some() && !tempo_days.iter().any(|d| d.date == date) {
-            left_out.push((date, "its Tempo colour is not known".to_owned()));
+        if uses_tempo
+            && let Some(colours) = settings.colours
+            && !tempo_days.iter().any(|d| d.date == date)
+        {
+            left_out.push((date, tempo_colour_missing(date, colours)));
             continue;
         }
         if let Some(offer) = book
@@ -948,12 +1045,10 @@ pub fn compare_offers(
             .filter(|o| o.kind != OfferKind::Tempo || settings.colours.is_some())
             .find(|o| o.period_on(date, settings.kva).is_none())
         {
-            let reason = match offer.ended_before(date, settings.kva) {
-                Some(until) => format!(
-                    "no {} kVA price for {}: its prices end on {until}",
-                    settings.kva, offer.name
-                ),
-                None => format!("no {} kVA price for {}", settings.kva, offer.name),
+            let reason = LeftOut::NoPrice {
+                offer: offer.name.clone(),
+                kva: settings.kva,
+                ended: offer.ended_before(date, settings.kva),
             };
             left_out.push((date, reason));
             continue;

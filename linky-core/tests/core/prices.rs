@@ -165,8 +165,23 @@ fn offers_are_compared_on_the_same_days() {
         compared.left_out,
         [(
             date("2025-01-01"),
-            "its Tempo colour is not known".to_owned()
+            linky_core::LeftOut::ColourUnknown {
+                night: Some(date("2024-12-31")),
+                day: None
+            }
         )]
+    );
+    // The kWh beside the euros, per class, exact: 30 days of a flat kW.
+    let tempo = compared.offers.iter().find(|o| o.name == "Tempo").unwrap();
+    let energies = tempo.class_energies();
+    assert_eq!(energies.len(), 6);
+    assert_eq!(
+        energies.iter().copied().sum::<linky_core::Energy>(),
+        linky_core::Energy::from_wh(30 * 24 * 1000)
+    );
+    assert_eq!(
+        tempo.class_costs().into_iter().sum::<linky_core::Money>(),
+        tempo.total() - tempo.subscription()
     );
     let names: Vec<&str> = compared.offers.iter().map(|o| o.name.as_str()).collect();
     // A flat 1 kW, mostly blue: Tempo cheapest, then HP/HC (8 h off-peak), then Base.
@@ -289,6 +304,7 @@ proptest! {
             date: *d,
             subscription: subscription.on(*d),
             energy: vec![price.cost(Energy::from_wh(*wh))],
+            energies: vec![Energy::from_wh(*wh)],
         }).collect();
         let months = costs_by_month(&costs);
         prop_assert_eq!(months.len(), 1);
@@ -423,8 +439,16 @@ fn a_cre_period_ends_on_its_date_fin() {
         compared.left_out[0],
         (
             date("2026-01-16"),
-            "no 30 kVA price for Base: its prices end on 2026-01-15".to_owned()
+            linky_core::LeftOut::NoPrice {
+                offer: "Base".to_owned(),
+                kva: 30,
+                ended: Some(date("2026-01-15"))
+            }
         )
+    );
+    assert_eq!(
+        compared.left_out[0].1.to_string(),
+        "no 30 kVA price for Base: its prices end on 2026-01-15"
     );
     // A DATE_FIN before its DATE_DEBUT is a mistake, named where it is.
     let error = PriceBook::parse_open_data(
