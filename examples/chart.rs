@@ -419,10 +419,16 @@ pub fn masked_pdl(pdl: &str, show: bool) -> String {
 /// A message for another extension, an empty chart, or a file that cannot be written.
 pub fn write_chart(data: &ChartData, options: &ChartOptions, path: &Path) -> Result<(), String> {
     if data.is_empty() {
-        return Err("nothing to draw: no day with data in that period".to_owned());
+        return Err(options
+            .language
+            .pick(
+                "rien à dessiner : aucun jour avec des données sur cette période",
+                "nothing to draw: no day with data in that period",
+            )
+            .to_owned());
     }
     register_font()?;
-    writable(path)?;
+    writable(path, options.language)?;
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -448,22 +454,32 @@ pub fn write_chart(data: &ChartData, options: &ChartOptions, path: &Path) -> Res
 
 /// Whether a chart can be written at `path`, said as a sentence when it cannot (before
 /// plotters, whose errors read `ImageError(IoError(...))`).
-fn writable(path: &Path) -> Result<(), String> {
+fn writable(path: &Path, language: Language) -> Result<(), String> {
+    let cannot = language.pick(
+        "impossible d'écrire le graphique dans",
+        "cannot write the chart to",
+    );
     let parent = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !parent.is_dir() {
         return Err(format!(
-            "cannot write the chart to {}: the folder {} does not exist",
+            "{cannot} {}{} {} {}",
             path.display(),
-            parent.display()
+            language.pick(" : le dossier", ": the folder"),
+            parent.display(),
+            language.pick("n'existe pas", "does not exist"),
         ));
     }
     if path.is_dir() {
         return Err(format!(
-            "cannot write the chart to {}: it is a folder; give a file name ending in .svg or .png",
-            path.display()
+            "{cannot} {}{}",
+            path.display(),
+            language.pick(
+                " : c'est un dossier ; donnez un nom de fichier en .svg ou .png",
+                ": it is a folder; give a file name ending in .svg or .png"
+            ),
         ));
     }
     std::fs::OpenOptions::new()
@@ -474,11 +490,18 @@ fn writable(path: &Path) -> Result<(), String> {
         .map(drop)
         .map_err(|error| {
             let why = match error.kind() {
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_owned(),
+                std::io::ErrorKind::PermissionDenied => language
+                    .pick("permission refusée", "permission denied")
+                    .to_owned(),
+                std::io::ErrorKind::ReadOnlyFilesystem => language
+                    .pick(
+                        "le système de fichiers est en lecture seule",
+                        "the file system is read-only",
+                    )
+                    .to_owned(),
                 _ => error.to_string(),
             };
-            format!("cannot write the chart to {}: {why}", path.display())
+            format!("{cannot} {}{} {why}", path.display(), language.colon())
         })
 }
 

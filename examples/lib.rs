@@ -156,7 +156,16 @@ pub async fn replay_into(
     out: &mut (dyn Write + Send),
     progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
 ) -> Result<Replayed, String> {
-    replay_showing(session, target, state, out, progress, RowsShown::Auto).await
+    replay_showing(
+        session,
+        target,
+        state,
+        out,
+        progress,
+        RowsShown::Auto,
+        lang::Language::English,
+    )
+    .await
 }
 
 /// Which day rows a replay prints.
@@ -172,15 +181,31 @@ pub enum RowsShown {
 /// The most day rows a device prints in full with [`RowsShown::Auto`].
 pub const ROWS_IN_FULL: usize = 62;
 
-/// The day tables of `memory`, as [`RowsShown`] says.
+/// The day tables of `memory`, as [`RowsShown`] says, in English.
 pub fn day_tables(memory: &MemorySink, rows: RowsShown) -> String {
+    day_tables_in(memory, rows, lang::Language::English)
+}
+
+/// The day tables of `memory`, as [`RowsShown`] says, in `language` (English: as
+/// [`MemorySink`]'s `Display` writes them).
+pub fn day_tables_in(memory: &MemorySink, rows: RowsShown, language: lang::Language) -> String {
     use std::fmt::Write as _;
+    let pick = |french: &'static str, english: &'static str| language.pick(french, english);
+    let kwh = |energy: linky_core::Energy, width: usize| {
+        let text = format!("{:.3}", energy.as_kwh());
+        let text = match language {
+            lang::Language::French => text.replace('.', ","),
+            lang::Language::English => text,
+        };
+        format!("{text:>width$}")
+    };
     let long = |id: &String| {
         memory
             .device(id)
             .is_some_and(|device| device.days.len() > ROWS_IN_FULL)
     };
-    if rows == RowsShown::All || !memory.device_ids().iter().any(long) {
+    let shorten = rows == RowsShown::Auto && memory.device_ids().iter().any(long);
+    if !shorten && language == lang::Language::English {
         return memory.to_string();
     }
     let mut text = String::new();
@@ -189,24 +214,39 @@ pub fn day_tables(memory: &MemorySink, rows: RowsShown) -> String {
         let Some(device) = memory.device(&id) else {
             continue;
         };
-        let _ = writeln!(text, "device {id}");
-        // Summed exactly, shown in kWh.
-        let mut sums = [linky_core::Energy::ZERO; 3];
-        for totals in device.days.values() {
-            let [u1, u2, r1, r2] = totals.in_order();
-            sums[0] += u1;
-            sums[1] += u2;
-            sums[2] += r1 + r2;
+        let _ = writeln!(text, "{} {id}", pick("appareil", "device"));
+        if shorten {
+            // Summed exactly, shown in kWh.
+            let mut sums = [linky_core::Energy::ZERO; 3];
+            for totals in device.days.values() {
+                let [u1, u2, r1, r2] = totals.in_order();
+                sums[0] += u1;
+                sums[1] += u2;
+                sums[2] += r1 + r2;
+            }
+            if let (Some(first), Some(last)) =
+                (device.days.keys().next(), device.days.keys().last())
+            {
+                let [hp, hc, production] = sums.map(|energy| kwh(energy, 0));
+                let _ = match language {
+                    lang::Language::French => writeln!(
+                        text,
+                        "  {} lignes de jours du {first} au {last} : HP {hp} kWh, HC {hc} kWh, production {production} kWh",
+                        device.days.len()
+                    ),
+                    lang::Language::English => writeln!(
+                        text,
+                        "  {} day rows from {first} to {last}: HP {hp} kWh, HC {hc} kWh, production {production} kWh",
+                        device.days.len()
+                    ),
+                };
+            }
         }
-        let [hp, hc, production] = sums.map(linky_core::Energy::as_kwh);
-        if let (Some(first), Some(last)) = (device.days.keys().next(), device.days.keys().last()) {
-            let _ = writeln!(
-                text,
-                "  {} day rows from {first} to {last}: HP {hp:.3} kWh, HC {hc:.3} kWh, production {production:.3} kWh",
-                device.days.len()
-            );
-        }
-        let shown = device.days.len().min(7);
+        let shown = if shorten {
+            device.days.len().min(7)
+        } else {
+            device.days.len()
+        };
         hidden += device.days.len() - shown;
         let _ = writeln!(
             text,
@@ -214,18 +254,67 @@ pub fn day_tables(memory: &MemorySink, rows: RowsShown) -> String {
             "date", "HP kWh", "HC kWh", "production kWh"
         );
         for (date, totals) in device.days.iter().skip(device.days.len() - shown) {
-            let [u1, u2, r1, r2] = totals.in_order().map(|energy| energy.as_kwh());
-            let _ = writeln!(text, "  {date}  {u1:>10.3}  {u2:>10.3}  {:>14.3}", r1 + r2);
+            let [u1, u2, r1, r2] = totals.in_order();
+            let _ = writeln!(
+                text,
+                "  {date}  {}  {}  {}",
+                kwh(u1, 10),
+                kwh(u2, 10),
+                kwh(r1 + r2, 14)
+            );
+        }
+        if !shorten {
+            // The dashboard and hour rows, as the memory sink prints them.
+            let _ = match &device.dashboard {
+                Some(row) => writeln!(
+                    text,
+                    "  {}{} U1 {} kWh, U2 {} kWh, R1 {} kWh, R2 {} kWh, {} {} VA",
+                    pick("tableau de bord", "dashboard"),
+                    language.colon(),
+                    kwh(row.u1, 0),
+                    kwh(row.u2, 0),
+                    kwh(row.r1, 0),
+                    kwh(row.r2, 0),
+                    pick("pointe", "peak"),
+                    row.cons_va
+                ),
+                None => writeln!(
+                    text,
+                    "  {}",
+                    pick(
+                        "tableau de bord : non écrit (données manquantes sur la période)",
+                        "dashboard: not written (missing data for the period)"
+                    )
+                ),
+            };
+            if !device.hours.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "  {}{} {}",
+                    pick("lignes d'heures", "hour rows"),
+                    language.colon(),
+                    device.hours.len()
+                );
+            }
         }
     }
-    let _ = writeln!(
-        text,
-        "({hidden} earlier day rows not shown: --all-rows prints them)"
-    );
+    if shorten {
+        let _ = match language {
+            lang::Language::French => writeln!(
+                text,
+                "({hidden} lignes de jours plus anciennes non montrées : --all-rows les affiche)"
+            ),
+            lang::Language::English => writeln!(
+                text,
+                "({hidden} earlier day rows not shown: --all-rows prints them)"
+            ),
+        };
+    }
     text
 }
 
-/// [`replay_into`], its day rows printed as `rows` says.
+/// [`replay_into`], its day rows printed as `rows` says, its tables and closing lines in
+/// `language` (the sync's progress lines stay as the library writes them).
 ///
 /// # Errors
 ///
@@ -237,6 +326,7 @@ pub async fn replay_showing(
     out: &mut (dyn Write + Send),
     progress: Option<&mut (dyn FnMut(&linky_domoticz::SyncEvent) + Send)>,
     rows: RowsShown,
+    language: lang::Language,
 ) -> Result<Replayed, String> {
     let info = session.replay.clone();
     let quotas = session
@@ -308,21 +398,35 @@ pub async fn replay_showing(
     };
     let served = server.served();
     let replayed = server.finish();
-    let retried = match quotas {
-        0 => String::new(),
-        1 => " (a quota error among them, retried by the client)".to_owned(),
-        count => format!(" ({count} quota errors among them, retried by the client)"),
+    let retried = match (quotas, language) {
+        (0, _) => String::new(),
+        (1, lang::Language::English) => {
+            " (a quota error among them, retried by the client)".to_owned()
+        }
+        (count, lang::Language::English) => {
+            format!(" ({count} quota errors among them, retried by the client)")
+        }
+        (1, lang::Language::French) => {
+            " (dont une erreur de quota, retentée par le client)".to_owned()
+        }
+        (count, lang::Language::French) => {
+            format!(" (dont {count} erreurs de quota, retentées par le client)")
+        }
     };
-    writeln!(out, "  {served} exchanges replayed{retried}").ok();
+    match language {
+        lang::Language::English => writeln!(out, "  {served} exchanges replayed{retried}"),
+        lang::Language::French => writeln!(out, "  {served} échanges rejoués{retried}"),
+    }
+    .ok();
     writeln!(out).ok();
-    write!(out, "{}", day_tables(&memory, rows)).ok();
+    write!(out, "{}", day_tables_in(&memory, rows, language)).ok();
     writeln!(out).ok();
     if !shown_elsewhere {
         print_devices(out, &report);
         writeln!(out, "next run: {}", report.next_run).ok();
     }
     let outcome = outcome_of(&report);
-    let as_recorded = finish(out, replayed, outcome, info.as_ref());
+    let as_recorded = finish(out, replayed, outcome, info.as_ref(), language);
     Ok(Replayed {
         report: Some(report),
         outcome,
@@ -401,21 +505,34 @@ pub fn explain(
     pdl: Option<&str>,
     flow: Flow,
     zone: linky_core::HolidayZone,
+    language: lang::Language,
 ) -> Result<String, String> {
     use std::fmt::Write as _;
+    let pick = |french: &'static str, english: &'static str| language.pick(french, english);
+    let colon = language.colon();
+    let error_word = pick("erreur", "error");
     let mut text = String::new();
     let config: linky_core::OffPeakConfig = match schedule.parse() {
         Ok(config) => config,
         // Enedis' own wording, as its contracts and bills say it: `HC (22H00-6H00)`.
         Err(_) if schedule.trim_start().to_ascii_uppercase().starts_with("HC") => {
             let ranges = linky_core::parse_contract_hours(schedule)
-                .map_err(|error| format!("{schedule}\nerror: {error}"))?;
+                .map_err(|error| format!("{schedule}\n{error_word}{colon} {error}"))?;
             let words: Vec<String> = ranges.iter().map(ToString::to_string).collect();
             let config: linky_core::OffPeakConfig = words
                 .join(" ")
                 .parse()
-                .map_err(|error| format!("{schedule}\nerror: {error}"))?;
-            writeln!(text, "read as Enedis' wording: {}", words.join(" ")).ok();
+                .map_err(|error| format!("{schedule}\n{error_word}{colon} {error}"))?;
+            writeln!(
+                text,
+                "{}{colon} {}",
+                pick(
+                    "lu comme la formulation d'Enedis",
+                    "read as Enedis' wording"
+                ),
+                words.join(" ")
+            )
+            .ok();
             config
         }
         Err(error) => {
@@ -423,15 +540,26 @@ pub fn explain(
             let error: linky_core::ScheduleError = error;
             let indent = " ".repeat(error.column().saturating_sub(1));
             let carets = "^".repeat(error.word().chars().count().max(1));
-            return Err(format!("{schedule}\n{indent}{carets}\nerror: {error}"));
+            return Err(format!(
+                "{schedule}\n{indent}{carets}\n{error_word}{colon} {error}"
+            ));
         }
     };
-    writeln!(text, "canonical: {config}").ok();
-    writeln!(text, "holidays: {zone}").ok();
+    writeln!(
+        text,
+        "{}{colon} {config}",
+        pick("forme canonique", "canonical")
+    )
+    .ok();
+    writeln!(text, "{}{colon} {zone}", pick("jours fériés", "holidays")).ok();
     if config.is_empty() {
         writeln!(
             text,
-            "no off-peak hours: every minute is peak, for every PDL"
+            "{}",
+            pick(
+                "aucune heure creuse : toutes les minutes sont pleines, pour tous les PDL",
+                "no off-peak hours: every minute is peak, for every PDL"
+            )
         )
         .ok();
         return Ok(text);
@@ -442,27 +570,38 @@ pub fn explain(
             .usage_points
             .iter()
             .map(|(pdl, _)| (pdl.clone(), pdl.clone()))
-            .chain([(String::new(), "any other PDL".to_owned())])
+            .chain([(
+                String::new(),
+                pick("tout autre PDL", "any other PDL").to_owned(),
+            )])
             .collect(),
     };
-    const WEEKDAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
+    let weekdays: [&str; 7] = match language {
+        lang::Language::French => [
+            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+        ],
+        lang::Language::English => [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ],
+    };
     let mut long_days = std::collections::BTreeSet::new();
     for (device, label) in devices {
         for (when, mut timetable) in config.timetables(&device, flow) {
             timetable.device = label.clone();
             writeln!(text).ok();
             if config.is_dated() {
-                writeln!(text, "{when}:").ok();
+                writeln!(text, "{}{colon}", french_schedule_words(language, &when)).ok();
             }
-            write!(text, "{timetable}").ok();
+            match language {
+                lang::Language::English => write!(text, "{timetable}").ok(),
+                lang::Language::French => write!(text, "{}", french_timetable(&timetable)).ok(),
+            };
             for (day, pieces) in timetable.weekdays.iter().enumerate() {
                 let minutes: u32 = pieces
                     .iter()
@@ -474,29 +613,132 @@ pub fn explain(
             }
         }
         if !config.has_two_tariffs(&device) {
-            writeln!(text, "  (a single tariff: no section applies)").ok();
+            writeln!(
+                text,
+                "  {}",
+                pick(
+                    "(un seul tarif : aucune section ne s'applique)",
+                    "(a single tariff: no section applies)"
+                )
+            )
+            .ok();
         }
     }
     // Contracts give 8 h a day: more than 12 is a week-end offer's day, or a typo.
     let mut by_length: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
     for (day, minutes) in long_days {
         let days = by_length.entry(minutes).or_default();
-        if !days.contains(&WEEKDAYS[day]) {
-            days.push(WEEKDAYS[day]);
+        if !days.contains(&weekdays[day]) {
+            days.push(weekdays[day]);
         }
     }
     for (minutes, days) in by_length {
-        writeln!(
-            text,
-            "\nwarning: {} {} {}h{:02} off-peak, more than 12 h a day: right for a week-end offer, a mistake otherwise",
-            days.join(", "),
-            if days.len() == 1 { "has" } else { "have" },
-            minutes / 60,
-            minutes % 60
-        )
+        match language {
+            lang::Language::French => writeln!(
+                text,
+                "\nattention : {} {} {}h{:02} d'heures creuses, plus de 12 h par jour : juste pour une offre week-end, une erreur sinon",
+                days.join(", "),
+                if days.len() == 1 { "a" } else { "ont" },
+                minutes / 60,
+                minutes % 60
+            ),
+            lang::Language::English => writeln!(
+                text,
+                "\nwarning: {} {} {}h{:02} off-peak, more than 12 h a day: right for a week-end offer, a mistake otherwise",
+                days.join(", "),
+                if days.len() == 1 { "has" } else { "have" },
+                minutes / 60,
+                minutes % 60
+            ),
+        }
         .ok();
     }
     Ok(text)
+}
+
+/// The words of a timetable's source and period (from linky-core, in English) in French.
+fn french_schedule_words(language: lang::Language, text: &str) -> String {
+    if language == lang::Language::English {
+        return text.to_owned();
+    }
+    const WORDS: [(&str, &str); 13] = [
+        (
+            "no section applies: all peak",
+            "aucune section ne s'applique : tout en heures pleines",
+        ),
+        ("the section of", "la section de"),
+        ("the default section", "la section par défaut"),
+        ("its production part", "sa partie production"),
+        (
+            "its consumption part (no production part)",
+            "sa partie consommation (pas de partie production)",
+        ),
+        ("its consumption part", "sa partie consommation"),
+        (
+            "in summer (1 April - 31 October)",
+            "en été (1er avril - 31 octobre)",
+        ),
+        (
+            "in winter (1 November - 31 March)",
+            "en hiver (1er novembre - 31 mars)",
+        ),
+        ("otherwise", "sinon"),
+        ("always", "toujours"),
+        ("from ", "à partir du "),
+        ("until ", "jusqu'au "),
+        (" to ", " au "),
+    ];
+    let mut text = text.to_owned();
+    for (english, french) in WORDS {
+        text = text.replace(english, french);
+    }
+    text
+}
+
+/// A timetable as linky-core's `Display` writes it, in French.
+fn french_timetable(timetable: &linky_core::Timetable) -> String {
+    use std::fmt::Write as _;
+    const DAYS: [&str; 7] = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."];
+    let pieces = |pieces: &[(u16, u16)]| -> String {
+        if pieces.is_empty() {
+            return "tout en heures pleines".to_owned();
+        }
+        let clock = |minute: u16| format!("{:02}:{:02}", minute / 60, minute % 60);
+        let mut text = pieces
+            .iter()
+            .map(|(begin, end)| format!("{}-{}", clock(*begin), clock(*end)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if pieces == [(0, 24 * 60)] {
+            text.push_str(" (toute la journée)");
+        }
+        text
+    };
+    let flow = match timetable.flow {
+        Flow::Consumption => "consommation",
+        Flow::Production => "production",
+    };
+    let mut text = String::new();
+    writeln!(
+        text,
+        "{flow} de {} : {}",
+        timetable.device,
+        french_schedule_words(lang::Language::French, &timetable.source)
+    )
+    .ok();
+    for (index, day) in timetable.weekdays.iter().enumerate() {
+        writeln!(text, "  {:<4}  {}", DAYS[index], pieces(day)).ok();
+    }
+    writeln!(
+        text,
+        "  fériés  {}",
+        match &timetable.holidays {
+            Some(holidays) => pieces(holidays),
+            None => "comme leur jour de semaine".to_owned(),
+        }
+    )
+    .ok();
+    text
 }
 
 /// Per device: rows written, dashboard, anomalies, errors; then the run's own errors.
@@ -534,6 +776,7 @@ fn finish(
     replayed: Result<(), linky_enedis::ReplayError>,
     outcome: Outcome,
     info: Option<&ReplayInfo>,
+    language: lang::Language,
 ) -> bool {
     let exact = match replayed {
         Ok(()) => true,
@@ -543,9 +786,26 @@ fn finish(
         }
     };
     let expected = info.map(|info| info.outcome);
+    let (word, recorded) = match language {
+        lang::Language::French => ("résultat :", "enregistré :"),
+        lang::Language::English => ("outcome:", "recorded:"),
+    };
+    let said = |outcome: Outcome| match (language, outcome) {
+        (lang::Language::French, Outcome::Success) => "succès".to_owned(),
+        (lang::Language::French, Outcome::RetryLater) => "réessayer plus tard".to_owned(),
+        (lang::Language::French, Outcome::ConsentLost) => "consentement perdu".to_owned(),
+        (lang::Language::French, Outcome::Failure) => "échec".to_owned(),
+        (_, outcome) => outcome.to_string(),
+    };
     match expected {
-        Some(expected) => writeln!(out, "outcome: {outcome} (recorded: {expected})").ok(),
-        None => writeln!(out, "outcome: {outcome}").ok(),
+        Some(expected) => writeln!(
+            out,
+            "{word} {} ({recorded} {})",
+            said(outcome),
+            said(expected)
+        )
+        .ok(),
+        None => writeln!(out, "{word} {}", said(outcome)).ok(),
     };
     exact && expected.is_none_or(|expected| expected == outcome)
 }
@@ -617,7 +877,13 @@ async fn replay_daily(
             }
         }
     }
-    let as_recorded = finish(out, server.finish(), outcome, Some(&info));
+    let as_recorded = finish(
+        out,
+        server.finish(),
+        outcome,
+        Some(&info),
+        lang::Language::English,
+    );
     Ok(Replayed {
         report: None,
         outcome,

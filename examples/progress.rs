@@ -2,6 +2,7 @@
 //! quota's or a retry's wait shown as such), plain lines elsewhere, the typed events as
 //! JSON lines for other programs, or nothing; and the summary table at the end.
 
+use crate::lang::Language;
 use std::io::Write;
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub struct Reporter {
     done: u64,
     /// Per usage point and kind: requests planned, and done.
     kinds: std::collections::HashMap<(String, &'static str), (u64, u64)>,
+    /// The summary's language.
+    language: Language,
 }
 
 impl Reporter {
@@ -42,7 +45,14 @@ impl Reporter {
             planned: 0,
             done: 0,
             kinds: Default::default(),
+            language: Language::English,
         }
+    }
+
+    /// The same, its summary in `language`.
+    pub fn with_language(mut self, language: Language) -> Reporter {
+        self.language = language;
+        self
     }
 
     /// How it shows progress.
@@ -225,7 +235,10 @@ impl Reporter {
                 for error in refresh.errors.iter().chain(&refresh.notes) {
                     println!("error: {error}");
                 }
-                println!("{}", forecast_line(&refresh.forecast, refresh.next_check));
+                println!(
+                    "{}",
+                    forecast_line(&refresh.forecast, refresh.next_check, self.language)
+                );
             }
         }
     }
@@ -241,7 +254,7 @@ impl Reporter {
                 }
             }
             Mode::Json => println!("{}", report_json(report)),
-            Mode::Bars | Mode::Lines => print!("{}", summary_table(report)),
+            Mode::Bars | Mode::Lines => print!("{}", summary_table(report, self.language)),
         }
     }
 }
@@ -257,15 +270,16 @@ pub fn human_wait(wait: Duration) -> String {
 }
 
 /// The summary table of a run.
-pub fn summary_table(report: &SyncReport) -> String {
+pub fn summary_table(report: &SyncReport, language: Language) -> String {
+    let pick = |french: &'static str, english: &'static str| language.pick(french, english);
     let mut rows = vec![[
-        "device".to_owned(),
-        "days".to_owned(),
-        "hours".to_owned(),
-        "dashboard".to_owned(),
+        pick("appareil", "device").to_owned(),
+        pick("jours", "days").to_owned(),
+        pick("heures", "hours").to_owned(),
+        pick("tableau de bord", "dashboard").to_owned(),
         "anomalies".to_owned(),
-        "waiting".to_owned(),
-        "errors".to_owned(),
+        pick("en attente", "waiting").to_owned(),
+        pick("erreurs", "errors").to_owned(),
     ]];
     for device in &report.devices {
         rows.push([
@@ -273,7 +287,7 @@ pub fn summary_table(report: &SyncReport) -> String {
             device.days_written.to_string(),
             device.hours_written.to_string(),
             if device.dashboard_written {
-                "written"
+                pick("écrit", "written")
             } else {
                 "-"
             }
@@ -324,20 +338,24 @@ pub fn summary_table(report: &SyncReport) -> String {
         {
             continue;
         }
-        text.push_str(&format!("error: {error}\n"));
+        text.push_str(&format!("{}{error}\n", pick("erreur : ", "error: ")));
     }
     if let Some(forecast) = &report.forecast {
-        text.push_str(&forecast_line(forecast, report.next_colour_check));
+        text.push_str(&forecast_line(forecast, report.next_colour_check, language));
         text.push('\n');
     }
     text.push_str(&format!(
-        "{} requests answered; {}\nnext run: {}\n",
+        "{} {}{} {}\n{}{} {}\n",
         report.requests,
+        pick("requêtes traitées", "requests answered"),
+        pick(" ;", ";"),
         match &report.stopped {
-            Some(reason) => format!("stopped: {reason}"),
-            None if report.is_success() => "success".to_owned(),
-            None => "finished with errors".to_owned(),
+            Some(reason) => format!("{}{} {reason}", pick("arrêté", "stopped"), language.colon()),
+            None if report.is_success() => pick("succès", "success").to_owned(),
+            None => pick("terminé avec des erreurs", "finished with errors").to_owned(),
         },
+        pick("prochaine exécution", "next run"),
+        language.colon(),
         report.next_run
     ));
     text
@@ -348,17 +366,41 @@ pub fn summary_table(report: &SyncReport) -> String {
 pub fn forecast_line(
     forecast: &linky_domoticz::ColourForecast,
     next_check: Option<chrono::NaiveDateTime>,
+    language: Language,
 ) -> String {
-    let word = |colour: Option<linky_core::DayColour>| colour.map_or("unknown", |c| c.as_str());
-    let mut line = format!(
-        "Tempo: today {}, tomorrow {}",
-        word(forecast.today_colour),
-        word(forecast.tomorrow_colour)
-    );
+    let word = |colour| colour_word(language, colour);
+    let mut line = match language {
+        Language::French => format!(
+            "Tempo : aujourd'hui {}, demain {}",
+            word(forecast.today_colour),
+            word(forecast.tomorrow_colour)
+        ),
+        Language::English => format!(
+            "Tempo: today {}, tomorrow {}",
+            word(forecast.today_colour),
+            word(forecast.tomorrow_colour)
+        ),
+    };
     if let Some(at) = next_check {
-        line.push_str(&format!(" (asked again at {at})"));
+        line.push_str(&format!(
+            " ({} {at})",
+            language.pick("redemandé à", "asked again at")
+        ));
     }
     line
+}
+
+/// A day colour's word in `language` (`bleu`, `blue`), `inconnue`/`unknown` when unknown.
+pub fn colour_word(language: Language, colour: Option<linky_core::DayColour>) -> &'static str {
+    use linky_core::DayColour;
+    match (language, colour) {
+        (Language::French, Some(DayColour::Blue)) => "bleu",
+        (Language::French, Some(DayColour::White)) => "blanc",
+        (Language::French, Some(DayColour::Red)) => "rouge",
+        (Language::French, None) => "inconnue",
+        (Language::English, Some(colour)) => colour.as_str(),
+        (Language::English, None) => "unknown",
+    }
 }
 
 /// Today's and tomorrow's colours as JSON (`null` when unknown).
@@ -452,56 +494,118 @@ impl TempoStatus {
     }
 }
 
-impl std::fmt::Display for TempoStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl TempoStatus {
+    /// The status for a person, in `language`.
+    pub fn text(&self, language: Language) -> String {
         use chrono::Datelike;
-        let word = |colour: Option<linky_core::DayColour>| colour.map_or("unknown", |c| c.as_str());
+        use std::fmt::Write as _;
+        let word = |colour| colour_word(language, colour);
+        let pick = |french: &'static str, english: &'static str| language.pick(french, english);
         let next_day = self.date.succ_opt().unwrap_or(self.date);
         let next_note = match (self.next, self.next_provisional) {
-            (None, _) => " (RTE publishes it around 11:00)",
-            (Some(_), true) => " (learned before 11:30: may still change)",
+            (None, _) => pick(
+                " (RTE la publie vers 11 h)",
+                " (RTE publishes it around 11:00)",
+            ),
+            (Some(_), true) => pick(
+                " (apprise avant 11 h 30 : peut encore changer)",
+                " (learned before 11:30: may still change)",
+            ),
             (Some(_), false) => "",
         };
-        writeln!(
-            f,
-            "Tempo on {}: {}; on {}: {}{next_note}",
-            self.date,
-            word(self.colour),
-            next_day,
-            word(self.next)
-        )?;
-        writeln!(
-            f,
-            "season {}-{} (1 September to 31 August), up to {}:",
-            self.season_start.year(),
-            self.season_start.year() + 1,
-            self.date
-        )?;
-        let [blue, white, red] = self.used;
-        writeln!(
-            f,
-            "  red    {red:>3} of {TEMPO_RED_DAYS} used, {} left",
-            TEMPO_RED_DAYS.saturating_sub(red)
-        )?;
-        writeln!(
-            f,
-            "  white  {white:>3} of {TEMPO_WHITE_DAYS} used, {} left",
-            TEMPO_WHITE_DAYS.saturating_sub(white)
-        )?;
-        writeln!(
-            f,
-            "  blue   {blue:>3} of {}",
-            self.season_days - TEMPO_RED_DAYS - TEMPO_WHITE_DAYS
-        )?;
-        if self.unknown > 0 {
-            writeln!(
+        let mut f = String::new();
+        match language {
+            Language::French => writeln!(
                 f,
-                "  {} day(s) of the season without a kept colour: the counts above miss them \
-                 (a sync with tempo = true keeps the colours of its history window)",
-                self.unknown
-            )?;
+                "Tempo le {} : {} ; le {} : {}{next_note}",
+                self.date,
+                word(self.colour),
+                next_day,
+                word(self.next)
+            ),
+            Language::English => writeln!(
+                f,
+                "Tempo on {}: {}; on {}: {}{next_note}",
+                self.date,
+                word(self.colour),
+                next_day,
+                word(self.next)
+            ),
         }
-        Ok(())
+        .ok();
+        match language {
+            Language::French => writeln!(
+                f,
+                "saison {}-{} (1er septembre au 31 août), jusqu'au {} :",
+                self.season_start.year(),
+                self.season_start.year() + 1,
+                self.date
+            ),
+            Language::English => writeln!(
+                f,
+                "season {}-{} (1 September to 31 August), up to {}:",
+                self.season_start.year(),
+                self.season_start.year() + 1,
+                self.date
+            ),
+        }
+        .ok();
+        let [blue, white, red] = self.used;
+        let (of, used, left) = (
+            pick("sur", "of"),
+            pick("utilisés", "used"),
+            pick("restants", "left"),
+        );
+        let names = [
+            pick("rouge", "red"),
+            pick("blanc", "white"),
+            pick("bleu", "blue"),
+        ];
+        writeln!(
+            f,
+            "  {:<6} {red:>3} {of} {TEMPO_RED_DAYS} {used}, {} {left}",
+            names[0],
+            TEMPO_RED_DAYS.saturating_sub(red)
+        )
+        .ok();
+        writeln!(
+            f,
+            "  {:<6} {white:>3} {of} {TEMPO_WHITE_DAYS} {used}, {} {left}",
+            names[1],
+            TEMPO_WHITE_DAYS.saturating_sub(white)
+        )
+        .ok();
+        writeln!(
+            f,
+            "  {:<6} {blue:>3} {of} {}",
+            names[2],
+            self.season_days - TEMPO_RED_DAYS - TEMPO_WHITE_DAYS
+        )
+        .ok();
+        if self.unknown > 0 {
+            match language {
+                Language::French => writeln!(
+                    f,
+                    "  {} jour(s) de la saison sans couleur gardée : les comptes ci-dessus les manquent \
+                     (une synchronisation avec tempo = true garde les couleurs de sa fenêtre d'historique)",
+                    self.unknown
+                ),
+                Language::English => writeln!(
+                    f,
+                    "  {} day(s) of the season without a kept colour: the counts above miss them \
+                     (a sync with tempo = true keeps the colours of its history window)",
+                    self.unknown
+                ),
+            }
+            .ok();
+        }
+        f
+    }
+}
+
+impl std::fmt::Display for TempoStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Language::English))
     }
 }
 
@@ -626,8 +730,12 @@ mod tests {
             .unwrap()
             .and_hms_opt(11, 37, 0);
         assert_eq!(
-            forecast_line(&forecast, check),
+            forecast_line(&forecast, check, Language::English),
             "Tempo: today red, tomorrow unknown (asked again at 2024-06-20 11:37:00)"
+        );
+        assert_eq!(
+            forecast_line(&forecast, check, Language::French),
+            "Tempo : aujourd'hui rouge, demain inconnue (redemandé à 2024-06-20 11:37:00)"
         );
         let json = forecast_json(Some(&forecast), None);
         assert_eq!(json["today_colour"], "red");

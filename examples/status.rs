@@ -3,6 +3,7 @@
 //! secrets) and the outputs configured. The last run is what `linky sync` leaves in
 //! `last-run.json` beside the readings.
 
+use crate::lang::Language;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -207,21 +208,42 @@ pub fn status(folder: &Path, usage_points: &[String], outputs: Vec<String>) -> S
 }
 
 impl Status {
-    /// As a person reads it.
+    /// As a person reads it, in English.
     pub fn table(&self, now: chrono::DateTime<chrono::Utc>) -> String {
-        let mut lines = vec![format!("state: {}", self.folder)];
+        self.text(now, Language::English)
+    }
+
+    /// As a person reads it, in `language`.
+    pub fn text(&self, now: chrono::DateTime<chrono::Utc>, language: Language) -> String {
+        let pick = |french: &'static str, english: &'static str| language.pick(french, english);
+        let colon = language.colon();
+        let plural = |count: usize| if count == 1 { "" } else { "s" };
+        let mut lines = vec![format!("{}{colon} {}", pick("état", "state"), self.folder)];
         if self.usage_points.is_empty() {
-            lines.push("no usage point yet: run `linky sync` once in a terminal".to_owned());
+            lines.push(
+                pick(
+                    "aucun point de livraison encore : lancez `linky sync` une fois dans un terminal",
+                    "no usage point yet: run `linky sync` once in a terminal",
+                )
+                .to_owned(),
+            );
         }
         for (pdl, held) in &self.usage_points {
-            lines.push(format!("usage point {pdl}"));
+            lines.push(format!(
+                "{} {pdl}",
+                pick("point de livraison", "usage point")
+            ));
             for held in held {
                 let what = match (held.span, held.none_for_good) {
-                    (_, true) => "none (Enedis: the meter has no such data)".to_owned(),
-                    (None, false) => "nothing yet".to_owned(),
+                    (_, true) => pick(
+                        "aucune (Enedis : le compteur n'a pas ces données)",
+                        "none (Enedis: the meter has no such data)",
+                    )
+                    .to_owned(),
+                    (None, false) => pick("rien encore", "nothing yet").to_owned(),
                     (Some((first, last)), false) => {
                         let holes = match held.holes.len() {
-                            0 => "no hole".to_owned(),
+                            0 => pick("aucun trou", "no hole").to_owned(),
                             count => {
                                 let shown: Vec<String> = held
                                     .holes
@@ -231,77 +253,139 @@ impl Status {
                                         if from == to {
                                             from.to_string()
                                         } else {
-                                            format!("{from} to {to}")
+                                            format!("{from} {} {to}", pick("au", "to"))
                                         }
                                     })
                                     .collect();
                                 format!(
-                                    "{count} hole{}: {}{}",
-                                    if count == 1 { "" } else { "s" },
+                                    "{count} {}{}{colon} {}{}",
+                                    pick("trou", "hole"),
+                                    plural(count),
                                     shown.join(", "),
                                     if count > 3 { ", ..." } else { "" }
                                 )
                             }
                         };
-                        format!(
-                            "{} day{} from {first} to {last}, {holes}",
-                            held.days,
-                            if held.days == 1 { "" } else { "s" }
-                        )
+                        match language {
+                            Language::French => format!(
+                                "{} jour{} du {first} au {last}, {holes}",
+                                held.days,
+                                plural(held.days)
+                            ),
+                            Language::English => format!(
+                                "{} day{} from {first} to {last}, {holes}",
+                                held.days,
+                                plural(held.days)
+                            ),
+                        }
                     }
                 };
                 let unreadable = if held.unreadable > 0 {
-                    format!(
-                        " ({} unreadable file(s): fetched again by the next sync)",
-                        held.unreadable
-                    )
+                    match language {
+                        Language::French => format!(
+                            " ({} fichier(s) illisible(s) : récupérés de nouveau par la prochaine synchronisation)",
+                            held.unreadable
+                        ),
+                        Language::English => format!(
+                            " ({} unreadable file(s): fetched again by the next sync)",
+                            held.unreadable
+                        ),
+                    }
                 } else {
                     String::new()
                 };
-                lines.push(format!("  {:<12} {what}{unreadable}", held.kind));
+                let kind = match (language, held.kind) {
+                    (Language::French, "consumption") => "consommation",
+                    (Language::French, "peaks") => "pointes",
+                    (_, kind) => kind,
+                };
+                lines.push(format!("  {kind:<12} {what}{unreadable}"));
             }
         }
         lines.push(match &self.last_run {
-            Some(run) => format!(
-                "last run: {} ({}, {} day rows written, {} error{}); next run: {}",
-                run.at.format("%Y-%m-%d %H:%M"),
-                run.outcome,
-                run.days_written,
-                run.errors,
-                if run.errors == 1 { "" } else { "s" },
-                run.next_run.format("%Y-%m-%d %H:%M")
-            ),
-            None => "last run: none recorded".to_owned(),
+            Some(run) => match language {
+                Language::French => format!(
+                    "dernière exécution : {} ({}, {} lignes de jours écrites, {} erreur{}) ; prochaine : {}",
+                    run.at.format("%Y-%m-%d %H:%M"),
+                    run.outcome,
+                    run.days_written,
+                    run.errors,
+                    plural(run.errors),
+                    run.next_run.format("%Y-%m-%d %H:%M")
+                ),
+                Language::English => format!(
+                    "last run: {} ({}, {} day rows written, {} error{}); next run: {}",
+                    run.at.format("%Y-%m-%d %H:%M"),
+                    run.outcome,
+                    run.days_written,
+                    run.errors,
+                    plural(run.errors),
+                    run.next_run.format("%Y-%m-%d %H:%M")
+                ),
+            },
+            None => pick(
+                "dernière exécution : aucune enregistrée",
+                "last run: none recorded",
+            )
+            .to_owned(),
         });
         if let Some(success) = self.last_success {
             lines.push(format!(
-                "last success: {}",
+                "{}{colon} {}",
+                pick("dernier succès", "last success"),
                 success.format("%Y-%m-%d %H:%M")
             ));
         }
+        let consent = pick("consentement", "consent");
         lines.push(match (&self.tokens, &self.tokens_error) {
-            (_, Some(error)) => format!("consent: the token file cannot be read: {error}"),
-            (None, None) => {
-                "consent: no tokens kept (a proxy token from the configuration, or none given yet)"
-                    .to_owned()
-            }
+            (_, Some(error)) => format!(
+                "{consent}{colon} {}{colon} {error}",
+                pick(
+                    "le fichier des jetons est illisible",
+                    "the token file cannot be read"
+                )
+            ),
+            (None, None) => format!(
+                "{consent}{colon} {}",
+                pick(
+                    "aucun jeton gardé (un jeton du proxy dans la configuration, ou aucun encore donné)",
+                    "no tokens kept (a proxy token from the configuration, or none given yet)"
+                )
+            ),
             (Some((expires, refresh, points)), None) => format!(
-                "consent: given for {points} usage point{}; access token {} {}, {}",
-                if *points == 1 { "" } else { "s" },
+                "{consent}{colon} {} {points} {}{}; {} {} {}, {}",
+                pick("donné pour", "given for"),
+                pick("point de livraison", "usage point"),
+                plural(*points),
+                pick("jeton d'accès", "access token"),
                 if *expires > now {
-                    "valid until"
+                    pick("valable jusqu'au", "valid until")
                 } else {
-                    "expired at"
+                    pick("expiré le", "expired at")
                 },
                 expires.format("%Y-%m-%d %H:%M UTC"),
                 if *refresh {
-                    "a refresh token kept (renewed without asking)"
+                    pick(
+                        "un jeton de renouvellement gardé (renouvelé sans redemander)",
+                        "a refresh token kept (renewed without asking)",
+                    )
                 } else {
-                    "no refresh token (the consent is asked again when it expires)"
+                    pick(
+                        "pas de jeton de renouvellement (le consentement est redemandé à l'expiration)",
+                        "no refresh token (the consent is asked again when it expires)",
+                    )
                 }
             ),
         });
-        lines.extend(self.outputs.iter().cloned());
+        lines.extend(self.outputs.iter().map(|line| {
+            match language {
+                Language::French => line
+                    .replacen("output: printed", "sortie : à l'écran", 1)
+                    .replacen("output: ", "sortie : ", 1)
+                    .replacen(" at http", " à http", 1),
+                Language::English => line.clone(),
+            }
+        }));
         lines.join("\n")
     }
 

@@ -20,6 +20,26 @@ use linky_examples::config::{self, Config, Output};
 use linky_examples::progress::{Mode, Reporter};
 use linky_examples::{LiveError, LiveRun, Target};
 
+/// The language the command speaks, set once from `--lang` or the locale.
+static LANGUAGE: std::sync::OnceLock<Language> = std::sync::OnceLock::new();
+
+/// The command's language.
+fn lang() -> Language {
+    LANGUAGE.get().copied().unwrap_or(Language::English)
+}
+
+/// `french` or `english`, as the command speaks.
+fn tr<'a>(french: &'a str, english: &'a str) -> &'a str {
+    lang().pick(french, english)
+}
+
+/// An error for a person on standard error: `error: ...`, `erreur : ...` in French.
+macro_rules! print_error {
+    ($($arg:tt)*) => {
+        eprintln!("{}{}", tr("erreur\u{a0}: ", "error: "), format_args!($($arg)*))
+    };
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success (a daemon stopped by SIGINT or SIGTERM, too)
@@ -405,18 +425,26 @@ fn period(
     let last = to.unwrap_or_else(|| linky_core::shift_days(default_end, -1));
     let first = from.unwrap_or_else(|| linky_core::shift_days(last, 1 - span.max(1)));
     let Some(end) = last.succ_opt() else {
-        eprintln!("error: --to {last}: no day follows it");
+        print_error!(
+            "--to {last}: {}",
+            tr("aucun jour ne le suit", "no day follows it")
+        );
         return Err(Exit::Usage);
     };
     if first > last {
         let (from_word, to_word) = match (from.is_some(), to.is_some()) {
             (true, true) => ("--from", "--to"),
-            (true, false) => ("--from", "the last day"),
-            _ => ("the first day", "--to"),
+            (true, false) => ("--from", tr("le dernier jour", "the last day")),
+            _ => (tr("le premier jour", "the first day"), "--to"),
         };
-        eprintln!(
-            "error: the period is empty: {from_word} {first} is after {to_word} {last}; give a first day on or before the last"
-        );
+        match lang() {
+            Language::French => print_error!(
+                "la période est vide : {from_word} {first} est après {to_word} {last} ; donnez un premier jour au plus tard le dernier"
+            ),
+            Language::English => print_error!(
+                "the period is empty: {from_word} {first} is after {to_word} {last}; give a first day on or before the last"
+            ),
+        }
         return Err(Exit::Usage);
     }
     Ok((first, end))
@@ -465,6 +493,7 @@ fn exit_of(report: &SyncReport) -> Exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    LANGUAGE.get_or_init(|| language(cli.lang));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -488,7 +517,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
+            print_error!("cannot start the runtime: {error}");
             return Exit::Failure.into();
         }
     };
@@ -507,8 +536,8 @@ async fn run(cli: Cli, mode: Mode) -> Exit {
         _ => None,
     };
     if let (true, Some(name)) = (cli.json, without_json) {
-        eprintln!(
-            "error: --json: `linky {name}` prints no JSON (sync, record, replay, chart, colours, status and tic do)"
+        print_error!(
+            "--json: `linky {name}` prints no JSON (sync, record, replay, chart, colours, status and tic do)"
         );
         return Exit::Usage;
     }
@@ -563,7 +592,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             let text = match std::fs::read_to_string(path) {
                 Ok(text) => text,
                 Err(error) => {
-                    eprintln!("error: cannot read {}: {error}", path.display());
+                    print_error!("cannot read {}: {error}", path.display());
                     return Exit::Usage;
                 }
             };
@@ -573,14 +602,14 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
                     fast: args.fast,
                 },
                 Err(error) => {
-                    eprintln!("error: {}: {error}", path.display());
+                    print_error!("{}: {error}", path.display());
                     return Exit::Usage;
                 }
             }
         }
         (Some(port), None) => TicSource::Port(PortSettings::new(port)),
         (None, None) => {
-            eprintln!("error: give --port PATH or --replay FILE");
+            print_error!("give --port PATH or --replay FILE");
             return Exit::Usage;
         }
     };
@@ -588,7 +617,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
         Some(pdl) => match pdl.parse::<linky_core::DeviceId>() {
             Ok(device) => Some(device),
             Err(error) => {
-                eprintln!("error: --pdl {pdl}: {error}");
+                print_error!("--pdl {pdl}: {error}");
                 return Exit::Usage;
             }
         },
@@ -600,7 +629,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
         match linky_examples::output_sink(&config) {
             Ok(sink) => sink.map(|sink| (sink, device.clone())),
             Err(error) => {
-                eprintln!("error: {error}");
+                print_error!("{error}");
                 return Exit::Usage;
             }
         }
@@ -645,8 +674,8 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
                     }
                     None if summary.interrupted => Exit::Interrupted,
                     None => {
-                        eprintln!(
-                            "error: no complete frame ({} bad groups, {} stray bytes)",
+                        print_error!(
+                            "no complete frame ({} bad groups, {} stray bytes)",
                             summary.counters.bad_groups(),
                             summary.counters.stray_bytes
                         );
@@ -672,7 +701,7 @@ async fn tic_command(cli: &Cli, args: &TicArgs) -> Exit {
             Exit::Success
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             if message.starts_with("MQTT") && message.contains("refused") {
                 Exit::Usage
             } else {
@@ -691,13 +720,13 @@ fn status_command(cli: &Cli, args: &StatusArgs) -> Exit {
     let folder = match state_folder(args.state.as_deref(), &config) {
         Ok(folder) => folder,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Usage;
         }
     };
     if !folder.is_dir() {
-        eprintln!(
-            "error: {} does not exist: run `linky sync` once in a terminal",
+        print_error!(
+            "{} does not exist: run `linky sync` once in a terminal",
             folder.display()
         );
         return Exit::Failure;
@@ -712,7 +741,7 @@ fn status_command(cli: &Cli, args: &StatusArgs) -> Exit {
     if cli.json {
         println!("{}", status.json(now));
     } else {
-        println!("{}", status.table(now));
+        println!("{}", status.text(now, lang()));
     }
     Exit::Success
 }
@@ -735,32 +764,38 @@ fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
     let pdl = match tic_usage_point(args, config) {
         Some(pdl) => pdl,
         None => {
-            eprintln!("error: which usage point? give --pdl");
+            print_error!(
+                "{}",
+                tr(
+                    "quel point de livraison ? donnez --pdl",
+                    "which usage point? give --pdl"
+                )
+            );
             return Exit::Usage;
         }
     };
     let device = match pdl.parse::<linky_core::DeviceId>() {
         Ok(device @ linky_core::DeviceId::Meter(_)) => device,
         Ok(_) => {
-            eprintln!("error: --pdl {pdl}: one usage point, not a merged device");
+            print_error!("--pdl {pdl}: one usage point, not a merged device");
             return Exit::Usage;
         }
         Err(error) => {
-            eprintln!("error: --pdl {pdl}: {error}");
+            print_error!("--pdl {pdl}: {error}");
             return Exit::Usage;
         }
     };
     let state = match state_folder(None, config) {
         Ok(state) => state,
         Err(error) => {
-            eprintln!("error: {error}");
+            print_error!("{error}");
             return Exit::Usage;
         }
     };
     let (meter, unreadable) = match MeterHoursJournal::in_state(&state).read(&device) {
         Ok(found) => found,
         Err(error) => {
-            eprintln!("error: {error}");
+            print_error!("{error}");
             return Exit::Failure;
         }
     };
@@ -768,13 +803,16 @@ fn tic_compare(cli: &Cli, args: &TicArgs, config: &Config) -> Exit {
         eprintln!("warning: {unreadable} line(s) of the meter's hours could not be read");
     }
     let (Some(first), Some(last)) = (meter.first(), meter.last()) else {
-        eprintln!("error: no meter hours kept for {pdl} yet");
+        match lang() {
+            Language::French => print_error!("aucune heure du compteur gardée pour {pdl}"),
+            Language::English => print_error!("no meter hours kept for {pdl} yet"),
+        }
         return Exit::Failure;
     };
     let store = match linky_domoticz::StateDir::open(&state) {
         Ok(store) => store,
         Err(error) => {
-            eprintln!("error: {}: {error}", state.display());
+            print_error!("{}: {error}", state.display());
             return Exit::Failure;
         }
     };
@@ -903,14 +941,14 @@ fn explain(args: &ExplainArgs) -> Exit {
     let zone: HolidayZone = match args.zone.parse() {
         Ok(zone) => zone,
         Err(error) => {
-            eprintln!("error: --zone: {error}");
+            print_error!("--zone: {error}");
             return Exit::Usage;
         }
     };
     if let Some(pdl) = &args.pdl
         && let Err(error) = pdl.parse::<UsagePointId>()
     {
-        eprintln!("error: --pdl {pdl}: {error}");
+        print_error!("--pdl {pdl}: {error}");
         return Exit::Usage;
     }
     let flow = if args.production {
@@ -918,7 +956,7 @@ fn explain(args: &ExplainArgs) -> Exit {
     } else {
         Flow::Consumption
     };
-    match linky_examples::explain(&args.schedule, args.pdl.as_deref(), flow, zone) {
+    match linky_examples::explain(&args.schedule, args.pdl.as_deref(), flow, zone, lang()) {
         Ok(text) => {
             print!("{text}");
             Exit::Success
@@ -1040,13 +1078,13 @@ async fn sync(
     let (run, clock) = match setup() {
         Ok(setup) => setup,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Usage;
         }
     };
     let cancel = CancelToken::new();
     let signalled = on_signals(cancel.clone());
-    let mut reporter = Reporter::new(mode);
+    let mut reporter = Reporter::new(mode).with_language(lang());
     let mut round = 1_u32;
     loop {
         if daemon {
@@ -1072,7 +1110,7 @@ async fn sync(
                 outcome.report
             }
             Err(LiveError::ConsentNeeded(message)) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 return Exit::Consent;
             }
             Err(LiveError::Interrupted) => {
@@ -1084,7 +1122,7 @@ async fn sync(
                 return Exit::Interrupted;
             }
             Err(LiveError::Unreachable(message)) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 // What trying again may mend, as a failed run: the one-shot run says
                 // "retry later", the daemon tries again at the next run a failure gets.
                 if !daemon {
@@ -1113,7 +1151,7 @@ async fn sync(
                 continue;
             }
             Err(LiveError::Failed(message)) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 return Exit::Failure;
             }
         };
@@ -1208,7 +1246,7 @@ fn read_session(args: &ReplayArgs) -> Result<(String, linky_enedis::Session), St
     }
     match &args.session {
         None => Ok((
-            "the bundled main session".to_owned(),
+            tr("la session principale fournie", "the bundled main session").to_owned(),
             linky_examples::main_session(),
         )),
         Some(path) => read_session_file(path).map(|s| (path.display().to_string(), s)),
@@ -1226,7 +1264,7 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
     let (name, session) = match read_session(args) {
         Ok(session) => session,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Usage;
         }
     };
@@ -1248,17 +1286,17 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
         Some(folder) => match StateDir::open(folder) {
             Ok(state) => Box::new(state),
             Err(error) => {
-                eprintln!("error: {error}");
+                print_error!("{error}");
                 return Exit::Failure;
             }
         },
         None => Box::new(MemoryState::new()),
     };
-    let mut reporter = Reporter::new(mode);
-    reporter.say(&format!(
-        "replaying {name} ({} exchanges)",
-        session.exchanges.len()
-    ));
+    let mut reporter = Reporter::new(mode).with_language(lang());
+    reporter.say(&match lang() {
+        Language::French => format!("rejeu de {name} ({} échanges)", session.exchanges.len()),
+        Language::English => format!("replaying {name} ({} exchanges)", session.exchanges.len()),
+    });
     let mut out: Vec<u8> = Vec::new();
     let replayed = {
         let mut progress = |event: &SyncEvent| reporter.event(event);
@@ -1273,6 +1311,7 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
             } else {
                 linky_examples::RowsShown::Auto
             },
+            lang(),
         )
         .await
     };
@@ -1280,7 +1319,7 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
     let replayed = match replayed {
         Ok(replayed) => replayed,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Failure;
         }
     };
@@ -1292,7 +1331,13 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
     }
     if !args.chart.is_empty() {
         let Some(info) = info else {
-            eprintln!("error: --chart: the session does not say its usage points");
+            print_error!(
+                "--chart: {}",
+                tr(
+                    "la session ne dit pas ses points de livraison",
+                    "the session does not say its usage points"
+                )
+            );
             return Exit::Failure;
         };
         let to = info.now.date();
@@ -1369,14 +1414,21 @@ fn draw(
     let data = chart::chart_data(state, &source, request.from, request.to);
     for output in request.outputs {
         if let Err(message) = chart::write_chart(&data, &request.options, output) {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Failure;
         }
-        reporter.say(&format!(
-            "chart of {} days written to {}",
-            data.days.len(),
-            output.display()
-        ));
+        reporter.say(&match lang() {
+            Language::French => format!(
+                "graphique de {} jours écrit dans {}",
+                data.days.len(),
+                output.display()
+            ),
+            Language::English => format!(
+                "chart of {} days written to {}",
+                data.days.len(),
+                output.display()
+            ),
+        });
     }
     Exit::Success
 }
@@ -1410,7 +1462,7 @@ impl Schedules<'_> {
             )
         };
         let schedule: linky_core::OffPeakConfig = text.parse().map_err(|error| {
-            eprintln!("error: schedule ({origin}): {error}");
+            print_error!("schedule ({origin}): {error}");
             Exit::Usage
         })?;
         if schedule.has_two_tariffs(pdl) {
@@ -1454,7 +1506,7 @@ fn parse_usage_points(pdls: &[String]) -> Result<Vec<UsagePointId>, Exit> {
     pdls.iter()
         .map(|pdl| {
             pdl.parse::<UsagePointId>().map_err(|error| {
-                eprintln!("error: {pdl}: {error}");
+                print_error!("{pdl}: {error}");
                 Exit::Usage
             })
         })
@@ -1482,10 +1534,16 @@ fn state_defaults(
         state.usage_points()
     };
     if usage_points.is_empty() {
-        eprintln!(
-            "error: {} holds no readings yet: run `linky sync` first, or give --pdl",
-            state.root().display()
-        );
+        match lang() {
+            Language::French => print_error!(
+                "{} ne contient encore aucun relevé : lancez d'abord `linky sync`, ou donnez --pdl",
+                state.root().display()
+            ),
+            Language::English => print_error!(
+                "{} holds no readings yet: run `linky sync` first, or give --pdl",
+                state.root().display()
+            ),
+        }
         return None;
     }
     let mut span: Option<DaySpan> = None;
@@ -1515,19 +1573,33 @@ fn data_in_period(
     let last_day = to.pred_opt().unwrap_or(to);
     match span {
         None => {
-            eprintln!(
-                "error: {} holds no readings of {}: run `linky sync` first",
-                state.root().display(),
-                usage_points.join(", ")
-            );
+            match lang() {
+                Language::French => print_error!(
+                    "{} ne contient aucun relevé de {} : lancez d'abord `linky sync`",
+                    state.root().display(),
+                    usage_points.join(", ")
+                ),
+                Language::English => print_error!(
+                    "{} holds no readings of {}: run `linky sync` first",
+                    state.root().display(),
+                    usage_points.join(", ")
+                ),
+            }
             Err(Exit::Failure)
         }
         Some((first, last)) if last < from || first >= to => {
-            eprintln!(
-                "error: no data from {from} to {last_day}: {} holds {} from {first} to {last}",
-                state.root().display(),
-                usage_points.join(", ")
-            );
+            match lang() {
+                Language::French => print_error!(
+                    "aucune donnée du {from} au {last_day} : {} contient {} du {first} au {last}",
+                    state.root().display(),
+                    usage_points.join(", ")
+                ),
+                Language::English => print_error!(
+                    "no data from {from} to {last_day}: {} holds {} from {first} to {last}",
+                    state.root().display(),
+                    usage_points.join(", ")
+                ),
+            }
             Err(Exit::Failure)
         }
         Some(_) => Ok(()),
@@ -1536,11 +1608,11 @@ fn data_in_period(
 
 fn open_state(explicit: Option<&Path>, config: &Config) -> Result<StateDir, Exit> {
     let folder = state_folder(explicit, config).map_err(|message| {
-        eprintln!("error: {message}");
+        print_error!("{message}");
         Exit::Usage
     })?;
     StateDir::open(&folder).map_err(|error| {
-        eprintln!("error: {error}");
+        print_error!("{error}");
         Exit::Failure
     })
 }
@@ -1576,13 +1648,13 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         let session = match read_session_file(path) {
             Ok(session) => session,
             Err(message) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 return Exit::Usage;
             }
         };
         if session.replay.is_none() {
-            eprintln!(
-                "error: {}: the session does not say its usage points",
+            print_error!(
+                "{}: the session does not say its usage points",
                 path.display()
             );
             return Exit::Usage;
@@ -1590,7 +1662,7 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
         let (state, info) = match linky_examples::replay_quietly(session).await {
             Ok(replayed) => replayed,
             Err(message) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 return Exit::Failure;
             }
         };
@@ -1657,7 +1729,7 @@ fn read_colour_file(path: &Path) -> Result<linky_core::ColourCalendar, Exit> {
         .map_err(|e| e.to_string())
         .and_then(|text| linky_examples::costs::read_colours(&text))
         .map_err(|message| {
-            eprintln!("error: {}: {message}", path.display());
+            print_error!("{}: {message}", path.display());
             Exit::Usage
         })
 }
@@ -1669,15 +1741,15 @@ async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Ex
         Err(exit) => return exit,
     };
     let Output::HomeAssistant(home_assistant) = config.output else {
-        eprintln!(
-            "error: the configuration writes nowhere in Home Assistant: add a [home_assistant] section (`linky config example`)"
+        print_error!(
+            "the configuration writes nowhere in Home Assistant: add a [home_assistant] section (`linky config example`)"
         );
         return Exit::Usage;
     };
     let sink = match linky_domoticz::HomeAssistantSink::new(home_assistant) {
         Ok(sink) => sink,
         Err(error) => {
-            eprintln!("error: {error}");
+            print_error!("{error}");
             return Exit::Usage;
         }
     };
@@ -1692,7 +1764,7 @@ async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Ex
         match device.parse::<linky_core::DeviceId>() {
             Ok(device) => chosen.push(device),
             Err(error) => {
-                eprintln!("error: --device {device}: {error}");
+                print_error!("--device {device}: {error}");
                 return Exit::Usage;
             }
         }
@@ -1701,14 +1773,12 @@ async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Ex
         chosen = match sink.devices().await {
             Ok(held) => held.into_iter().filter(|d| !d.is_merged()).collect(),
             Err(error) => {
-                eprintln!("error: {error}");
+                print_error!("{error}");
                 return sink_exit(&error);
             }
         };
         if chosen.is_empty() {
-            eprintln!(
-                "error: Home Assistant holds no statistics of linky yet: run `linky sync` first"
-            );
+            print_error!("Home Assistant holds no statistics of linky yet: run `linky sync` first");
             return Exit::Failure;
         }
     }
@@ -1732,7 +1802,7 @@ async fn home_assistant_command(cli: &Cli, command: &HomeAssistantCommand) -> Ex
                 }
             }
             Err(error) => {
-                eprintln!("error: {device}: {error}");
+                print_error!("{device}: {error}");
                 return sink_exit(&error);
             }
         }
@@ -1748,7 +1818,7 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
     let state = match state_folder(args.state.as_deref(), &config) {
         Ok(state) => state,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Usage;
         }
     };
@@ -1765,14 +1835,14 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
         match linky_examples::live_refresh_colours(&run, clock.clone(), CancelToken::new()).await {
             Ok(refresh) => {
                 for error in refresh.errors.iter().chain(&refresh.notes) {
-                    eprintln!("error: {error}");
+                    print_error!("{error}");
                 }
                 if !refresh.errors.is_empty() {
                     return Exit::Failure;
                 }
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                print_error!("{error}");
                 return Exit::Failure;
             }
         }
@@ -1783,7 +1853,7 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
     }) {
         Ok(meta) => meta,
         Err(error) => {
-            eprintln!("error: {}: {error}", state.display());
+            print_error!("{}: {error}", state.display());
             return Exit::Failure;
         }
     };
@@ -1795,7 +1865,7 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
     if cli.json {
         println!("{}", status.json());
     } else if !cli.quiet {
-        print!("{status}");
+        print!("{}", status.text(lang()));
     }
     Exit::Success
 }
@@ -1817,7 +1887,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
     let book = match costs::price_book(&paths) {
         Ok(book) => book,
         Err(message) => {
-            eprintln!("error: {message}");
+            print_error!("{message}");
             return Exit::Usage;
         }
     };
@@ -1843,7 +1913,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         let session = match read_session_file(path) {
             Ok(session) => session,
             Err(message) => {
-                eprintln!("error: {message}");
+                print_error!("{message}");
                 return Exit::Usage;
             }
         };
@@ -1856,7 +1926,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
                 info.days,
             ),
             Err(message) => {
-                eprintln!("error: {}: {message}", path.display());
+                print_error!("{}: {message}", path.display());
                 return Exit::Failure;
             }
         }
@@ -1889,7 +1959,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         Err(exit) => return exit,
     };
     let Some(first) = usage_points.first().cloned() else {
-        eprintln!("error: which usage points? give --pdl or `usage_points` in the configuration");
+        print_error!("which usage points? give --pdl or `usage_points` in the configuration");
         return Exit::Usage;
     };
     let (from, to) = match period(args.from, args.to, default_end, default_span) {

@@ -1014,7 +1014,7 @@ fn a_chart_of_a_session_in_svg_and_png_shows_its_series_and_labels() {
         .arg("-o")
         .arg(&png));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("chart of 7 days written to"), "{out}");
+    assert!(out.contains("graphique de 7 jours écrit dans"), "{out}");
     let (fills, texts, size) = svg_parts(&svg);
     assert_eq!(size, "1200x800");
     // A week of bars: off-peak every day (blue), peak on the four working days (orange:
@@ -2394,4 +2394,116 @@ fn a_session_without_a_schedule_is_charted_with_the_configurations() {
         out.contains("\noff-peak hours: 22:00-06:00 (the configuration)\n"),
         "{out}"
     );
+}
+
+#[test]
+fn the_command_speaks_french_with_a_french_locale_or_lang_fr() {
+    let home = Folder::new("french");
+    let state = home.join("state");
+    let french = |home: &Folder| {
+        let mut command = linky(home);
+        command.env("LC_ALL", "fr_FR.UTF-8");
+        command
+    };
+    // The replay: tables, closing lines and summary.
+    let (code, out, err) = run(french(&home).args(["replay", "--state"]).arg(&state));
+    assert_eq!(code, 0, "{out}{err}");
+    for said in [
+        "appareil 12345678901234\n",
+        "  2024-11-08      12,851       3,575           0,000\n",
+        "tableau de bord\u{a0}: U1 12,547 kWh",
+        "échanges rejoués (dont une erreur de quota, retentée par le client)",
+        "résultat : succès (enregistré : succès)\n",
+        "6 requêtes traitées ; succès\n",
+        "prochaine exécution\u{a0}: 2024-11-16 08:17:00\n",
+    ] {
+        assert!(out.contains(said), "{said:?} not in\n{out}");
+    }
+    // The same replay in English with LANG=C, and --lang en over a French locale.
+    let (_, english, _) = run(linky(&home).arg("replay"));
+    let (_, forced, _) = run(french(&home).args(["--lang", "en", "replay"]));
+    assert_eq!(english, forced);
+    assert!(
+        english.contains("6 requests answered; success\n"),
+        "{english}"
+    );
+    // explain, status, colours.
+    let (code, out, _) = run(french(&home).args(["explain", "22:00-06:00 sa 0h-24h di 0h-24h"]));
+    assert_eq!(code, 0);
+    for said in [
+        "forme canonique\u{a0}: 22:00-06:00",
+        "consommation de tout autre PDL : la section par défaut, sa partie consommation\n",
+        "  lun.  00:00-06:00 22:00-24:00\n",
+        "  sam.  00:00-24:00 (toute la journée)\n",
+        "  fériés  comme leur jour de semaine\n",
+        "attention : samedi, dimanche ont 24h00 d'heures creuses",
+    ] {
+        assert!(out.contains(said), "{said:?} not in\n{out}");
+    }
+    let (code, out, _) = run(french(&home).args(["status", "--state"]).arg(&state));
+    assert_eq!(code, 0, "{out}");
+    for said in [
+        "point de livraison 12345678901234\n",
+        "  consommation 7 jours du 2024-11-08 au 2024-11-14, aucun trou\n",
+        "aucune (Enedis : le compteur n'a pas ces données)",
+        "consentement\u{a0}: aucun jeton gardé",
+    ] {
+        assert!(out.contains(said), "{said:?} not in\n{out}");
+    }
+    let (code, out, _) = run(french(&home)
+        .args(["colours", "--date", "2024-11-10", "--state"])
+        .arg(&state));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("Tempo le 2024-11-10 : inconnue ; le 2024-11-11 : inconnue"),
+        "{out}"
+    );
+    assert!(
+        out.contains("saison 2024-2025 (1er septembre au 31 août)"),
+        "{out}"
+    );
+    // The common errors.
+    let (code, _, err) = run(french(&home)
+        .args([
+            "chart",
+            "--from",
+            "2030-01-01",
+            "--to",
+            "2030-01-31",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("erreur\u{a0}: aucune donnée du 2030-01-01 au 2030-01-31"),
+        "{err}"
+    );
+    let (code, _, err) = run(french(&home)
+        .args([
+            "costs",
+            "--from",
+            "2024-11-14",
+            "--to",
+            "2024-11-01",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "erreur\u{a0}: la période est vide : --from 2024-11-14 est après --to 2024-11-01"
+        ),
+        "{err}"
+    );
+    let empty = home.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, _, err) = run(french(&home).args(["chart", "--state"]).arg(&empty));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ne contient encore aucun relevé : lancez d'abord `linky sync`"),
+        "{err}"
+    );
+    // --help stays English.
+    let (_, help, _) = run(french(&home).args(["chart", "--help"]));
+    assert!(help.contains("Usage: linky chart"), "{help}");
 }
