@@ -181,6 +181,15 @@ pub enum RowsShown {
 /// The most day rows a device prints in full with [`RowsShown::Auto`].
 pub const ROWS_IN_FULL: usize = 62;
 
+/// The line that says which off-peak hours split the days: `off-peak hours: <label>`.
+pub fn schedule_line(language: lang::Language, label: &str) -> String {
+    format!(
+        "{}{} {label}",
+        language.pick("heures creuses", "off-peak hours"),
+        language.colon()
+    )
+}
+
 /// The day tables of `memory`, as [`RowsShown`] says, in English.
 pub fn day_tables(memory: &MemorySink, rows: RowsShown) -> String {
     day_tables_in(memory, rows, lang::Language::English)
@@ -419,6 +428,21 @@ pub async fn replay_showing(
     }
     .ok();
     writeln!(out).ok();
+    let label = if offpeak.trim().is_empty() {
+        language
+            .pick(
+                "aucune : toutes les heures comptent en heures pleines",
+                "none: every hour counts as a peak hour",
+            )
+            .to_owned()
+    } else {
+        format!(
+            "{} ({})",
+            costs::schedule_summary(&offpeak),
+            language.pick("la session", "the session")
+        )
+    };
+    writeln!(out, "{}", schedule_line(language, &label)).ok();
     write!(out, "{}", day_tables_in(&memory, rows, language)).ok();
     writeln!(out).ok();
     if !shown_elsewhere {

@@ -32,6 +32,8 @@ pub struct LiveRun {
     pub hide_usage_points: bool,
     /// Whether a person is there to consent (a terminal); else consent is an exit code.
     pub interactive: bool,
+    /// The language of the day tables printed when the output is the screen.
+    pub language: crate::lang::Language,
 }
 
 /// Why a live run could not start.
@@ -391,7 +393,34 @@ pub async fn live_sync(
     if let Some(mqtt) = &mqtt {
         mqtt.disconnect().await;
     }
-    let tables = matches!(config.output, Output::Print).then(|| memory.to_string());
+    let tables = matches!(config.output, Output::Print).then(|| {
+        let label = if !config.schedule.trim().is_empty() {
+            format!(
+                "{} ({})",
+                crate::costs::schedule_summary(&config.schedule),
+                run.language.pick("la configuration", "the configuration")
+            )
+        } else if config.contract_hours {
+            run.language
+                .pick(
+                    "celles du contrat, d'après Enedis",
+                    "the contract's, from Enedis",
+                )
+                .to_owned()
+        } else {
+            run.language
+                .pick(
+                    "aucune : toutes les heures comptent en heures pleines",
+                    "none: every hour counts as a peak hour",
+                )
+                .to_owned()
+        };
+        format!(
+            "{}\n{}",
+            crate::schedule_line(run.language, &label),
+            crate::day_tables_in(&memory, crate::RowsShown::All, run.language)
+        )
+    });
     if let (Some(path), Some(recorder)) = (&run.record, &recorder) {
         // What a replay needs: the run's time, usage points and settings, its outcome;
         // with every usage point in it hidden as the exchanges hide them (the schedule's

@@ -1072,6 +1072,7 @@ async fn sync(
             record,
             hide_usage_points,
             interactive: std::io::stdin().is_terminal(),
+            language: lang(),
         };
         Ok((run, clock_at(args.now)?))
     };
@@ -1831,6 +1832,7 @@ async fn colours_command(cli: &Cli, args: &ColoursArgs) -> Exit {
             record: None,
             hide_usage_points: false,
             interactive: false,
+            language: lang(),
         };
         match linky_examples::live_refresh_colours(&run, clock.clone(), CancelToken::new()).await {
             Ok(refresh) => {

@@ -565,6 +565,11 @@ async fn after_a_sync_chart_and_costs_work_without_flags() {
     let config = configured(&home, &enedis, 14, true);
     let (code, out, err) = sync_once(&home, &config, &[]).await;
     assert_eq!(code, 0, "{out}{err}");
+    // The day rows printed say which off-peak hours split them.
+    assert!(
+        format!("{out}{err}").contains("off-peak hours: 22h00-6h00 (the configuration)\n"),
+        "{out}{err}"
+    );
     let chart = home.join("chart.svg");
     let (code, out, err) = run(linky(&home)
         .arg("--config")
