@@ -8,52 +8,21 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use linky_core::{
-    ColourCalendar, CompareSettings, Comparison, CompiledSchedule, DayColour, Flow, HolidayZone,
-    LeftOut, LoadCurve, Money, OffPeakConfig, OfferKind, PARIS, PriceBook, UsagePointId,
-    compare_offers, costs_by_month,
+    ColourCalendar, CompareSettings, Comparison, CompiledSchedule, Flow, HolidayZone, LeftOut,
+    LoadCurve, Money, OffPeakConfig, OfferKind, PARIS, PriceBook, UsagePointId, compare_offers,
+    costs_by_month,
 };
 
 use crate::lang::Language;
 use linky_domoticz::StateStore;
 
-/// Reads a colour file: one `YYYY-MM-DD;colour` a line (`blue`, `white`, `red`, or
-/// `bleu`, `blanc`, `rouge`), `#` comments.
+/// Reads a colour file (see [`ColourCalendar::read`]).
 ///
 /// # Errors
 ///
 /// The first bad line, with its line and column.
 pub fn read_colours(text: &str) -> Result<ColourCalendar, String> {
-    let mut calendar = ColourCalendar::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (day, colour) = line
-            .split_once([';', ',', ' '])
-            .ok_or_else(|| format!("line {}, column 1: expected YYYY-MM-DD;colour", index + 1))?;
-        let date: NaiveDate = day.trim().parse().map_err(|_| {
-            format!(
-                "line {}, column 1: {:?} is not a date",
-                index + 1,
-                day.trim()
-            )
-        })?;
-        let colour = match colour.trim().to_lowercase().as_str() {
-            "blue" | "bleu" | "1" => DayColour::Blue,
-            "white" | "blanc" | "2" => DayColour::White,
-            "red" | "rouge" | "3" => DayColour::Red,
-            other => {
-                return Err(format!(
-                    "line {}, column {}: unknown colour {other:?} (blue, white or red)",
-                    index + 1,
-                    day.chars().count() + 2
-                ));
-            }
-        };
-        calendar.set(date, colour);
-    }
-    Ok(calendar)
+    ColourCalendar::read(text).map_err(|error| error.to_string())
 }
 
 /// The price book: the regulated prices, and the offers of `extra` files (the CRE's

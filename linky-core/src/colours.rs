@@ -71,6 +71,50 @@ impl fmt::Display for DayColour {
     }
 }
 
+/// A word that names no day colour.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown colour {word:?} (blue, white or red; bleu, blanc or rouge)")]
+pub struct UnknownColour {
+    /// The word, as written.
+    pub word: String,
+}
+
+impl std::str::FromStr for DayColour {
+    type Err = UnknownColour;
+
+    /// A colour in English or French, any case: `blue`/`bleu`, `white`/`blanc`,
+    /// `red`/`rouge`; also RTE's `BLUE`/`WHITE`/`RED` and the codes `1`, `2`, `3`.
+    ///
+    /// ```
+    /// use linky_core::DayColour;
+    /// assert_eq!("Rouge".parse::<DayColour>(), Ok(DayColour::Red));
+    /// assert_eq!("2".parse::<DayColour>(), Ok(DayColour::White));
+    /// assert!("green".parse::<DayColour>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<DayColour, UnknownColour> {
+        match text.trim().to_lowercase().as_str() {
+            "blue" | "bleu" | "1" => Ok(DayColour::Blue),
+            "white" | "blanc" | "2" => Ok(DayColour::White),
+            "red" | "rouge" | "3" => Ok(DayColour::Red),
+            _ => Err(UnknownColour {
+                word: text.trim().to_owned(),
+            }),
+        }
+    }
+}
+
+/// A mistake in a colour file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ColourFileError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
 /// Tempo's six classes, in this order: blue peak, blue off-peak, white peak, white
 /// off-peak, red peak, red off-peak (the class of a colour and tariff is
 /// `colour.index() * 2 + tariff_class`).
@@ -110,6 +154,53 @@ pub struct ColourCalendar {
 }
 
 impl ColourCalendar {
+    /// Reads a colour file: one `YYYY-MM-DD;colour` a line (the separator `;`, `,` or a
+    /// space; the colour as [`DayColour`]'s `FromStr` takes it), `#` comments and blank
+    /// lines ignored; a date given twice takes its last colour.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use linky_core::{ColourCalendar, DayColour};
+    /// let calendar = ColourCalendar::read("# winter\n2025-01-14;rouge\n2025-01-15,white\n").unwrap();
+    /// let day = NaiveDate::from_ymd_opt(2025, 1, 14).unwrap();
+    /// assert_eq!(calendar.colour(day), Some(DayColour::Red));
+    /// let error = ColourCalendar::read("2025-01-14;green").unwrap_err();
+    /// assert_eq!((error.line, error.column), (1, 12));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first bad line, with its line and column.
+    pub fn read(text: &str) -> Result<ColourCalendar, ColourFileError> {
+        let mut calendar = ColourCalendar::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("");
+            let indent = line.chars().count() - line.trim_start().chars().count();
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let error = |column: usize, message: String| ColourFileError {
+                line: index + 1,
+                column: indent + column,
+                message,
+            };
+            let (day, colour) = line
+                .split_once([';', ',', ' '])
+                .ok_or_else(|| error(1, "expected YYYY-MM-DD;colour".to_owned()))?;
+            let date: NaiveDate = day
+                .trim()
+                .parse()
+                .map_err(|_| error(1, format!("{:?} is not a date", day.trim())))?;
+            let colour: DayColour = colour.parse().map_err(|unknown: UnknownColour| {
+                let skipped = colour.chars().count() - colour.trim_start().chars().count();
+                error(day.chars().count() + 2 + skipped, unknown.to_string())
+            })?;
+            calendar.set(date, colour);
+        }
+        Ok(calendar)
+    }
+
     /// An empty calendar.
     pub fn new() -> ColourCalendar {
         ColourCalendar::default()

@@ -40,9 +40,9 @@ mod units;
 pub use buckets::{DayBucket, HourBucket, days_of_hours, hours_in_day};
 pub use clock::{Clock, ManualClock};
 pub use colours::{
-    ColourCalendar, ColourSource, ColourSplit, DayColour, FallbackColours, TEMPO_CLASSES,
-    TEMPO_RED_DAYS, TEMPO_WHITE_DAYS, TempoClassifier, colour_day, colour_final_at, recolour,
-    split_by_colour, tempo_class, tempo_season_start,
+    ColourCalendar, ColourFileError, ColourSource, ColourSplit, DayColour, FallbackColours,
+    TEMPO_CLASSES, TEMPO_RED_DAYS, TEMPO_WHITE_DAYS, TempoClassifier, UnknownColour, colour_day,
+    colour_final_at, recolour, split_by_colour, tempo_class, tempo_season_start,
 };
 pub use curve::{
     Anomaly, AnomalyKind, CurveChunks, Interval, IntervalLength, LoadCurve, LoadCurveBuilder,
