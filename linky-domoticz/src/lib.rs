@@ -41,7 +41,7 @@ pub use companion::WithCompanion;
 #[cfg(feature = "domoticz-client")]
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
-pub use error::SinkError;
+pub use error::{SinkError, SinkSource};
 #[cfg(feature = "home-assistant")]
 pub use home_assistant::{
     EmulatedStatistic, EnergyDashboardChange, HomeAssistantConfig, HomeAssistantEmulator,

@@ -16,6 +16,25 @@ pub struct DeviceHandle {
     pub key: String,
 }
 
+impl DeviceHandle {
+    /// The handle of `device_id`, under the sink's own `key` for it (an idx, a table's
+    /// row id, a series name).
+    ///
+    /// ```
+    /// use linky_core::DeviceId;
+    /// use linky_domoticz::DeviceHandle;
+    /// let device: DeviceId = "22516914714270".parse().unwrap();
+    /// let handle = DeviceHandle::new(device.clone(), "linky_22516914714270");
+    /// assert_eq!(handle.device_id, device);
+    /// ```
+    pub fn new(device_id: DeviceId, key: impl Into<String>) -> DeviceHandle {
+        DeviceHandle {
+            device_id,
+            key: key.into(),
+        }
+    }
+}
+
 /// A day whose stored totals differ from what was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredDayMismatch {
@@ -177,7 +196,50 @@ pub struct ColourForecast {
 ///
 /// Rows are typed and exact ([`HourRow`] holds cumulative energies, [`DayRow`] a day's
 /// totals, [`DashboardRow`] the live value); each sink turns them into its own form.
-/// Writes are upserts by date, so writing the same rows again changes nothing.
+/// Writes are upserts by date, so writing the same rows again changes nothing: a sync
+/// re-sends the days of its window at every run, and after a crash.
+///
+/// **Writing one.** The trait is declared with [`async_trait`](linky_core::async_trait),
+/// so rustdoc shows each method as returning `Pin<Box<dyn Future ...>>`; write them as
+/// `async fn` under `#[linky_core::async_trait]`. Five methods are required; the others
+/// have defaults that ignore what a sink does not show (Tempo, costs, forecasts) or trust
+/// the writes (`verify_days`). Which [`SinkError`] to return is said on that type.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::sync::Mutex;
+/// use linky_core::{DashboardRow, DayRow, DeviceId, HourRow, MeterEnergies};
+/// use linky_domoticz::{DeviceHandle, Sink, SinkError};
+///
+/// /// Each device's day totals (U1, U2, R1, R2, exact), by date: an upsert.
+/// #[derive(Default)]
+/// struct Totals(Mutex<BTreeMap<(String, chrono::NaiveDate), MeterEnergies>>);
+///
+/// #[linky_core::async_trait]
+/// impl Sink for Totals {
+///     async fn ensure_device(&self, device_id: &DeviceId) -> Result<DeviceHandle, SinkError> {
+///         Ok(DeviceHandle::new(device_id.clone(), device_id.to_string()))
+///     }
+///     async fn write_hours(&self, _: &DeviceHandle, _: &[HourRow]) -> Result<(), SinkError> {
+///         Ok(()) // days only
+///     }
+///     async fn write_days(&self, device: &DeviceHandle, rows: &[DayRow]) -> Result<(), SinkError> {
+///         let mut totals = self.0.lock().map_err(|e| SinkError::other("totals", e.to_string()))?;
+///         for row in rows {
+///             // The same day written again replaces it.
+///             totals.insert((device.key.clone(), row.date), row.totals);
+///         }
+///         Ok(())
+///     }
+///     async fn write_dashboard(&self, _: &DeviceHandle, _: &DashboardRow) -> Result<(), SinkError> {
+///         Ok(())
+///     }
+///     async fn mark_timed_out(&self, _: &DeviceHandle) -> Result<(), SinkError> {
+///         Ok(())
+///     }
+/// }
+/// # let _ = Totals::default();
+/// ```
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Finds or creates the device for `device_id`.
