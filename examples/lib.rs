@@ -350,22 +350,19 @@ pub async fn replay_showing(
     if info.as_ref().is_some_and(|info| info.daily_energy) {
         return replay_daily(server, &client, info, out).await;
     }
-    let (offpeak, days, hours_days, production) = match &info {
-        Some(info) => (
-            info.offpeak.clone(),
-            info.days,
-            info.hours_days,
-            info.production,
-        ),
-        None => (MAIN_OFFPEAK.to_owned(), 7, 0, true),
+    // The session's own settings; the main session's when it says none.
+    let offpeak = info
+        .as_ref()
+        .map_or(MAIN_OFFPEAK.to_owned(), |info| info.offpeak.clone());
+    let settings = match &info {
+        Some(info) => SyncSettings::from_replay(info).map_err(|e| e.to_string())?,
+        None => SyncSettings::new(
+            MAIN_OFFPEAK
+                .parse()
+                .map_err(|e: linky_core::ScheduleError| e.to_string())?,
+        )
+        .with_history(HistorySettings::new(0, 7, Default::default(), Default::default()).0),
     };
-    let settings = SyncSettings::new(
-        offpeak
-            .parse()
-            .map_err(|e: linky_core::ScheduleError| e.to_string())?,
-    )
-    .with_history(HistorySettings::new(hours_days, days, Default::default(), Default::default()).0)
-    .with_production(production);
     let memory = MemorySink::new();
     let domoticz;
     let series;

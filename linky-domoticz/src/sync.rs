@@ -86,6 +86,36 @@ pub struct SyncSettings {
 }
 
 impl SyncSettings {
+    /// The settings a recorded run had (its schedule, history windows and whether it
+    /// asked for production), to replay it as it ran.
+    ///
+    /// ```
+    /// # #[cfg(feature = "replay")] {
+    /// let mut info = linky_enedis::ReplayInfo::new(
+    ///     chrono::NaiveDate::from_ymd_opt(2024, 11, 15).unwrap().and_hms_opt(9, 30, 0).unwrap(),
+    ///     vec!["22516914714270".to_owned()],
+    ///     7,
+    ///     linky_enedis::Outcome::Success,
+    /// );
+    /// info.offpeak = "22h00-6h00".to_owned();
+    /// let settings = linky_domoticz::SyncSettings::from_replay(&info).unwrap();
+    /// assert_eq!(settings.history.days(), 7);
+    /// assert!(settings.production);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The session's schedule's mistake.
+    #[cfg(feature = "replay")]
+    pub fn from_replay(
+        info: &linky_enedis::ReplayInfo,
+    ) -> Result<SyncSettings, linky_core::ScheduleError> {
+        Ok(SyncSettings::new(info.schedule()?)
+            .with_history(info.history())
+            .with_production(info.production))
+    }
+
     /// The defaults with `offpeak` as the schedule.
     pub fn new(offpeak: OffPeakConfig) -> SyncSettings {
         SyncSettings {

@@ -116,6 +116,36 @@ impl ReplayInfo {
             outcome,
         }
     }
+
+    /// The usage points, read (a hidden session's placeholders are valid ones).
+    ///
+    /// # Errors
+    ///
+    /// The first that is not a usage point's number.
+    pub fn usage_point_ids(&self) -> Result<Vec<linky_core::UsagePointId>, linky_core::Error> {
+        self.usage_points.iter().map(|pdl| pdl.parse()).collect()
+    }
+
+    /// The off-peak schedule, read (empty: a single tariff).
+    ///
+    /// # Errors
+    ///
+    /// The schedule's mistake.
+    pub fn schedule(&self) -> Result<linky_core::OffPeakConfig, linky_core::ScheduleError> {
+        self.offpeak.parse()
+    }
+
+    /// The history windows the run had: `days` of day rows and `hours_days` of hour rows,
+    /// the displays' defaults.
+    pub fn history(&self) -> linky_core::HistorySettings {
+        linky_core::HistorySettings::new(
+            self.hours_days,
+            self.days,
+            Default::default(),
+            Default::default(),
+        )
+        .0
+    }
 }
 
 /// How a recorded run ended.

@@ -25,6 +25,8 @@ struct State {
     next: usize,
     problems: Vec<String>,
     served: usize,
+    /// Requests may skip exchanges ([`ReplayServer::allow_subset`]): which were used.
+    subset: Option<Vec<bool>>,
 }
 
 /// A local HTTP server that answers each request with the session's next exchange.
@@ -169,6 +171,29 @@ impl ReplayServer {
         format!("http://{}", self.address)
     }
 
+    /// Lets a client ask for part of the session, in any order: from now on each request
+    /// is answered by the first unused exchange that matches it, and [`ReplayServer::finish`]
+    /// reports only requests the session does not hold, not the exchanges left unused. For
+    /// a program that asks for less than the recorded run did (the curve alone, say).
+    ///
+    /// ```no_run
+    /// # async fn demo(session: linky_enedis::Session) -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = linky_enedis::ReplayServer::start(session).await?;
+    /// server.allow_subset();
+    /// // ... ask for the load curve only ...
+    /// server.finish()?; // the peaks' exchange, never asked for, is not an error
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_subset(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            let mut used = vec![false; self.exchanges.len()];
+            for slot in used.iter_mut().take(state.next) {
+                *slot = true;
+            }
+            state.subset = Some(used);
+        }
+    }
+
     /// How many exchanges have been served so far.
     pub fn served(&self) -> usize {
         self.state.lock().map(|s| s.served).unwrap_or(0)
@@ -187,7 +212,13 @@ impl ReplayServer {
             .map(|s| (s.next, s.problems.clone()))
             .unwrap_or_default();
         let (next, mut problems) = state;
-        for (index, unused) in self.exchanges.iter().enumerate().skip(next) {
+        let subset = self
+            .state
+            .lock()
+            .map(|s| s.subset.is_some())
+            .unwrap_or(false);
+        let skip = if subset { self.exchanges.len() } else { next };
+        for (index, unused) in self.exchanges.iter().enumerate().skip(skip) {
             problems.push(format!(
                 "exchange {index} never requested: {} {}",
                 unused.request.method, unused.request.path
@@ -217,27 +248,7 @@ async fn connection(stream: TcpStream, exchanges: Arc<Vec<Exchange>>, state: Arc
         };
         let (exchange, mismatch) = {
             let Ok(mut state) = state.lock() else { return };
-            let index = state.next;
-            match exchanges.get(index) {
-                Some(expected) if matches(expected, &method, &path) => {
-                    state.next += 1;
-                    state.served += 1;
-                    (Some(expected.clone()), None)
-                }
-                Some(expected) => {
-                    let diff = format!(
-                        "request {index} differs:\n  expected {} {}\n  actual   {method} {path}",
-                        expected.request.method, expected.request.path
-                    );
-                    state.problems.push(diff.clone());
-                    (None, Some(diff))
-                }
-                None => {
-                    let diff = format!("extra request {index}: {method} {path}");
-                    state.problems.push(diff.clone());
-                    (None, Some(diff))
-                }
-            }
+            next_exchange(&mut state, &exchanges, &method, &path)
         };
         let stream = reader.get_mut();
         let written = match (exchange, mismatch) {
@@ -258,6 +269,55 @@ async fn connection(stream: TcpStream, exchanges: Arc<Vec<Exchange>>, state: Arc
         };
         if !written {
             return;
+        }
+    }
+}
+
+/// The exchange that answers a request, or the diff that says why none does.
+fn next_exchange(
+    state: &mut State,
+    exchanges: &[Exchange],
+    method: &str,
+    path: &str,
+) -> (Option<Exchange>, Option<String>) {
+    if let Some(used) = &mut state.subset {
+        let found =
+            (0..exchanges.len()).find(|at| !used[*at] && matches(&exchanges[*at], method, path));
+        return match found {
+            Some(at) => {
+                used[at] = true;
+                state.served += 1;
+                (Some(exchanges[at].clone()), None)
+            }
+            None => {
+                let diff = format!(
+                    "request {}: {method} {path} is not in the session (or asked once more than recorded)",
+                    state.served
+                );
+                state.problems.push(diff.clone());
+                (None, Some(diff))
+            }
+        };
+    }
+    let index = state.next;
+    match exchanges.get(index) {
+        Some(expected) if matches(expected, method, path) => {
+            state.next += 1;
+            state.served += 1;
+            (Some(expected.clone()), None)
+        }
+        Some(expected) => {
+            let diff = format!(
+                "request {index} differs:\n  expected {} {}\n  actual   {method} {path}",
+                expected.request.method, expected.request.path
+            );
+            state.problems.push(diff.clone());
+            (None, Some(diff))
+        }
+        None => {
+            let diff = format!("extra request {index}: {method} {path}");
+            state.problems.push(diff.clone());
+            (None, Some(diff))
         }
     }
 }
