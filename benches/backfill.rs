@@ -37,11 +37,7 @@ fn bodies() -> Vec<Vec<u8>> {
         },
         usage_point: DEVICE.to_owned(),
         measurements: vec![Measurement::LoadCurve(Flow::Consumption)],
-        limits: PlanLimits {
-            now: sandbox_now(),
-            days: 730,
-            activation_date: None,
-        },
+        limits: PlanLimits::new(sandbox_now(), 730),
         seed: 9,
     }
     .session();
@@ -121,12 +117,7 @@ fn backfill(c: &mut Criterion) {
         CompiledSchedule::new(&config, DEVICE, Flow::Consumption, HolidayZone::Metropole);
     let history =
         HistorySettings::new(7, 730, MainDisplay::default(), SecondaryDisplay::default()).0;
-    let run = RunSettings {
-        today: sandbox_now().date(),
-        history,
-        main: MainDisplay::default(),
-        secondary: SecondaryDisplay::default(),
-    };
+    let run = RunSettings::new(sandbox_now().date(), history);
     let rows = whole_path(&bodies, &schedule, &run);
     assert!(rows.days.len() >= 729, "{} day rows", rows.days.len());
     let oldest_first: Vec<Vec<u8>> = bodies.iter().rev().cloned().collect();

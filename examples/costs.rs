@@ -100,12 +100,10 @@ pub fn compare(curve: &LoadCurve, book: &PriceBook, options: &CostOptions) -> Co
     compare_offers(
         curve,
         book,
-        CompareSettings {
-            from: options.from,
-            to: options.to,
-            kva: options.kva,
-            schedule: &schedule,
-            colours: options.colours.as_ref(),
+        match &options.colours {
+            Some(colours) => CompareSettings::new(options.from, options.to, options.kva, &schedule)
+                .with_colours(colours),
+            None => CompareSettings::new(options.from, options.to, options.kva, &schedule),
         },
     )
 }
@@ -152,6 +150,7 @@ fn class_names(language: Language, kind: OfferKind) -> Vec<&'static str> {
                 "blue HP", "blue HC", "white HP", "white HC", "red HP", "red HC",
             ],
         },
+        _ => Vec::new(),
     }
 }
 

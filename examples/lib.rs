@@ -840,11 +840,7 @@ async fn replay_daily(
     out: &mut (dyn Write + Send),
 ) -> Result<Replayed, String> {
     let info = info.ok_or("a daily-energy session says so in its replay info")?;
-    let limits = PlanLimits {
-        now: info.now,
-        days: info.days,
-        activation_date: None,
-    };
+    let limits = PlanLimits::new(info.now, info.days);
     let mut outcome = Outcome::Success;
     for usage_point in &info.usage_points {
         let id: UsagePointId = usage_point
@@ -883,6 +879,13 @@ async fn replay_daily(
                 }
                 Ok(Fetched::NoData { .. }) => {
                     writeln!(out, "  {usage_point}: no daily consumption there").ok();
+                }
+                Ok(_) => {
+                    writeln!(
+                        out,
+                        "  {usage_point}: an answer of a kind this program does not read"
+                    )
+                    .ok();
                 }
                 Err(error) => {
                     writeln!(out, "error: {error}").ok();

@@ -57,8 +57,9 @@ impl FetchRequest {
     }
 }
 
-/// What bounds a plan.
+/// What bounds a plan: build it with [`PlanLimits::new`] (fields may be added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PlanLimits {
     /// The local time of the run.
     pub now: NaiveDateTime,
@@ -66,6 +67,23 @@ pub struct PlanLimits {
     pub days: i64,
     /// The meter's activation date, if known: nothing is asked before it.
     pub activation_date: Option<NaiveDate>,
+}
+
+impl PlanLimits {
+    /// A run at local time `now` covering `days` days back, activation date unknown.
+    pub fn new(now: NaiveDateTime, days: i64) -> PlanLimits {
+        PlanLimits {
+            now,
+            days,
+            activation_date: None,
+        }
+    }
+
+    /// With the meter's activation date: nothing is asked before it.
+    pub fn with_activation_date(mut self, date: Option<NaiveDate>) -> PlanLimits {
+        self.activation_date = date;
+        self
+    }
 }
 
 /// The hour before which today is not asked for: Enedis reasons in UTC and can refuse
@@ -85,7 +103,7 @@ pub const EARLIEST_HOUR_FOR_TODAY: u32 = 1;
 /// use chrono::NaiveDate;
 /// use linky_core::{plan_fetches, Flow, Measurement, PlanLimits};
 /// let today = NaiveDate::from_ymd_opt(2024, 6, 20).unwrap();
-/// let limits = PlanLimits { now: today.and_hms_opt(9, 0, 0).unwrap(), days: 20, activation_date: None };
+/// let limits = PlanLimits::new(today.and_hms_opt(9, 0, 0).unwrap(), 20);
 /// let plan = plan_fetches(Measurement::LoadCurve(Flow::Consumption), &BTreeSet::new(), &limits);
 /// let spans: Vec<String> = plan.iter().map(|r| format!("{}..{}", r.start, r.end)).collect();
 /// assert_eq!(spans, ["2024-06-13..2024-06-20", "2024-06-06..2024-06-13", "2024-05-31..2024-06-06"]);

@@ -231,8 +231,10 @@ fn days_in_month(date: NaiveDate) -> u32 {
         .map_or(30, |last| last.day())
 }
 
-/// How an offer divides the hours: its number of energy prices.
+/// How an offer divides the hours: its number of energy prices. Non-exhaustive: EJP and
+/// Zen Flex are announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OfferKind {
     /// One price at every hour.
     Base,
@@ -979,8 +981,10 @@ fn tempo_colour_missing(date: NaiveDate, colours: &ColourCalendar) -> LeftOut {
     }
 }
 
-/// What [`compare_offers`] compares.
+/// What [`compare_offers`] compares: build it with [`CompareSettings::new`] (fields may
+/// be added).
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct CompareSettings<'a> {
     /// The first day.
     pub from: NaiveDate,
@@ -992,6 +996,31 @@ pub struct CompareSettings<'a> {
     pub schedule: &'a CompiledSchedule,
     /// The day colours, for Tempo offers (none: Tempo cannot be costed).
     pub colours: Option<&'a ColourCalendar>,
+}
+
+impl<'a> CompareSettings<'a> {
+    /// The days `[from, to)` at `kva`, HP/HC offers split by `schedule`; no colours (Tempo
+    /// is left out until [`CompareSettings::with_colours`]).
+    pub fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        kva: u32,
+        schedule: &'a CompiledSchedule,
+    ) -> CompareSettings<'a> {
+        CompareSettings {
+            from,
+            to,
+            kva,
+            schedule,
+            colours: None,
+        }
+    }
+
+    /// With the day colours Tempo offers need.
+    pub fn with_colours(mut self, colours: &'a ColourCalendar) -> CompareSettings<'a> {
+        self.colours = Some(colours);
+        self
+    }
 }
 
 /// What every offer of `book` would have cost for `curve` over `[from, to)`, day by day,

@@ -873,12 +873,7 @@ impl<'a> SyncRun<'a> {
         } else {
             settings.history
         };
-        let run = RunSettings {
-            today,
-            history,
-            main: settings.main,
-            secondary: settings.secondary,
-        };
+        let run = RunSettings::new(today, history).with_displays(settings.main, settings.secondary);
         let mut devices = Vec::new();
         let mut gates = Vec::new();
         for usage_point in &usage_points {
@@ -1312,11 +1307,7 @@ impl<'a> SyncRun<'a> {
                 });
                 device_report.notes.push(SyncError::State(warning));
             }
-            let limits = PlanLimits {
-                now,
-                days,
-                activation_date: None,
-            };
+            let limits = PlanLimits::new(now, days);
             let plan = plan_fetches(measurement, &held, &limits);
             if !plan.is_empty() {
                 self.say(SyncEvent::Planned {
@@ -1711,6 +1702,8 @@ fn extra_rows(
                     .iter()
                     .find(|t| t.date == day.date)
                     .map(|t| t.energy.to_vec()),
+                // A kind this sync cannot cost yet (EJP, Zen Flex): no cost row.
+                _ => None,
             };
             if let Some(cost) =
                 energies.and_then(|energies| offer.day_cost(day.date, *kva, &energies))

@@ -12,6 +12,7 @@ use crate::{Error, Fetched, MeterSource};
 
 /// What one request brought.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Payload {
     /// A load curve.
     LoadCurve(LoadCurvePayload),

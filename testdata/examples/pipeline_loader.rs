@@ -69,16 +69,15 @@ pub fn run(example: &Value) -> Vec<DeviceRows> {
         main,
         secondary,
     );
-    let settings = RunSettings {
-        today: example["today"]
+    let settings = RunSettings::new(
+        example["today"]
             .as_str()
             .unwrap()
             .parse::<NaiveDate>()
             .unwrap(),
         history,
-        main,
-        secondary,
-    };
+    )
+    .with_displays(main, secondary);
     let mut devices = Vec::new();
     for (pdl, point) in example["points"].as_object().unwrap() {
         let split = |flow: Flow, key: &str| {

@@ -226,11 +226,7 @@ impl World {
         ];
         let first_success = self.successes.iter().position(|s| *s).unwrap_or(0);
         let first = self.runs[first_success];
-        let limits = |now: NaiveDateTime, days: i64| PlanLimits {
-            now,
-            days,
-            activation_date: None,
-        };
+        let limits = |now: NaiveDateTime, days: i64| PlanLimits::new(now, days);
         let mut total = 3; // C production, P consumption, P peaks: "none, for good"
         for measurement in with_data {
             total += plan_fetches(measurement, &BTreeSet::new(), &limits(first, days)).len();
@@ -258,12 +254,8 @@ impl World {
         let settings = settings();
         let today = self.now().date();
         let from = today - chrono::Duration::days(i64::from(settings.history.days()));
-        let run = RunSettings {
-            today,
-            history: settings.history,
-            main: settings.main,
-            secondary: settings.secondary,
-        };
+        let run = RunSettings::new(today, settings.history)
+            .with_displays(settings.main, settings.secondary);
         let split = |pdl: &str, flow: Flow| {
             let readings = truth::readings(flow, from, today);
             let (curve, report) = LoadCurve::builder(PARIS)

@@ -361,7 +361,9 @@ pub struct DeviceRows {
 }
 
 /// What decides a run's rows: the day it runs, the history windows and the displays.
+/// Build it with [`RunSettings::new`] (fields may be added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RunSettings {
     /// The run's local date: rows stop before it.
     pub today: NaiveDate,
@@ -371,6 +373,25 @@ pub struct RunSettings {
     pub main: MainDisplay,
     /// The secondary display.
     pub secondary: SecondaryDisplay,
+}
+
+impl RunSettings {
+    /// A run on local day `today` with `history`'s windows, the default displays.
+    pub fn new(today: NaiveDate, history: HistorySettings) -> RunSettings {
+        RunSettings {
+            today,
+            history,
+            main: MainDisplay::default(),
+            secondary: SecondaryDisplay::default(),
+        }
+    }
+
+    /// With other displays.
+    pub fn with_displays(mut self, main: MainDisplay, secondary: SecondaryDisplay) -> RunSettings {
+        self.main = main;
+        self.secondary = secondary;
+        self
+    }
 }
 
 /// The least number of hours with data that makes a day row (except for the most recent

@@ -120,12 +120,11 @@ fn device(two_tariffs: bool, production: bool) -> DeviceData {
 fn dashboard(data: &DeviceData, main: &str, secondary: &str) -> Option<[f64; 6]> {
     let main: MainDisplay = main.parse().unwrap();
     let secondary: SecondaryDisplay = secondary.parse().unwrap();
-    let settings = RunSettings {
-        today: date("2024-06-12"),
-        history: HistorySettings::new(7, 7, main, secondary).0,
-        main,
-        secondary,
-    };
+    let settings = RunSettings::new(
+        date("2024-06-12"),
+        HistorySettings::new(7, 7, main, secondary).0,
+    )
+    .with_displays(main, secondary);
     device_rows(data, &settings).dashboard.map(|row| {
         [
             row.u1.as_wh(),

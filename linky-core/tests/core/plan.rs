@@ -26,17 +26,9 @@ const CURVE: Measurement = Measurement::LoadCurve(Flow::Consumption);
 #[test]
 fn today_is_not_asked_for_before_one_in_the_morning() {
     let held = BTreeSet::new();
-    let early = PlanLimits {
-        now: at("2024-06-20 00:40"),
-        days: 3,
-        activation_date: None,
-    };
+    let early = PlanLimits::new(at("2024-06-20 00:40"), 3);
     assert_eq!(spans(CURVE, &held, &early), ["2024-06-17..2024-06-19"]);
-    let later = PlanLimits {
-        now: at("2024-06-20 01:00"),
-        days: 3,
-        activation_date: None,
-    };
+    let later = PlanLimits::new(at("2024-06-20 01:00"), 3);
     assert_eq!(spans(CURVE, &held, &later), ["2024-06-17..2024-06-20"]);
 }
 
@@ -46,11 +38,7 @@ fn only_the_missing_days_are_asked_for() {
     held.remove(&date("2024-06-05"));
     held.remove(&date("2024-06-06"));
     held.remove(&date("2024-06-15"));
-    let limits = PlanLimits {
-        now: at("2024-06-20 09:00"),
-        days: 20,
-        activation_date: None,
-    };
+    let limits = PlanLimits::new(at("2024-06-20 09:00"), 20);
     assert_eq!(
         spans(CURVE, &held, &limits),
         [
@@ -64,17 +52,10 @@ fn only_the_missing_days_are_asked_for() {
 #[test]
 fn nothing_before_the_activation_date_or_the_history_limit() {
     let held = BTreeSet::new();
-    let limits = PlanLimits {
-        now: at("2024-06-20 09:00"),
-        days: 30,
-        activation_date: Some(date("2024-06-16")),
-    };
+    let limits =
+        PlanLimits::new(at("2024-06-20 09:00"), 30).with_activation_date(Some(date("2024-06-16")));
     assert_eq!(spans(CURVE, &held, &limits), ["2024-06-16..2024-06-20"]);
-    let deep = PlanLimits {
-        now: at("2024-06-20 09:00"),
-        days: 5000,
-        activation_date: None,
-    };
+    let deep = PlanLimits::new(at("2024-06-20 09:00"), 5000);
     let curve = plan_fetches(CURVE, &held, &deep);
     assert_eq!(
         curve.last().unwrap().start,
@@ -100,11 +81,7 @@ proptest! {
     ) {
         let today = date("2024-06-20");
         let held: BTreeSet<NaiveDate> = held_offsets.iter().map(|o| today - Duration::days(*o)).collect();
-        let limits = PlanLimits {
-            now: today.and_hms_opt(hour, 0, 0).unwrap(),
-            days,
-            activation_date: activation.map(|o| today - Duration::days(o)),
-        };
+        let limits = PlanLimits::new(today.and_hms_opt(hour, 0, 0).unwrap(), days).with_activation_date(activation.map(|o| today - Duration::days(o)));
         let measurement = if daily { Measurement::DailyMaxPower } else { CURVE };
         let plan = plan_fetches(measurement, &held, &limits);
         let end = if hour < 1 { today - Duration::days(1) } else { today };

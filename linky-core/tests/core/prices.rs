@@ -152,13 +152,8 @@ fn offers_are_compared_on_the_same_days() {
     let compared = compare_offers(
         &curve,
         &book,
-        CompareSettings {
-            from: date("2025-01-01"),
-            to: date("2025-02-01"),
-            kva: 6,
-            schedule: &schedule,
-            colours: Some(&colours),
-        },
+        CompareSettings::new(date("2025-01-01"), date("2025-02-01"), 6, &schedule)
+            .with_colours(&colours),
     );
     assert_eq!(compared.days.len(), 30);
     assert_eq!(
@@ -197,13 +192,7 @@ fn offers_are_compared_on_the_same_days() {
     let without = compare_offers(
         &curve,
         &book,
-        CompareSettings {
-            from: date("2025-01-01"),
-            to: date("2025-02-01"),
-            kva: 6,
-            schedule: &schedule,
-            colours: None,
-        },
+        CompareSettings::new(date("2025-01-01"), date("2025-02-01"), 6, &schedule),
     );
     assert_eq!(without.days.len(), 31);
     assert_eq!(without.offers.len(), 2);
@@ -425,13 +414,7 @@ fn a_cre_period_ends_on_its_date_fin() {
     let compared = compare_offers(
         &curve("2026-01-10", "2026-01-20"),
         &book,
-        CompareSettings {
-            from: date("2026-01-10"),
-            to: date("2026-01-20"),
-            kva: 30,
-            schedule: &schedule,
-            colours: None,
-        },
+        CompareSettings::new(date("2026-01-10"), date("2026-01-20"), 30, &schedule),
     );
     assert_eq!(compared.days.len(), 6);
     assert_eq!(compared.left_out.len(), 4);

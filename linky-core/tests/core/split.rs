@@ -139,12 +139,11 @@ fn device(
 fn settings(today: NaiveDate, hours_days: i64, days: i64) -> RunSettings {
     let main = MainDisplay::default();
     let secondary = SecondaryDisplay::default();
-    RunSettings {
+    RunSettings::new(
         today,
-        history: HistorySettings::new(hours_days, days, main, secondary).0,
-        main,
-        secondary,
-    }
+        HistorySettings::new(hours_days, days, main, secondary).0,
+    )
+    .with_displays(main, secondary)
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::{Error, ErrorCategory};
 /// A fetched result: data, or Enedis' word that there is none there (before activation,
 /// wrong direction, not collected). "No data" is a result to remember, not a failure.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Fetched<T> {
     /// The data.
     Data(T),

@@ -36,11 +36,7 @@ fn synthetic(
         backend: proxy(),
         usage_point: usage_point.to_owned(),
         measurements,
-        limits: PlanLimits {
-            now: sandbox_now(),
-            days,
-            activation_date: None,
-        },
+        limits: PlanLimits::new(sandbox_now(), days),
         seed,
     }
 }

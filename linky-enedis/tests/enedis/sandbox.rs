@@ -105,11 +105,7 @@ async fn replay(name: &str, usage_points: &[&str], steps: &[(&str, Measurement, 
     let mut payloads = Vec::new();
     for &(usage_point, measurement, days) in steps {
         let id: UsagePointId = usage_point.parse().unwrap();
-        let limits = PlanLimits {
-            now: sandbox_now(),
-            days,
-            activation_date: None,
-        };
+        let limits = PlanLimits::new(sandbox_now(), days);
         let report = backfill(
             &client,
             &id,

@@ -169,11 +169,7 @@ fn synthetic(measurement: Measurement, days: i64) -> SyntheticSession {
         },
         usage_point: SANDBOX.to_owned(),
         measurements: vec![measurement],
-        limits: PlanLimits {
-            now: date("2024-11-15").and_hms_opt(9, 30, 0).unwrap(),
-            days,
-            activation_date: None,
-        },
+        limits: PlanLimits::new(date("2024-11-15").and_hms_opt(9, 30, 0).unwrap(), days),
         seed: 2024,
     }
 }

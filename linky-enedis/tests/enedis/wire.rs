@@ -911,12 +911,7 @@ fn dates_at_the_calendars_ends_never_panic_the_pipeline() {
             .period(day, day.succ_opt().unwrap())
             .consumption(&payload.readings)
             .build();
-        let settings = RunSettings {
-            today: date("2024-06-02"),
-            history: Default::default(),
-            main: Default::default(),
-            secondary: Default::default(),
-        };
+        let settings = RunSettings::new(date("2024-06-02"), Default::default());
         let rows = device_rows(&data, &settings);
         assert!(rows.days.len() <= 1, "{odd}");
     }
