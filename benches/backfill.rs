@@ -30,16 +30,16 @@ const SCHEDULE: &str = "22h00-6h00 sa 0h-24h di 0h-24h fe 0h-24h";
 
 /// The bodies of a two-year consumption backfill, in the order they arrive.
 fn bodies() -> Vec<Vec<u8>> {
-    let session = SyntheticSession {
-        backend: Backend::Proxy {
+    let session = SyntheticSession::new(
+        Backend::Proxy {
             base_url: String::new(),
             client_id: String::new(),
         },
-        usage_point: DEVICE.to_owned(),
-        measurements: vec![Measurement::LoadCurve(Flow::Consumption)],
-        limits: PlanLimits::new(sandbox_now(), 730),
-        seed: 9,
-    }
+        DEVICE,
+        vec![Measurement::LoadCurve(Flow::Consumption)],
+        PlanLimits::new(sandbox_now(), 730),
+        9,
+    )
     .session();
     session
         .exchanges

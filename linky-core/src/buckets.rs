@@ -18,6 +18,9 @@ use crate::curve::local_midnight_minute;
 use crate::{Energy, LoadCurve};
 
 /// The energy of one clock hour.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourBucket {
     /// When the hour ends, in the curve's time zone.
@@ -39,6 +42,9 @@ impl HourBucket {
 }
 
 /// The energy of one local day.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayBucket {
     /// The local date.

@@ -74,6 +74,7 @@ impl fmt::Display for DayColour {
 /// A word that names no day colour.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown colour {word:?} (blue, white or red; bleu, blanc or rouge)")]
+#[non_exhaustive]
 pub struct UnknownColour {
     /// The word, as written.
     pub word: String,
@@ -106,6 +107,7 @@ impl std::str::FromStr for DayColour {
 /// A mistake in a colour file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
+#[non_exhaustive]
 pub struct ColourFileError {
     /// 1-based line.
     pub line: usize,
@@ -468,6 +470,7 @@ impl TariffClassifier<6> for DayRun<'_> {
 
 /// A curve split by colour, and the days that wait for a colour.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ColourSplit {
     /// The split of the days whose colours are known (six Tempo classes).
     pub split: SplitCurve<6>,

@@ -128,6 +128,9 @@ impl fmt::Display for IntervalLength {
 /// One load-curve reading as Enedis sends it: the local END of its interval (no offset),
 /// the interval's length in minutes (unchecked: the builder reports bad ones) and the
 /// average power over the interval.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// Local wall-clock time at which the interval ends.
@@ -1110,6 +1113,7 @@ impl fmt::Display for QualityReport {
 
 /// One thing that did not fit: what, and where.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Anomaly {
     /// The position of the reading in the input (0-based), when one reading is at fault.
     pub reading: Option<usize>,
@@ -1120,6 +1124,20 @@ pub struct Anomaly {
 }
 
 impl Anomaly {
+    /// An anomaly of the input's reading `reading` (0-based, when one reading is at
+    /// fault), at local end `local_end` (as given, or a hole's end).
+    pub fn new(
+        reading: Option<usize>,
+        local_end: Option<NaiveDateTime>,
+        kind: AnomalyKind,
+    ) -> Anomaly {
+        Anomaly {
+            reading,
+            local_end,
+            kind,
+        }
+    }
+
     /// An anomaly of the reading at `index`.
     pub fn at_reading(index: usize, reading: &Reading, kind: AnomalyKind) -> Anomaly {
         Anomaly {

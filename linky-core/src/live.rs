@@ -115,6 +115,7 @@ impl LiveReading {
 
 /// One clock hour of energy from the meter's own indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IndexHour {
     /// When the hour ends.
     pub end_utc: DateTime<Utc>,
@@ -417,6 +418,7 @@ impl IndexHours {
 
 /// One hour compared: the meter's own figures against Enedis' curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HourComparison {
     /// When the hour ends.
     pub end_utc: DateTime<Utc>,

@@ -39,6 +39,9 @@ impl Measurement {
 }
 
 /// One request to make: a measurement over the local days `[start, end)`.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FetchRequest {
     /// What to fetch.
@@ -404,6 +407,9 @@ impl RetryPolicy {
 pub const SHORT_HISTORY_DAYS: i64 = 35;
 
 /// What the history policy remembers between runs.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HistoryState {
     /// When the last run succeeded.

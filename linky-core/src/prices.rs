@@ -265,6 +265,9 @@ impl OfferKind {
 }
 
 /// The prices of an offer from a day on, for one subscribed power.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricePeriod {
     /// The first day they hold.
@@ -284,6 +287,9 @@ pub struct PricePeriod {
 }
 
 /// An offer: its name, kind, and prices over time.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     /// Its name (`Base`, `HP/HC`, `Tempo`, or the user's).
@@ -337,6 +343,7 @@ impl Offer {
 
 /// What one day costs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DayCost {
     /// The local day.
     pub date: NaiveDate,
@@ -350,6 +357,22 @@ pub struct DayCost {
 }
 
 impl DayCost {
+    /// Day `date`'s cost: its share of the subscription, each class's energy cost and
+    /// energy (the offer's classes, in the order of its prices).
+    pub fn new(
+        date: NaiveDate,
+        subscription: Money,
+        energy: Vec<Money>,
+        energies: Vec<Energy>,
+    ) -> DayCost {
+        DayCost {
+            date,
+            subscription,
+            energy,
+            energies,
+        }
+    }
+
     /// Subscription and energy.
     pub fn total(&self) -> Money {
         self.subscription + self.energy.iter().copied().sum::<Money>()
@@ -358,6 +381,7 @@ impl DayCost {
 
 /// What a period (a month, a year) cost: its subscription and its energy per class.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct PeriodCost {
     /// The subscription's part.
     pub subscription: Money,
@@ -414,6 +438,7 @@ pub fn costs_by_year(days: &[DayCost]) -> Vec<(i32, PeriodCost)> {
 
 /// A mistake in a price file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PriceFileError {
     /// 1-based line.
     pub line: usize,
@@ -436,6 +461,9 @@ impl fmt::Display for PriceFileError {
 impl std::error::Error for PriceFileError {}
 
 /// Offers and their prices over time.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PriceBook {
     /// The offers, in the order of the file.
@@ -859,6 +887,7 @@ fn parse_subscription(text: &str) -> Result<Subscription, String> {
 
 /// What one offer would have cost over the compared days.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OfferCost {
     /// The offer's name.
     pub name: String,
@@ -906,6 +935,7 @@ impl OfferCost {
 
 /// What a set of offers would have cost over the same days.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Comparison {
     /// Each offer that could be costed, cheapest first.
     pub offers: Vec<OfferCost>,

@@ -141,12 +141,23 @@ pub enum SourceEvent {
 
 /// The off-peak hours a distributor has on record for a usage point (its contract).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContractHours {
     /// The text as written, e.g. `HC (22H00-6H00)` (read with
     /// [`crate::parse_contract_hours`]).
     pub text: String,
     /// Since when the tariff holds, when the contract says (its last tariff change).
     pub since: Option<chrono::NaiveDate>,
+}
+
+impl ContractHours {
+    /// Hours written as `text` (Enedis' wording), holding `since` that day when known.
+    pub fn new(text: impl Into<String>, since: Option<chrono::NaiveDate>) -> ContractHours {
+        ContractHours {
+            text: text.into(),
+            since,
+        }
+    }
 }
 
 /// A source of Linky data, as a sync sees it.

@@ -68,6 +68,9 @@ impl TariffClassifier<2> for SingleTariff {
 /// The energy per class of the intervals of one clock hour (an interval that crosses a
 /// clock hour, never one from Enedis, is cut at it): the splitter's output, one piece per
 /// hour with data.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitInterval<const N: usize> {
     /// End, in minutes since the Unix epoch (UTC).
@@ -708,6 +711,9 @@ impl SplitCurve<2> {
 }
 
 /// One local day of a split curve.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitDay<const N: usize> {
     /// The local date.
@@ -740,6 +746,9 @@ impl SplitDay<2> {
 }
 
 /// One local month of a split curve.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitMonth<const N: usize> {
     /// The year.
@@ -767,6 +776,9 @@ impl SplitMonth<2> {
 }
 
 /// One clock hour of a split curve.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitHour<const N: usize> {
     /// When the hour ends, in minutes since the Unix epoch (UTC).

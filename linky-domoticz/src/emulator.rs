@@ -100,6 +100,9 @@ struct Settings {
 }
 
 /// A running Domoticz 2025.1 stand-in. Stops when dropped.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug)]
 pub struct DomoticzEmulator {
     address: SocketAddr,

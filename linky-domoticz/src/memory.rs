@@ -13,6 +13,7 @@ use crate::{DeviceHandle, Sink, SinkError};
 
 /// What one device received.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct MemoryDevice {
     /// Each hour's energies by the instant it ends (the fall-back day's two hours
     /// labelled 02:00-03:00 are two entries; a rewrite replaces).

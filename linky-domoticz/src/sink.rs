@@ -8,6 +8,9 @@ use crate::SinkError;
 
 /// A device in a sink: its id (a PDL or `C / P`) and the sink's own key for it (a
 /// Domoticz idx).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeviceHandle {
     /// The device: a PDL, or a merged `C / P`.
@@ -36,6 +39,9 @@ impl DeviceHandle {
 }
 
 /// A day whose stored totals differ from what was written.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredDayMismatch {
     /// The day.
@@ -48,6 +54,9 @@ pub struct StoredDayMismatch {
 
 /// A day's consumption in Tempo's six classes ([`linky_core::TEMPO_CLASSES`] order: blue
 /// peak, blue off-peak, white peak, white off-peak, red peak, red off-peak).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColourDayRow {
     /// The local day.
@@ -158,6 +167,9 @@ impl DeviceInfo {
 }
 
 /// What a day cost with the user's offer, subscription included.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostDayRow {
     /// The local day.
@@ -171,6 +183,9 @@ pub struct CostDayRow {
 /// Today's and tomorrow's day colours (Tempo) as the sync knows them when it runs: what a
 /// home automation acts on (heating down on a red day). Tomorrow's colour is published
 /// around 11:00 the day before; until then it is `None`, never guessed.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a sink's tests build it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColourForecast {
     /// Today's colour day (local date): from 06:00 to 06:00 the next day, as the colour's

@@ -50,6 +50,7 @@ pub enum StateError {
 
 /// What the sync remembers besides readings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SyncMeta {
     /// The history policy's memory.
     #[serde(default)]
@@ -80,6 +81,7 @@ pub struct SyncMeta {
 /// The off-peak hours a usage point's contract gave, run after run: each text once, with
 /// the day it holds from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContractHoursHistory {
     /// The last day the contract was asked.
     #[serde(default)]
@@ -115,6 +117,9 @@ impl ContractHoursHistory {
 }
 
 /// One text of a contract's off-peak hours.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractHoursEntry {
     /// As written, e.g. `HC (22H00-6H00)`.
@@ -163,6 +168,7 @@ fn no_data_key(pdl: &str, kind: StoredKind) -> String {
 /// One stored value: a load-curve reading (its local end, its minutes, its milliwatts) or
 /// a daily peak (its local time, 0, its VA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoredValue {
     /// The local time: a reading's end, a peak's time.
     pub at: NaiveDateTime,

@@ -31,6 +31,7 @@ pub enum Payload {
 
 /// How a backfill ended.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct BackfillReport {
     /// The requests the plan held.
     pub planned: usize,

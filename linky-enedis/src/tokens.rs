@@ -14,6 +14,9 @@ use crate::secret::{AccessToken, RefreshToken};
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
 
 /// The tokens of one consent (or one client-credentials grant).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSet {
     /// The bearer token sent with data requests.

@@ -28,6 +28,7 @@ mod scan;
 /// A load curve as received: the readings in the order they came, and what could not be
 /// read. Build the time line with [`LoadCurvePayload::build_curve`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LoadCurvePayload {
     /// The usage point the payload says it is about, as written (may be anonymised).
     pub usage_point: Option<String>,
@@ -78,6 +79,9 @@ impl LoadCurvePayload {
 }
 
 /// One day's energy, from a daily series.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DailyEnergy {
     /// The local day.
@@ -90,6 +94,9 @@ pub struct DailyEnergy {
 pub type DailyMaxPower = linky_core::PowerPeak;
 
 /// A daily series as received.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailySeries<T> {
     /// The usage point the payload says it is about, as written (may be anonymised).
@@ -172,17 +179,17 @@ pub fn parse_load_curve(
             (None, _) => None,
         };
         let Some(length_minutes) = length else {
-            report.push(Anomaly {
-                reading: Some(index),
-                local_end: Some(end),
-                kind: AnomalyKind::BadLength {
+            report.push(Anomaly::new(
+                Some(index),
+                Some(end),
+                AnomalyKind::BadLength {
                     text: length_text
                         .unwrap_or("(missing)")
                         .chars()
                         .take(40)
                         .collect(),
                 },
-            });
+            ));
             continue;
         };
         let Some(milli) = point.value.as_ref().and_then(|v| scaled_value(v, decimals)) else {
@@ -821,24 +828,24 @@ fn unit_decimals(
 }
 
 fn bad_date(index: usize, text: Option<&str>) -> Anomaly {
-    Anomaly {
-        reading: Some(index),
-        local_end: None,
-        kind: AnomalyKind::BadDate {
+    Anomaly::new(
+        Some(index),
+        None,
+        AnomalyKind::BadDate {
             text: text.unwrap_or("(missing)").chars().take(40).collect(),
         },
-    }
+    )
 }
 
 fn not_a_number(index: usize, at: Option<NaiveDateTime>, value: Option<&Scalar<'_>>) -> Anomaly {
     let text = value.map_or(Cow::Borrowed("(missing)"), Scalar::text);
-    Anomaly {
-        reading: Some(index),
-        local_end: at,
-        kind: AnomalyKind::NotANumber {
+    Anomaly::new(
+        Some(index),
+        at,
+        AnomalyKind::NotANumber {
             text: text.chars().take(40).collect(),
         },
-    }
+    )
 }
 
 #[cfg(test)]

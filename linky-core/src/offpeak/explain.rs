@@ -9,6 +9,7 @@ use crate::Flow;
 
 /// The off-peak hours of one device and flow, day by day: what applies, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timetable {
     /// Which section applies, in words.
     pub source: String,

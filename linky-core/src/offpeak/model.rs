@@ -86,6 +86,9 @@ impl fmt::Display for Clock {
 
 /// The off-peak ranges of one direction in one section: every day, per weekday, and on
 /// public holidays.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Part {
     /// Ranges that apply on days without a section of their own.
@@ -123,6 +126,9 @@ impl Part {
 }
 
 /// One section: the consumption part and, if given, the production part.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Section {
     /// The consumption part (also used for production when there is no production part).
@@ -178,6 +184,9 @@ impl fmt::Display for Season {
 
 /// A part of a schedule that holds between two dates (both included; either may be open),
 /// with seasonal parts of its own.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatedPart {
     /// The first day it holds (`from`), if bounded.
@@ -228,6 +237,9 @@ impl DatedPart {
 /// let wednesday_noon = "2024-06-05T12:00:00".parse().unwrap();
 /// assert!(config.is_off_peak("22516914714270", Flow::Consumption, wednesday_noon, HolidayZone::Metropole));
 /// ```
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OffPeakConfig {
     /// The section used for every PDL that has none of its own.

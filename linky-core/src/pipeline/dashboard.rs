@@ -11,6 +11,9 @@ use crate::Energy;
 ///
 /// The energies are figures for display, not counters: a sum or a maximum is exact, a
 /// mean is rounded to the milliwatt-minute (the unit of [`Energy`], 1/60 000 Wh).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DashboardRow {
     /// Consumption, peak (or all consumption with a single tariff).

@@ -16,6 +16,9 @@ use crate::{
 
 /// The four energy series of a P1 meter: consumption (U1, U2) and production (R1, R2),
 /// each split into peak (tariff 1) and off-peak (tariff 2).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MeterEnergies {
     /// Consumption, indexed by tariff class (0 peak, 1 off-peak).
@@ -64,6 +67,9 @@ impl AddAssign for MeterEnergies {
 }
 
 /// One clock hour of a device: both flows.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceHour {
     /// When the hour ends.
@@ -76,6 +82,9 @@ pub struct DeviceHour {
 }
 
 /// A daily maximum power reading: when the peak happened (local time) and its value.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PowerPeak {
     /// The local time of the peak.
@@ -88,6 +97,9 @@ pub struct PowerPeak {
 ///
 /// Build it from readings with [`DeviceData::builder`], which places each flow's readings
 /// on the time line and splits them by the device's schedule.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone)]
 pub struct DeviceData {
     /// The device.
@@ -298,6 +310,9 @@ impl<'a> DeviceDataBuilder<'a> {
 }
 
 /// An hour row: one clock hour of a device and its own energies.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourRow {
     /// When the hour ends: on the fall-back day, the two hours labelled 02:00-03:00 are
@@ -335,6 +350,9 @@ impl HourRow {
 }
 
 /// A day row: that day's totals, and its maximum power when known.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayRow {
     /// The local day.
@@ -349,6 +367,7 @@ pub struct DayRow {
 
 /// Everything one device receives in one run.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DeviceRows {
     /// The device.
     pub device: DeviceId,

@@ -73,6 +73,9 @@ pub enum Statistic {
 }
 
 /// The main display (`peak_<period>`): the largest daily maximum power of the period.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MainDisplay {
     /// The period.
@@ -90,6 +93,9 @@ impl Default for MainDisplay {
 
 /// The secondary display (`value_day`, `max_cweek`, `mean_lmonth`...): a statistic of the
 /// four energy series over a period.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecondaryDisplay {
     /// The statistic.
@@ -177,6 +183,7 @@ pub struct HistorySettings {
 
 /// A setting that was out of range or too small, and what it became.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SettingWarning {
     /// The setting's name.
     pub setting: &'static str,

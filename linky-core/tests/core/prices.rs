@@ -289,12 +289,12 @@ proptest! {
             prop_assert_eq!(paid.units() * 12, i128::from(cents) * (MONEY_UNITS_PER_EURO / 100));
         }
         let price = EnergyPrice::from_e5(price);
-        let costs: Vec<linky_core::DayCost> = days.iter().zip(&wh).map(|(d, wh)| linky_core::DayCost {
-            date: *d,
-            subscription: subscription.on(*d),
-            energy: vec![price.cost(Energy::from_wh(*wh))],
-            energies: vec![Energy::from_wh(*wh)],
-        }).collect();
+        let costs: Vec<linky_core::DayCost> = days.iter().zip(&wh).map(|(d, wh)| linky_core::DayCost::new(
+            *d,
+            subscription.on(*d),
+            vec![price.cost(Energy::from_wh(*wh))],
+            vec![Energy::from_wh(*wh)],
+        )).collect();
         let months = costs_by_month(&costs);
         prop_assert_eq!(months.len(), 1);
         let sum: Money = costs.iter().map(linky_core::DayCost::total).sum();

@@ -966,10 +966,7 @@ async fn a_usage_point_without_a_schedule_takes_its_contracts_hours_over_time() 
     use linky_core::{ContractHours, HistorySettings};
     use linky_domoticz::{SyncError, SyncEvent};
     let contract = |text: &str, since: Option<&str>| {
-        Some(ContractHours {
-            text: text.to_owned(),
-            since: since.map(|d| d.parse().unwrap()),
-        })
+        Some(ContractHours::new(text, since.map(|d| d.parse().unwrap())))
     };
     let source = ContractSource {
         inner: FakeSource::new(vec![CONSUMER], vec![]),
@@ -1958,10 +1955,7 @@ mod extremes {
                             })
                         },
                     )),
-                    hours: Mutex::new(Some(ContractHours {
-                        text: "HC (22H00-6H00)".to_owned(),
-                        since,
-                    })),
+                    hours: Mutex::new(Some(ContractHours::new("HC (22H00-6H00)", since))),
                     asked: AtomicUsize::new(0),
                 };
                 let (state, root) = state();
@@ -1969,22 +1963,19 @@ mod extremes {
                 for day in &colour_days {
                     colours.set(*day, DayColour::White);
                 }
-                let mut meta = SyncMeta {
-                    last_success,
-                    next_full_grab,
-                    days_setting,
-                    colours,
-                    provisional_colours: colour_days.iter().copied().collect(),
-                    ..SyncMeta::default()
-                };
-                let history = ContractHoursHistory {
-                    checked,
-                    entries: vec![ContractHoursEntry {
-                        text: "HC (23H00-7H00)".to_owned(),
-                        since,
-                        seen: checked.unwrap_or(NaiveDate::MAX),
-                    }],
-                };
+                let mut meta = SyncMeta::default();
+                meta.last_success = last_success;
+                meta.next_full_grab = next_full_grab;
+                meta.days_setting = days_setting;
+                meta.colours = colours;
+                meta.provisional_colours = colour_days.iter().copied().collect();
+                let mut history = ContractHoursHistory::default();
+                history.checked = checked;
+                history.entries = vec![ContractHoursEntry {
+                    text: "HC (23H00-7H00)".to_owned(),
+                    since,
+                    seen: checked.unwrap_or(NaiveDate::MAX),
+                }];
                 meta.contract_hours.insert(CONSUMER.to_owned(), history);
                 state.save_meta(&meta).unwrap();
                 let sink = MemorySink::new();

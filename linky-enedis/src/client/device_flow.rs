@@ -16,6 +16,7 @@ use crate::{ApiError, Error, ErrorCategory};
 
 /// What the proxy answered to the code request: what to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeviceCode {
     /// The code to poll with (kept secret).
     device_code: RefreshToken,

@@ -261,10 +261,7 @@ impl linky_core::ReadingSource for Client {
         Ok(contract.and_then(|contract| {
             contract
                 .offpeak_hours
-                .map(|text| linky_core::ContractHours {
-                    text,
-                    since: contract.last_tariff_change,
-                })
+                .map(|text| linky_core::ContractHours::new(text, contract.last_tariff_change))
         }))
     }
 }

@@ -13,6 +13,7 @@ use crate::Backend;
 
 /// What to generate.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SyntheticSession {
     /// The backend whose URLs the requests use.
     pub backend: Backend,
@@ -27,6 +28,24 @@ pub struct SyntheticSession {
 }
 
 impl SyntheticSession {
+    /// `measurements` of `usage_point` over `limits`' window, as `backend` asks for them,
+    /// values drawn from `seed`.
+    pub fn new(
+        backend: Backend,
+        usage_point: impl Into<String>,
+        measurements: Vec<Measurement>,
+        limits: PlanLimits,
+        seed: u64,
+    ) -> SyntheticSession {
+        SyntheticSession {
+            backend,
+            usage_point: usage_point.into(),
+            measurements,
+            limits,
+            seed,
+        }
+    }
+
     /// The requests the planner makes for this session, in order.
     pub fn requests(&self) -> Vec<FetchRequest> {
         self.measurements

@@ -47,6 +47,9 @@ pub use sandbox::{Meter, sandbox_now, sandbox_sessions, sync_session, sync_sessi
 pub const SESSION_FORMAT: &str = "linky-session/1";
 
 /// A recorded session.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Always [`SESSION_FORMAT`].
@@ -231,6 +234,9 @@ impl Session {
 }
 
 /// One request and what answered it.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
     /// The request.
@@ -240,6 +246,9 @@ pub struct Exchange {
 }
 
 /// A request as sent (without its authorization).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
     /// `GET` or `POST`.
@@ -249,6 +258,9 @@ pub struct RecordedRequest {
 }
 
 /// An answer, or a fault.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedResponse {
     /// The HTTP status.

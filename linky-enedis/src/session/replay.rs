@@ -15,6 +15,7 @@ use super::{Exchange, Fault, Session};
 /// the client never asked for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("replay failed:\n{}", .problems.join("\n"))]
+#[non_exhaustive]
 pub struct ReplayError {
     /// One line per problem, with the expected and actual request.
     pub problems: Vec<String>,

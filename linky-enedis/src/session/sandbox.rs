@@ -57,6 +57,9 @@ fn named(mut session: Session, description: &str) -> Session {
 }
 
 /// A meter of a generated session: its usage point and the directions it measures.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meter<'a> {
     /// The usage point.

@@ -3,6 +3,9 @@
 use std::fmt::Write as _;
 
 /// One read of a port: when (milliseconds since the capture started) and the bytes.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaptureChunk {
     /// Milliseconds since the capture started.
@@ -14,6 +17,7 @@ pub struct CaptureChunk {
 /// A capture that could not be read: the line and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("TIC capture, line {line}: {detail}")]
+#[non_exhaustive]
 pub struct CaptureError {
     /// The line (from 1).
     pub line: usize,
@@ -40,6 +44,9 @@ pub struct CaptureError {
 /// assert_eq!(TicCapture::parse(&text).unwrap(), capture);
 /// assert_eq!(capture.bytes(), b"\x02\nPAPP 01610 )\r\x03");
 /// ```
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TicCapture {
     /// The reads, in order.

@@ -67,6 +67,9 @@ pub fn checksum(zone: &[u8]) -> u8 {
 
 /// One group of a frame, checked: its label, its timestamp (standard mode, when it has
 /// one, as written) and its data (as written; standard data may hold spaces).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     /// The label (`EAST`, `PAPP`...).
@@ -109,6 +112,7 @@ impl fmt::Display for GroupFault {
 /// A group that was dropped: why, and its label when one could be read (never trusted:
 /// the checksum did not vouch for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BadGroup {
     /// Why it was dropped.
     pub fault: GroupFault,
@@ -119,6 +123,7 @@ pub struct BadGroup {
 /// A complete frame (STX to ETX): its mode, its good groups in order, and the groups it
 /// dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frame {
     /// The mode of its groups.
     pub mode: TicMode,
@@ -143,6 +148,7 @@ impl Frame {
 /// What the decoder has seen since it started: frames and groups kept, and everything
 /// dropped, by cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct TicCounters {
     /// Complete frames given out.
     pub frames: u64,

@@ -20,6 +20,9 @@ pub enum TicSeason {
 /// A standard-mode timestamp, `SAAMMJJhhmmss`: a local time and the offset its season
 /// letter states (which makes the repeated October hour unambiguous), and whether the
 /// meter's clock said it was degraded (lowercase letter: not to be trusted).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TicTimestamp {
     /// The local time written.
@@ -208,6 +211,9 @@ impl TicPeriod {
 }
 
 /// The meter's energy indexes, in Wh, as the frame gave them.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Indexes {
     /// Total active energy drawn (`EAST`, standard).
@@ -234,6 +240,9 @@ pub struct Indexes {
 
 /// A load-curve point the meter gives (`CCASN`, `CCASN-1`, `CCAIN`...): the end of its
 /// period and its mean power in W.
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurvePoint {
     /// The end of the period.
@@ -243,6 +252,9 @@ pub struct CurvePoint {
 }
 
 /// A value with the time it was reached (`SMAXSN`...).
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamped {
     /// When.
@@ -254,6 +266,7 @@ pub struct Stamped {
 /// A group whose checksum passed but whose data is not what its label's specification
 /// says (a non-number index...): left out of the typed frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldError {
     /// The label.
     pub label: String,

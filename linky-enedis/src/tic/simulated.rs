@@ -137,6 +137,9 @@ const WATT_MS_PER_WH: u64 = 3_600_000;
 /// assert_eq!(frame.indexes.supplier[1], Some(meter.index(2)));
 /// assert_eq!(meter.index(2), meter.starting_index() + 100_000 + 3_600);
 /// ```
+///
+/// Plain data, kept open on purpose: its fields are what it is, and a program builds it
+/// as a literal; a field added would be a new type (a breaking release).
 #[derive(Debug, Clone)]
 pub struct SimulatedMeter {
     /// Its mode.

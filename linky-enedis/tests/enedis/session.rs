@@ -162,16 +162,16 @@ async fn a_request_the_session_does_not_expect_fails_loudly_with_a_diff() {
 }
 
 fn synthetic(measurement: Measurement, days: i64) -> SyntheticSession {
-    SyntheticSession {
-        backend: Backend::Proxy {
+    SyntheticSession::new(
+        Backend::Proxy {
             base_url: String::new(),
             client_id: String::new(),
         },
-        usage_point: SANDBOX.to_owned(),
-        measurements: vec![measurement],
-        limits: PlanLimits::new(date("2024-11-15").and_hms_opt(9, 30, 0).unwrap(), days),
-        seed: 2024,
-    }
+        SANDBOX,
+        vec![measurement],
+        PlanLimits::new(date("2024-11-15").and_hms_opt(9, 30, 0).unwrap(), days),
+        2024,
+    )
 }
 
 /// Runs a backfill against `session`, storing the days each answer covers.
