@@ -227,7 +227,7 @@ pub fn chart_data(
             ];
             for (flow, (present, energies)) in flows.into_iter().enumerate() {
                 if present {
-                    let wh: f64 = energies.iter().map(|e| e.as_wh()).sum();
+                    let wh: f64 = energies.iter().map(|e| e.as_wh_f64()).sum();
                     week[slot][flow].0 += wh;
                     week[slot][flow].1 += 1;
                 }
@@ -244,7 +244,7 @@ pub fn chart_data(
             if let Some(bar) = days.get_mut(&day.date) {
                 bar.consumption[0] = [0.0; 2];
                 for (class, energy) in day.energy.iter().enumerate() {
-                    bar.consumption[1 + class / 2][class % 2] += energy.as_wh();
+                    bar.consumption[1 + class / 2][class % 2] += energy.as_wh_f64();
                 }
             }
         }
@@ -268,8 +268,8 @@ fn add_days(data: &DeviceData, days: &mut std::collections::BTreeMap<NaiveDate, 
             let entry = days
                 .entry(day.date)
                 .or_insert_with(|| DayBar::empty(day.date));
-            entry.consumption[0][0] += day.energy[0].as_wh();
-            entry.consumption[0][1] += day.energy[1].as_wh();
+            entry.consumption[0][0] += day.energy[0].as_wh_f64();
+            entry.consumption[0][1] += day.energy[1].as_wh_f64();
         }
     }
     if let Some(curve) = &data.production {
@@ -277,7 +277,7 @@ fn add_days(data: &DeviceData, days: &mut std::collections::BTreeMap<NaiveDate, 
             let entry = days
                 .entry(day.date)
                 .or_insert_with(|| DayBar::empty(day.date));
-            entry.production_wh += day.energy.iter().map(|e| e.as_wh()).sum::<f64>();
+            entry.production_wh += day.energy.iter().map(|e| e.as_wh_f64()).sum::<f64>();
         }
     }
 }

@@ -134,7 +134,7 @@ pub fn money(language: Language, amount: Money) -> String {
 
 /// An energy in kWh, one decimal, as `language` writes it.
 fn kwh(language: Language, energy: linky_core::Energy) -> String {
-    language.number(energy.as_wh() / 1000.0, 1)
+    language.number(energy.as_wh_f64() / 1000.0, 1)
 }
 
 /// The names of an offer's classes, in the order of its prices.

@@ -201,7 +201,7 @@ pub fn day_tables_in(memory: &MemorySink, rows: RowsShown, language: lang::Langu
     use std::fmt::Write as _;
     let pick = |french: &'static str, english: &'static str| language.pick(french, english);
     let kwh = |energy: linky_core::Energy, width: usize| {
-        let text = format!("{:.3}", energy.as_kwh());
+        let text = format!("{:.3}", energy.as_kwh_f64());
         let text = match language {
             lang::Language::French => text.replace('.', ","),
             lang::Language::English => text,
@@ -864,7 +864,7 @@ async fn replay_daily(
                         out,
                         "  {usage_point}: {} days, {:.3} kWh in all",
                         series.values.len(),
-                        total.as_kwh()
+                        total.as_kwh_f64()
                     )
                     .ok();
                     for value in series.values.iter().rev().take(7).rev() {
@@ -872,7 +872,7 @@ async fn replay_daily(
                             out,
                             "    {}  {:>8.3} kWh",
                             value.date,
-                            value.energy.as_kwh()
+                            value.energy.as_kwh_f64()
                         )
                         .ok();
                     }

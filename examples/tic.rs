@@ -341,7 +341,11 @@ impl HourWriter {
             say(&format!(
                 "hour ending {}: {:.0} Wh drawn (the meter's own indexes)",
                 hour.end.format("%Y-%m-%d %H:%M"),
-                hour.drawn.values().iter().map(|e| e.as_wh()).sum::<f64>()
+                hour.drawn
+                    .values()
+                    .iter()
+                    .map(|e| e.as_wh_f64())
+                    .sum::<f64>()
             ));
         }
         Ok(given.len())
@@ -613,8 +617,14 @@ pub fn enedis_hours(
 /// The comparison as a table: each hour both hold (local end, the meter's Wh drawn,
 /// Enedis', the difference), then the totals.
 pub fn reconciliation_table(compared: &[HourComparison]) -> String {
-    let drawn =
-        |energies: &MeterEnergies| energies.consumption.iter().copied().sum::<Energy>().as_wh();
+    let drawn = |energies: &MeterEnergies| {
+        energies
+            .consumption
+            .iter()
+            .copied()
+            .sum::<Energy>()
+            .as_wh_f64()
+    };
     let mut lines = vec![format!(
         "{:<16}  {:>10}  {:>10}  {:>10}",
         "hour ending", "meter Wh", "Enedis Wh", "difference"

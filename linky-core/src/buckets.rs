@@ -103,8 +103,8 @@ impl LoadCurve {
     /// let (curve, _) = LoadCurve::builder(PARIS).build(&readings);
     /// let hours = curve.hours();
     /// assert_eq!(hours.len(), 2);
-    /// assert_eq!(hours[0].energy.as_wh(), 2000.0);
-    /// assert_eq!((hours[1].energy.as_wh(), hours[1].minutes), (250.0, 30));
+    /// assert_eq!(hours[0].energy.as_wh_f64(), 2000.0);
+    /// assert_eq!((hours[1].energy.as_wh_f64(), hours[1].minutes), (250.0, 30));
     /// ```
     pub fn hours(&self) -> Vec<HourBucket> {
         let mut hours: Vec<HourBucket> = Vec::new();

@@ -502,7 +502,7 @@ pub struct ColourSplit {
 /// assert_eq!(split_by_colour(&curve, &calendar).waiting, [day]);
 /// calendar.set(day.pred_opt().unwrap(), DayColour::White);
 /// let split = split_by_colour(&curve, &calendar);
-/// let kwh = split.split.totals().map(|e| e.as_wh() / 1000.0);
+/// let kwh = split.split.totals().map(|e| e.as_wh_f64() / 1000.0);
 /// // White off-peak 00:00-06:00, red peak 06:00-22:00, red off-peak 22:00-24:00.
 /// assert_eq!(kwh, [0.0, 0.0, 0.0, 6.0, 16.0, 2.0]);
 /// ```

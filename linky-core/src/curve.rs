@@ -329,7 +329,7 @@ impl LoadCurveBuilder {
     /// let (curve, report) = LoadCurve::builder(PARIS).build(&readings);
     /// assert_eq!(curve.intervals().len(), 6);
     /// assert!(report.is_clean());
-    /// assert_eq!(curve.total_energy().as_wh(), 3000.0);
+    /// assert_eq!(curve.total_energy().as_wh_f64(), 3000.0);
     /// ```
     pub fn build(&self, readings: &[Reading]) -> (LoadCurve, QualityReport) {
         // Readings as Enedis sends them (whole runs in any order of answers, nothing to
@@ -720,7 +720,7 @@ impl LoadCurveBuilder {
 /// let (curve, report) = chunks.build();
 /// assert!(report.is_clean(), "{report}");
 /// assert_eq!(curve.intervals().len(), 3 * 48);
-/// assert_eq!(curve.total_energy().as_wh(), 36_000.0);
+/// assert_eq!(curve.total_energy().as_wh_f64(), 36_000.0);
 /// ```
 #[derive(Debug, Clone)]
 pub struct CurveChunks {

@@ -20,6 +20,8 @@
 //! - [`Clock`]: time as a run sees it (a trait; [`ManualClock`] for tests), so that
 //!   every decision that depends on time can be driven by a test.
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`) marks each item behind a feature with that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod buckets;
 mod clock;

@@ -241,7 +241,7 @@ type Used = (DateTime<Utc>, ClassIndexes, Option<u64>);
 /// assert_eq!(given[0].end_utc, Utc.with_ymd_and_hms(2026, 1, 15, 11, 0, 0).unwrap());
 /// assert_eq!(given[1].end_utc, Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap());
 /// for hour in &given {
-///     assert_eq!(hour.hour_row().energies.consumption[0].as_wh(), 1_000.0);
+///     assert_eq!(hour.hour_row().energies.consumption[0].as_wh_f64(), 1_000.0);
 /// }
 /// ```
 #[derive(Debug, Clone)]
@@ -431,12 +431,12 @@ pub struct HourComparison {
 impl HourComparison {
     /// The meter's total drawn energy (every class), Wh.
     pub fn meter_drawn_wh(&self) -> f64 {
-        drawn(&self.meter).as_wh()
+        drawn(&self.meter).as_wh_f64()
     }
 
     /// Enedis' total drawn energy (every class), Wh.
     pub fn enedis_drawn_wh(&self) -> f64 {
-        drawn(&self.enedis).as_wh()
+        drawn(&self.enedis).as_wh_f64()
     }
 
     /// Enedis' total drawn energy minus the meter's, Wh.

@@ -346,7 +346,7 @@ impl LoadCurve {
     /// let (curve, _) = LoadCurve::builder(PARIS).build(&[Reading::new(end, IntervalLength::PT30M, Power::from_watts(600))]);
     /// let split = curve.split(&schedule);
     /// let [peak, off_peak] = split.intervals()[0].energy;
-    /// assert_eq!((peak.as_wh(), off_peak.as_wh()), (260.0, 40.0));
+    /// assert_eq!((peak.as_wh_f64(), off_peak.as_wh_f64()), (260.0, 40.0));
     /// ```
     pub fn split<const N: usize, C: TariffClassifier<N>>(&self, classifier: &C) -> SplitCurve<N> {
         let time_zone = self.time_zone();
@@ -590,8 +590,8 @@ impl<const N: usize> SplitCurve<N> {
     /// let split = LoadCurve::builder(PARIS).build(&readings).0.split(&SingleTariff);
     /// let days = split.days();
     /// assert_eq!((days.len(), days[0].hours_in_day, days[0].minutes), (1, 25, 25 * 60));
-    /// assert_eq!(days[0].energy_in(Tariff::Peak).as_wh(), 25_000.0);
-    /// assert_eq!(split.months()[0].total().as_wh(), 25_000.0);
+    /// assert_eq!(days[0].energy_in(Tariff::Peak).as_wh_f64(), 25_000.0);
+    /// assert_eq!(split.months()[0].total().as_wh_f64(), 25_000.0);
     /// ```
     pub fn days(&self) -> Vec<SplitDay<N>> {
         let time_zone = self.time_zone;

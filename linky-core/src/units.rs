@@ -20,7 +20,7 @@ const MILLIWATT_MINUTES_PER_WH: i64 = 60_000;
 /// ```
 /// use linky_core::{Energy, Power};
 /// let quarter = Power::from_watts(1001).energy_over_minutes(15);
-/// assert_eq!(quarter.as_wh(), 250.25);
+/// assert_eq!(quarter.as_wh_f64(), 250.25);
 /// assert_eq!(quarter + quarter, Power::from_watts(1001).energy_over_minutes(30));
 /// assert_eq!(Energy::from_wh(1).milliwatt_minutes(), 60_000);
 /// ```
@@ -48,14 +48,27 @@ impl Energy {
         self.0
     }
 
-    /// The value in watt-hours, as a float (for display and comparisons with other tools).
-    pub fn as_wh(self) -> f64 {
+    /// The value in watt-hours as a float: lossy (for display and comparisons with other
+    /// tools); [`Energy::milliwatt_minutes`] is exact, [`Energy::round_wh`] whole.
+    pub fn as_wh_f64(self) -> f64 {
         self.0 as f64 / MILLIWATT_MINUTES_PER_WH as f64
     }
 
+    /// The value in kilowatt-hours as a float: lossy, as [`Energy::as_wh_f64`].
+    pub fn as_kwh_f64(self) -> f64 {
+        self.as_wh_f64() / 1000.0
+    }
+
+    /// The value in watt-hours, as a float.
+    #[deprecated(since = "0.1.0", note = "lossy: named `as_wh_f64` now")]
+    pub fn as_wh(self) -> f64 {
+        self.as_wh_f64()
+    }
+
     /// The value in kilowatt-hours, as a float.
+    #[deprecated(since = "0.1.0", note = "lossy: named `as_kwh_f64` now")]
     pub fn as_kwh(self) -> f64 {
-        self.as_wh() / 1000.0
+        self.as_kwh_f64()
     }
 
     /// The value in watt-hours rounded to the nearest whole Wh (halves away from zero).
@@ -77,7 +90,7 @@ impl Energy {
 impl fmt::Display for Energy {
     /// Prints the energy in Wh with up to five decimals, trailing zeros removed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = format!("{:.5}", self.as_wh());
+        let text = format!("{:.5}", self.as_wh_f64());
         let text = text.trim_end_matches('0').trim_end_matches('.');
         write!(f, "{text} Wh")
     }
@@ -134,7 +147,7 @@ impl<'a> Sum<&'a Energy> for Energy {
 /// ```
 /// use linky_core::Power;
 /// assert_eq!(Power::from_watts(540).milliwatts(), 540_000);
-/// assert_eq!(Power::from_watts(540).energy_over_minutes(30).as_wh(), 270.0);
+/// assert_eq!(Power::from_watts(540).energy_over_minutes(30).as_wh_f64(), 270.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Power(i64);
@@ -155,9 +168,15 @@ impl Power {
         self.0
     }
 
-    /// The value in watts, as a float.
-    pub fn as_watts(self) -> f64 {
+    /// The value in watts as a float: lossy ([`Power::milliwatts`] is exact).
+    pub fn as_watts_f64(self) -> f64 {
         self.0 as f64 / 1000.0
+    }
+
+    /// The value in watts, as a float.
+    #[deprecated(since = "0.1.0", note = "lossy: named `as_watts_f64` now")]
+    pub fn as_watts(self) -> f64 {
+        self.as_watts_f64()
     }
 
     /// The energy of this power held for `minutes` minutes, exact.
@@ -171,7 +190,7 @@ impl fmt::Display for Power {
         if self.0 % 1000 == 0 {
             write!(f, "{} W", self.0 / 1000)
         } else {
-            write!(f, "{} W", self.as_watts())
+            write!(f, "{} W", self.as_watts_f64())
         }
     }
 }

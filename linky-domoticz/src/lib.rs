@@ -18,9 +18,11 @@
 //! - [`hour_svalue`], [`day_svalue`], [`dashboard_svalue`], [`validate_svalue`]: the
 //!   sValue strings.
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`) marks each item behind a feature with that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod companion;
-#[cfg(feature = "domoticz-client")]
+#[cfg(feature = "domoticz")]
 mod domoticz;
 mod emulator;
 mod error;
@@ -38,7 +40,7 @@ mod svalue;
 mod sync;
 
 pub use companion::WithCompanion;
-#[cfg(feature = "domoticz-client")]
+#[cfg(feature = "domoticz")]
 pub use domoticz::{DomoticzAuth, DomoticzConfig, DomoticzSink};
 pub use emulator::{DomoticzEmulator, EmulatorBuilder, EmulatorState};
 pub use error::{SinkError, SinkSource};

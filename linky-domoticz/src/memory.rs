@@ -227,17 +227,17 @@ impl fmt::Display for MemorySink {
                 "date", "HP kWh", "HC kWh", "production kWh"
             )?;
             for (date, totals) in &device.days {
-                let [u1, u2, r1, r2] = totals.in_order().map(|e| e.as_kwh());
+                let [u1, u2, r1, r2] = totals.in_order().map(|e| e.as_kwh_f64());
                 writeln!(f, "  {date}  {u1:>10.3}  {u2:>10.3}  {:>14.3}", r1 + r2)?;
             }
             match &device.dashboard {
                 Some(row) => writeln!(
                     f,
                     "  dashboard: U1 {:.3} kWh, U2 {:.3} kWh, R1 {:.3} kWh, R2 {:.3} kWh, peak {} VA",
-                    row.u1.as_kwh(),
-                    row.u2.as_kwh(),
-                    row.r1.as_kwh(),
-                    row.r2.as_kwh(),
+                    row.u1.as_kwh_f64(),
+                    row.u2.as_kwh_f64(),
+                    row.r1.as_kwh_f64(),
+                    row.r2.as_kwh_f64(),
                     row.cons_va
                 )?,
                 None => writeln!(f, "  dashboard: not written (missing data for the period)")?,

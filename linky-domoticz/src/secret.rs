@@ -14,11 +14,7 @@ impl Password {
     }
 
     #[cfg_attr(
-        not(any(
-            feature = "domoticz-client",
-            feature = "line-protocol",
-            feature = "mqtt"
-        )),
+        not(any(feature = "domoticz", feature = "line-protocol", feature = "mqtt")),
         allow(dead_code)
     )]
     pub(crate) fn expose(&self) -> &str {
@@ -75,11 +71,7 @@ pub(crate) fn decode_base64(text: &str) -> Option<String> {
 /// Percent-encodes a query value: unreserved characters and those of `keep` are sent as
 /// they are, every other byte as `%XX`.
 #[cfg_attr(
-    not(any(
-        feature = "domoticz-client",
-        feature = "line-protocol",
-        feature = "mqtt"
-    )),
+    not(any(feature = "domoticz", feature = "line-protocol", feature = "mqtt")),
     allow(dead_code)
 )]
 pub(crate) fn percent_encode(value: &str, keep: &[u8]) -> String {

@@ -24,6 +24,8 @@
 //! crate is what needs no HTTP stack: the parsers above, errors, tokens and their stores,
 //! routes, recorded sessions and the replay server.
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`) marks each item behind a feature with that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Without the clients, some helpers they share are unused.
 #![cfg_attr(not(feature = "client"), allow(dead_code, unused_imports))]
 
@@ -93,7 +95,7 @@ mod without_the_client {
         let watts: Vec<f64> = payload
             .readings
             .iter()
-            .map(|r| r.power.as_watts())
+            .map(|r| r.power.as_watts_f64())
             .collect();
         assert_eq!(watts, [540.0, 1500.0]);
         let other: UsagePointId = "11111111111111".parse().unwrap();

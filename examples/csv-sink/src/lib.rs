@@ -65,7 +65,7 @@ fn upsert(path: &Path, header: &str, lines: BTreeMap<String, String>) -> Result<
 
 /// The four energies in Wh, to the mWh.
 fn columns(energies: &MeterEnergies) -> String {
-    let [u1, u2, r1, r2] = energies.in_order().map(|e| e.as_wh());
+    let [u1, u2, r1, r2] = energies.in_order().map(|e| e.as_wh_f64());
     format!("{u1:.3},{u2:.3},{r1:.3},{r2:.3}")
 }
 

@@ -228,7 +228,7 @@ impl DeviceData {
     ///     .build();
     /// assert!(report.is_clean());
     /// let split = data.consumption.as_ref().unwrap();
-    /// assert_eq!(split.total_in(Tariff::OffPeak).as_wh(), 8000.0);
+    /// assert_eq!(split.total_in(Tariff::OffPeak).as_wh_f64(), 8000.0);
     /// assert!(data.two_tariffs);
     /// ```
     pub fn builder(

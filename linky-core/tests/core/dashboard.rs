@@ -127,10 +127,10 @@ fn dashboard(data: &DeviceData, main: &str, secondary: &str) -> Option<[f64; 6]>
     .with_displays(main, secondary);
     device_rows(data, &settings).dashboard.map(|row| {
         [
-            row.u1.as_wh(),
-            row.u2.as_wh(),
-            row.r1.as_wh(),
-            row.r2.as_wh(),
+            row.u1.as_wh_f64(),
+            row.u2.as_wh_f64(),
+            row.r1.as_wh_f64(),
+            row.r2.as_wh_f64(),
             row.cons_va as f64,
             row.prod_va as f64,
         ]
@@ -290,5 +290,8 @@ fn the_splitter_takes_any_number_of_classes() {
         .build(&readings)
         .0
         .split(&ThreeClasses);
-    assert_eq!(split.totals().map(|e| e.as_wh()), [600.0, 1200.0, 600.0]);
+    assert_eq!(
+        split.totals().map(|e| e.as_wh_f64()),
+        [600.0, 1200.0, 600.0]
+    );
 }

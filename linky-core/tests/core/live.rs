@@ -98,7 +98,10 @@ fn a_garbled_zero_is_ignored_not_a_reset() {
         given.extend(hours.push(&sent));
     }
     assert_eq!(given.len(), 1);
-    assert_eq!(given[0].hour_row().energies.consumption[0].as_wh(), 900.0);
+    assert_eq!(
+        given[0].hour_row().energies.consumption[0].as_wh_f64(),
+        900.0
+    );
     assert!(matches!(hours.anomalies(), [IndexAnomaly::WentBack { .. }]));
 }
 

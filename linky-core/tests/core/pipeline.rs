@@ -56,14 +56,14 @@ fn every_row_of_the_original_worked_examples() {
             let mut ours: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             let running = linky_core::HourRow::running_totals(&rows.hours);
             for (hour, cumulative) in rows.hours.iter().zip(&running) {
-                let [u1, u2, r1, r2] = cumulative.in_order().map(|e| e.as_wh());
+                let [u1, u2, r1, r2] = cumulative.in_order().map(|e| e.as_wh_f64());
                 ours.insert(
                     hour.end.format("%Y-%m-%d %H:%M:%S").to_string(),
                     vec![u1, u2, r1, r2, 0.0, 0.0],
                 );
             }
             for day in &rows.days {
-                let [u1, u2, r1, r2] = day.totals.in_order().map(|e| e.as_wh());
+                let [u1, u2, r1, r2] = day.totals.in_order().map(|e| e.as_wh_f64());
                 ours.insert(day.date.to_string(), vec![u1, u2, r1, r2, 0.0, 0.0]);
             }
             assert_eq!(
@@ -78,10 +78,10 @@ fn every_row_of_the_original_worked_examples() {
             match (&rows.dashboard, dashboard) {
                 (Some(row), Some(expected)) => {
                     let ours = [
-                        row.u1.as_wh(),
-                        row.u2.as_wh(),
-                        row.r1.as_wh(),
-                        row.r2.as_wh(),
+                        row.u1.as_wh_f64(),
+                        row.u2.as_wh_f64(),
+                        row.r1.as_wh_f64(),
+                        row.r2.as_wh_f64(),
                         row.cons_va as f64,
                         row.prod_va as f64,
                     ];

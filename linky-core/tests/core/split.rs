@@ -50,7 +50,7 @@ fn per_minute(curve: &LoadCurve, config: &OffPeakConfig, device: &str, flow: Flo
 }
 
 fn wh(energies: [Energy; 2]) -> [f64; 2] {
-    energies.map(Energy::as_wh)
+    energies.map(Energy::as_wh_f64)
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn an_interval_straddling_a_boundary_is_prorated_by_minute() {
     )])
     .split(&schedule("2h26-7h26", "1", Flow::Consumption));
     assert_eq!(wh(split.intervals()[0].energy), [260.0, 340.0]);
-    assert_eq!(split.intervals()[0].total().as_wh(), 600.0);
+    assert_eq!(split.intervals()[0].total().as_wh_f64(), 600.0);
 }
 
 #[test]
@@ -76,7 +76,10 @@ fn an_hour_with_a_missing_half_counts_only_what_is_there() {
     )];
     let split = curve(&readings).split(&schedule("", "1", Flow::Consumption));
     let hours = split.hours();
-    assert_eq!((hours[0].minutes, hours[0].total().as_wh()), (30, 500.0));
+    assert_eq!(
+        (hours[0].minutes, hours[0].total().as_wh_f64()),
+        (30, 500.0)
+    );
 }
 
 #[test]
@@ -158,7 +161,7 @@ fn a_missing_whole_day_leaves_the_other_days_alone() {
     let days: Vec<(NaiveDate, f64)> = rows
         .days
         .iter()
-        .map(|d| (d.date, d.totals.consumption[0].as_wh()))
+        .map(|d| (d.date, d.totals.consumption[0].as_wh_f64()))
         .collect();
     assert_eq!(
         days,
@@ -194,7 +197,7 @@ fn merged_devices_keep_production_days_and_split_each_flow_by_its_own_schedule()
     let days: Vec<(NaiveDate, [f64; 4])> = rows
         .days
         .iter()
-        .map(|d| (d.date, d.totals.in_order().map(Energy::as_wh)))
+        .map(|d| (d.date, d.totals.in_order().map(Energy::as_wh_f64)))
         .collect();
     // Consumption off-peak 01:00-02:00 (C's schedule), production off-peak 13:00-14:00
     // (P's schedule); the production-only day is kept.
@@ -575,7 +578,7 @@ fn a_dated_change_applies_from_its_first_day_and_leaves_the_past_alone() {
             .find(|h| h.end_minute == end)
             .unwrap()
             .energy
-            .map(Energy::as_wh)
+            .map(Energy::as_wh_f64)
     };
     assert_eq!(hour_ending("2025-11-01 09:00"), [0.0, 1000.0]);
     assert_eq!(hour_ending("2025-11-01 23:00"), [1000.0, 0.0]);

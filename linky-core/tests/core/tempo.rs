@@ -37,7 +37,12 @@ fn by_day(curve: &LoadCurve, calendar: &ColourCalendar) -> Vec<(String, [f64; 6]
         .split
         .days()
         .iter()
-        .map(|day| (day.date.to_string(), day.energy.map(|e| e.as_wh() / 1000.0)))
+        .map(|day| {
+            (
+                day.date.to_string(),
+                day.energy.map(|e| e.as_wh_f64() / 1000.0),
+            )
+        })
         .collect()
 }
 

@@ -142,11 +142,11 @@ fn the_hour_ending_at_midnight_belongs_to_the_day_before() {
     let days = curve.days();
     assert_eq!(days.len(), 2);
     assert_eq!(
-        (days[0].date, days[0].energy.as_wh()),
+        (days[0].date, days[0].energy.as_wh_f64()),
         (date("2024-06-01"), 100.0)
     );
     assert_eq!(
-        (days[1].date, days[1].energy.as_wh()),
+        (days[1].date, days[1].energy.as_wh_f64()),
         (date("2024-06-02"), 50.0)
     );
     assert_eq!(days[1].hours_with_data, 1);
@@ -191,7 +191,7 @@ fn mixed_lengths_inside_one_curve() {
         Energy::from_milliwatt_minutes(600_000 * 30 + 400_000 * 15 + 1_201_000 * 5 + 1_000 * 10)
     );
     assert_eq!(hours[0].minutes, 60);
-    assert_eq!(hours[1].energy.as_wh(), 7.0);
+    assert_eq!(hours[1].energy.as_wh_f64(), 7.0);
 }
 
 /// The anomalies' messages, one per line, for a compact expectation.

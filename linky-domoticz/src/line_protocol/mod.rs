@@ -329,7 +329,7 @@ impl LineProtocolSink {
                         ("period", period.to_owned()),
                     ],
                     fields: vec![
-                        ("wh", Field::Float(energy.as_wh())),
+                        ("wh", Field::Float(energy.as_wh_f64())),
                         ("mwmin", Field::Integer(energy.milliwatt_minutes())),
                     ],
                     time,
@@ -807,7 +807,7 @@ impl Sink for LineProtocolSink {
         let Some(time) = newest else {
             return Ok(());
         };
-        let wh = |energy: Energy| Field::Float(energy.as_wh());
+        let wh = |energy: Energy| Field::Float(energy.as_wh_f64());
         let point = Point {
             measurement: self.measurement("dashboard"),
             tags: vec![("device", device.key.clone())],
@@ -848,7 +848,7 @@ impl Sink for LineProtocolSink {
                         ("class", class.to_owned()),
                     ],
                     fields: vec![
-                        ("wh", Field::Float(energy.as_wh())),
+                        ("wh", Field::Float(energy.as_wh_f64())),
                         ("mwmin", Field::Integer(energy.milliwatt_minutes())),
                     ],
                     time: nanos(start),

@@ -233,7 +233,7 @@ async fn a_second_run_fetches_nothing_and_writes_the_same_rows() {
     assert_eq!(consumer.days.len(), 7);
     // 22h-6h off-peak at 1000 W: 8 kWh off-peak, 16 kWh peak a day.
     let day = consumer.days.values().next().unwrap();
-    assert_eq!(day.consumption.map(|e| e.as_wh()), [16000.0, 8000.0]);
+    assert_eq!(day.consumption.map(|e| e.as_wh_f64()), [16000.0, 8000.0]);
     assert_eq!(
         first.next_run,
         NaiveDate::from_ymd_opt(2024, 6, 21)
@@ -249,7 +249,7 @@ async fn a_second_run_fetches_nothing_and_writes_the_same_rows() {
             .next()
             .unwrap()
             .production
-            .map(|e| e.as_wh()),
+            .map(|e| e.as_wh_f64()),
         [6400.0, 3200.0]
     );
 
@@ -426,7 +426,7 @@ async fn a_crash_between_fetch_and_write_loses_nothing_and_duplicates_nothing() 
     let all: Vec<f64> = device
         .days
         .values()
-        .map(|d| d.consumption[0].as_wh() + d.consumption[1].as_wh())
+        .map(|d| d.consumption[0].as_wh_f64() + d.consumption[1].as_wh_f64())
         .collect();
     assert!(
         all.iter().all(|wh| *wh == 24000.0),
@@ -602,11 +602,11 @@ async fn a_merged_device_waits_for_its_missing_side() {
     assert!(merged.days.keys().all(|d| *d >= day("2024-06-13")));
     for totals in merged.days.values() {
         assert_eq!(
-            totals.consumption[0].as_wh() + totals.consumption[1].as_wh(),
+            totals.consumption[0].as_wh_f64() + totals.consumption[1].as_wh_f64(),
             24000.0
         );
         assert_eq!(
-            totals.production[0].as_wh() + totals.production[1].as_wh(),
+            totals.production[0].as_wh_f64() + totals.production[1].as_wh_f64(),
             9600.0
         );
     }
@@ -628,7 +628,7 @@ async fn a_merged_device_waits_for_its_missing_side() {
     assert_eq!(merged.days.len(), 21);
     for totals in merged.days.values() {
         assert_eq!(
-            totals.production[0].as_wh() + totals.production[1].as_wh(),
+            totals.production[0].as_wh_f64() + totals.production[1].as_wh_f64(),
             9600.0
         );
     }
@@ -998,8 +998,8 @@ async fn a_usage_point_without_a_schedule_takes_its_contracts_hours_over_time() 
         let device = sink.device(CONSUMER).unwrap();
         let energies = device.days[&day.parse::<NaiveDate>().unwrap()];
         (
-            energies.consumption[0].as_wh(),
-            energies.consumption[1].as_wh(),
+            energies.consumption[0].as_wh_f64(),
+            energies.consumption[1].as_wh_f64(),
         )
     };
     let at = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
@@ -1205,7 +1205,7 @@ async fn tempo_counters_and_daily_costs_go_through_the_sink() {
     // The test source makes every tenth day red: 2024-06-19 is blue after a blue 18th.
     let day: NaiveDate = "2024-06-19".parse().unwrap();
     assert!(days.contains(&day), "{days:?}");
-    let wh = device.colour_days[&day].map(Energy::as_wh);
+    let wh = device.colour_days[&day].map(Energy::as_wh_f64);
     assert_eq!(wh, [16_000.0, 8_000.0, 0.0, 0.0, 0.0, 0.0]);
     let state_colours = state.load_meta().unwrap().colours;
     assert_eq!(state_colours.colour(day), Some(DayColour::Blue));

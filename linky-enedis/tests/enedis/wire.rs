@@ -60,7 +60,7 @@ fn check_load_curve(
     let payload = parse_load_curve(&body, flow, check).unwrap();
     assert_eq!(payload.readings.len(), readings, "{name}");
     let (curve, quality) = payload.build_curve(PARIS);
-    assert_eq!(curve.total_energy().as_wh(), wh, "{name}");
+    assert_eq!(curve.total_energy().as_wh_f64(), wh, "{name}");
     let day_buckets = curve.days();
     assert_eq!(day_buckets.len(), days, "{name}");
     let hours_total: linky_core::Energy = curve.hours().iter().map(|h| h.energy).sum();
@@ -184,7 +184,7 @@ fn real_daily_series_parse_with_their_counts() {
         assert!(series.report.is_clean(), "{name}");
         assert_eq!(series.values[0].date, date(first.0), "{name}");
         assert_eq!(
-            series.values[0].energy.as_wh(),
+            series.values[0].energy.as_wh_f64(),
             f64::from(first.1),
             "{name}"
         );
@@ -563,7 +563,7 @@ fn values_may_be_numbers_and_odd_values_cost_one_reading() {
     let watts: Vec<(String, f64)> = payload
         .readings
         .iter()
-        .map(|r| (r.end.to_string(), r.power.as_watts()))
+        .map(|r| (r.end.to_string(), r.power.as_watts_f64()))
         .collect();
     assert_eq!(
         watts,
@@ -604,7 +604,7 @@ fn the_2026_load_curve_reads_points_units_and_lengths() {
     let watts: Vec<(String, i64, f64)> = payload
         .readings
         .iter()
-        .map(|r| (r.end.to_string(), r.length_minutes, r.power.as_watts()))
+        .map(|r| (r.end.to_string(), r.length_minutes, r.power.as_watts_f64()))
         .collect();
     assert_eq!(
         watts,
@@ -622,7 +622,7 @@ fn the_2026_load_curve_reads_points_units_and_lengths() {
         ]
     );
     let production = parse_load_curve(body, Flow::Production, UsagePointCheck::Skip).unwrap();
-    assert_eq!(production.readings[0].power.as_watts(), 500.0);
+    assert_eq!(production.readings[0].power.as_watts_f64(), 500.0);
 }
 
 /// Every row of spec/enedis.md's error table.
