@@ -309,12 +309,12 @@ pub fn table(comparison: &Comparison, options: &CostOptions, book: &PriceBook) -
             write!(text, " {:>13}", offer.name).ok();
         }
         writeln!(text).ok();
-        for ((year, month), _) in months {
-            write!(text, "{year}-{month:02} ").ok();
+        for (month, _) in months {
+            write!(text, "{month} ").ok();
             for offer in &comparison.offers {
                 let total = costs_by_month(&offer.days)
                     .into_iter()
-                    .find(|(key, _)| *key == (year, month))
+                    .find(|(key, _)| *key == month)
                     .map_or(Money::ZERO, |(_, cost)| cost.total());
                 write!(text, " {:>13}", money(language, total)).ok();
             }

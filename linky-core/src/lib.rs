@@ -57,6 +57,11 @@ pub use live::{
     ClassEnergies, ClassIndexes, HourComparison, IndexAnomaly, IndexHour, IndexHours, LiveReading,
     class_tariff, compare_hours,
 };
+/// The off-peak schedule, as parsed: the name the docs use for [`OffPeakConfig`] (one
+/// concept, three types by stage: a [`Schedule`] is written and parsed, a
+/// [`CompiledSchedule`] answers for one device and flow, a [`ScheduleError`] says where the
+/// text is wrong).
+pub type Schedule = OffPeakConfig;
 pub use offpeak::{
     CompiledSchedule, ContractHoursError, DatedPart, DayKind, END_OF_DAY, MERGED_DEVICE_SEPARATOR,
     OffPeakConfig, Part, ScheduleError, ScheduleErrorKind, Season, Section, TimeRange, Timetable,
@@ -76,7 +81,7 @@ pub use plan::{
 pub use prices::{
     CompareSettings, Comparison, DayCost, EnergyPrice, LeftOut, MONEY_UNITS_PER_EURO, Money, Offer,
     OfferCost, OfferKind, PeriodCost, PriceBook, PriceFileError, PricePeriod, Subscription,
-    compare_offers, costs_by_month, costs_by_year,
+    YearMonth, compare_offers, costs_by_month, costs_by_year,
 };
 pub use source::{
     ContractHours, ReadingSource, SourceData, SourceError, SourceErrorKind, SourceEvent,

@@ -406,11 +406,64 @@ impl PeriodCost {
     }
 }
 
-/// Costs per local month, per class (the sum of its days: exact).
-pub fn costs_by_month(days: &[DayCost]) -> Vec<((i32, u32), PeriodCost)> {
-    let mut months: Vec<((i32, u32), PeriodCost)> = Vec::new();
+/// A calendar month: `2024-09`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    year: i32,
+    month: u32,
+}
+
+impl YearMonth {
+    /// The month holding `date`.
+    pub fn of(date: NaiveDate) -> YearMonth {
+        YearMonth {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    /// The year.
+    pub const fn year(self) -> i32 {
+        self.year
+    }
+
+    /// The month, 1 to 12.
+    pub const fn month(self) -> u32 {
+        self.month
+    }
+
+    /// Its first day.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or(NaiveDate::MIN)
+    }
+}
+
+impl fmt::Display for YearMonth {
+    /// `2024-09`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:02}", self.year, self.month)
+    }
+}
+
+/// Costs per local month, per class (the sum of its days: exact), months in the order of
+/// the days.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{costs_by_month, DayCost, Energy, Money};
+/// let day = |d: u32| NaiveDate::from_ymd_opt(2024, 9, d).unwrap();
+/// let days = [
+///     DayCost::new(day(29), Money::from_cents(40), vec![Money::from_cents(300)], vec![Energy::from_wh(1_500)]),
+///     DayCost::new(day(30), Money::from_cents(40), vec![Money::from_cents(250)], vec![Energy::from_wh(1_250)]),
+/// ];
+/// let months = costs_by_month(&days);
+/// assert_eq!(months[0].0.to_string(), "2024-09");
+/// assert_eq!(months[0].1.total(), Money::from_cents(630));
+/// ```
+pub fn costs_by_month(days: &[DayCost]) -> Vec<(YearMonth, PeriodCost)> {
+    let mut months: Vec<(YearMonth, PeriodCost)> = Vec::new();
     for day in days {
-        let key = (day.date.year(), day.date.month());
+        let key = YearMonth::of(day.date);
         if months.last().is_none_or(|(last, _)| *last != key) {
             months.push((key, PeriodCost::default()));
         }
@@ -1057,6 +1110,30 @@ impl<'a> CompareSettings<'a> {
 /// on the days that all of them can cost (a day with data whose colour is unknown, or
 /// without a price for one offer, is left out for all, so that the totals compare the
 /// same days). A day counts when its data cover it (23, 24 or 25 hours).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use linky_core::{
+///     compare_offers, CompareSettings, CompiledSchedule, Flow, HolidayZone, IntervalLength,
+///     LoadCurve, OffPeakConfig, Power, PriceBook, Reading, PARIS,
+/// };
+/// // A week of a flat kilowatt, every half hour.
+/// let first = NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+/// let readings: Vec<Reading> = (1..=7 * 48)
+///     .map(|n| Reading::new(first.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * n),
+///                           IntervalLength::PT30M, Power::from_watts(1000)))
+///     .collect();
+/// let curve = LoadCurve::builder(PARIS).build(&readings).0;
+/// // A schedule without PDL sections applies to any usage point: give any.
+/// let config: OffPeakConfig = "22h00-6h00".parse().unwrap();
+/// let schedule = CompiledSchedule::new(&config, "", Flow::Consumption, HolidayZone::Metropole);
+/// let to = first + chrono::Duration::days(7);
+/// let comparison = compare_offers(&curve, &PriceBook::regulated(), CompareSettings::new(first, to, 6, &schedule));
+/// assert_eq!(comparison.days.len(), 7);
+/// // Without colours, Tempo is not costed: Base and HP/HC, cheapest first.
+/// let names: Vec<&str> = comparison.offers.iter().map(|o| o.name.as_str()).collect();
+/// assert_eq!(names.len(), 2);
+/// ```
 pub fn compare_offers(
     curve: &LoadCurve,
     book: &PriceBook,

@@ -53,6 +53,35 @@ impl BackfillReport {
 /// from `source`, newest first, handing each answer to `store` before asking for the next.
 /// A permanent "no data" (the meter has no such direction) ends the backfill early, as
 /// complete: there is nothing to fetch.
+///
+/// ```
+/// # #[cfg(feature = "client")] {
+/// use std::collections::BTreeSet;
+/// use linky_core::{Flow, Measurement, PlanLimits, UsagePointId};
+/// use linky_enedis::{backfill, sandbox_now, Backend, Payload, ReplayServer, SyntheticSession};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Three weeks of a load curve: a generated session replayed on 127.0.0.1 through the
+/// // real client (a real program builds its Client for Enedis' gateway instead).
+/// let pdl: UsagePointId = "22516914714270".parse().unwrap();
+/// let curve = Measurement::LoadCurve(Flow::Consumption);
+/// let limits = PlanLimits::new(sandbox_now(), 21);
+/// let proxy = Backend::Proxy { base_url: String::new(), client_id: String::new() };
+/// let session = SyntheticSession::new(proxy, pdl.as_str(), vec![curve], limits, 1).session();
+/// let server = ReplayServer::start(session).await.unwrap();
+/// let client = server.client().unwrap();
+/// let mut readings = 0;
+/// let report = backfill(&client, &pdl, curve, &BTreeSet::new(), &limits, |_request, payload| {
+///     // Store each answer here before the next request goes out.
+///     if let Payload::LoadCurve(curve) = payload {
+///         readings += curve.readings.len();
+///     }
+/// })
+/// .await;
+/// assert!(report.is_complete());
+/// assert!(readings >= 21 * 48); // three weeks of half hours, and today's first ones
+/// # });
+/// # }
+/// ```
 pub async fn backfill<S, F>(
     source: &S,
     usage_point: &UsagePointId,

@@ -182,6 +182,19 @@ fn calendar_of(config: &OffPeakConfig, pdl: &str) -> OffPeakConfig {
 impl CompiledSchedule {
     /// Compiles what `config` says for `device` and `flow`, with the holidays of `zone`,
     /// for every schedule it may have in force (seasons, dated parts).
+    ///
+    /// `device` is a usage point's number, or `C / P` for a merged device: it picks the
+    /// schedule's section for that usage point (and flow). A schedule without PDL
+    /// sections applies to every usage point, so any `device` will do, even `""`.
+    ///
+    /// ```
+    /// use linky_core::{CompiledSchedule, Flow, HolidayZone, Schedule, Tariff};
+    /// let schedule: Schedule = "22h00-6h00".parse().unwrap();
+    /// let compiled = CompiledSchedule::new(&schedule, "", Flow::Consumption, HolidayZone::Metropole);
+    /// let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+    /// // At 23:00, off-peak until midnight (minute 1440).
+    /// assert_eq!(compiled.tariff_at(day, 23 * 60), (Tariff::OffPeak, 1440));
+    /// ```
     pub fn new(
         config: &OffPeakConfig,
         device: &str,
