@@ -1,13 +1,24 @@
 //! Unpublished package holding the program people run (`linky`, in `linky/`), the runnable
 //! examples (`replay.rs`, `make_sessions.rs`) and the main job they share with their tests.
 
+// The `linky` command's modules live beside its main.rs, under examples/linky/; they are
+// compiled here, in the examples' library, because the command's tests and the runnable
+// examples use them too.
+#[path = "linky/chart.rs"]
 pub mod chart;
+#[path = "linky/config.rs"]
 pub mod config;
+#[path = "linky/costs.rs"]
 pub mod costs;
+#[path = "linky/lang.rs"]
 pub mod lang;
+#[path = "linky/live.rs"]
 mod live;
+#[path = "linky/progress.rs"]
 pub mod progress;
+#[path = "linky/status.rs"]
 pub mod status;
+#[path = "linky/tic.rs"]
 pub mod tic;
 
 pub use live::{

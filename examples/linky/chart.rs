@@ -525,7 +525,7 @@ pub fn parse_output(text: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
-static FONT_BYTES: &[u8] = include_bytes!("assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 fn register_font() -> Result<(), String> {
     static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
