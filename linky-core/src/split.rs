@@ -576,11 +576,10 @@ impl<const N: usize> SplitCurve<N> {
     /// hours; the hour ending at midnight belongs to the day before).
     ///
     /// ```
-    /// use chrono::NaiveDate;
+    /// use chrono::{NaiveDate, TimeZone};
     /// use linky_core::{IntervalLength, LoadCurve, Power, Reading, SingleTariff, Tariff, PARIS};
     /// let day = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap(); // 25 hours
     /// let start = PARIS.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap()).unwrap();
-    /// # use chrono::TimeZone;
     /// let readings: Vec<Reading> = (1..=50)
     ///     .map(|half_hour| {
     ///         let end = (start + chrono::Duration::minutes(30 * half_hour)).naive_local();

@@ -179,6 +179,13 @@ impl DomoticzSink {
     ///
     /// [`SinkError::Config`] for a base URL that is not http(s), or Basic authentication
     /// over plain HTTP without `allow_plain_http`.
+    ///
+    /// ```
+    /// use linky_domoticz::{DomoticzConfig, DomoticzSink};
+    /// let sink = DomoticzSink::new(DomoticzConfig::new("http://127.0.0.1:8080"));
+    /// assert!(sink.is_ok()); // nothing is asked of Domoticz before the first write
+    /// assert!(DomoticzSink::new(DomoticzConfig::new("ftp://127.0.0.1")).is_err());
+    /// ```
     pub fn new(config: DomoticzConfig) -> Result<DomoticzSink, SinkError> {
         let base = config.base_url.trim_end_matches('/');
         let plain = base.starts_with("http://");

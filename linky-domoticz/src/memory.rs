@@ -47,6 +47,20 @@ pub struct MemorySink {
 
 impl MemorySink {
     /// An empty sink.
+    ///
+    /// ```
+    /// use linky_core::{DayRow, MeterEnergies};
+    /// use linky_domoticz::{MemorySink, Sink};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let sink = MemorySink::new();
+    /// let device = sink.ensure_device(&"22516914714270".parse().unwrap()).await.unwrap();
+    /// let date = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+    /// let row = DayRow { date, totals: MeterEnergies::default(), hours_with_data: 24, peak: None };
+    /// sink.write_days(&device, &[row.clone()]).await.unwrap();
+    /// sink.write_days(&device, &[row]).await.unwrap(); // the same day again: replaced
+    /// assert_eq!(sink.device("22516914714270").unwrap().days.len(), 1);
+    /// # });
+    /// ```
     pub fn new() -> MemorySink {
         MemorySink::default()
     }

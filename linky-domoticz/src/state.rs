@@ -422,6 +422,26 @@ impl StateDir {
     /// # Errors
     ///
     /// [`StateError::Io`] when it cannot be created.
+    ///
+    /// ```
+    /// use linky_core::{Flow, IntervalLength, Power, Reading};
+    /// use linky_domoticz::{StateDir, StateStore};
+    /// let folder = std::env::temp_dir().join(format!("linky-doc-state-{}", std::process::id()));
+    /// let state = StateDir::open(&folder).unwrap();
+    /// let day = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+    /// let next = day.succ_opt().unwrap();
+    /// let readings: Vec<Reading> = (1..=48)
+    ///     .map(|n| {
+    ///         let end = day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(30 * n);
+    ///         Reading::new(end, IntervalLength::PT30M, Power::from_watts(400))
+    ///     })
+    ///     .collect();
+    /// // An answer is kept as it arrives; the next run reads it back instead of asking.
+    /// state.store_curve("22516914714270", Flow::Consumption, day, next, &readings).unwrap();
+    /// let (kept, warnings) = state.curve_readings("22516914714270", Flow::Consumption, day, next);
+    /// assert_eq!((kept.len(), warnings.len()), (48, 0));
+    /// # std::fs::remove_dir_all(&folder).ok();
+    /// ```
     pub fn open(root: impl Into<PathBuf>) -> Result<StateDir, StateError> {
         let root = root.into();
         fs::create_dir_all(root.join("readings")).map_err(|e| io_error(&root, e))?;

@@ -230,6 +230,23 @@ struct TokenResponse {
 #[cfg(feature = "client")]
 impl Client {
     /// A builder for a client of `backend`, with the defaults.
+    ///
+    /// ```no_run
+    /// use linky_core::Flow;
+    /// use linky_enedis::{Backend, Client, MeterSource};
+    /// # async fn run() -> Result<(), linky_enedis::Error> {
+    /// // A Conso API token (conso.boris.sh): no consent flow, the token says it all.
+    /// let backend = Backend::ConsoApi {
+    ///     base_url: "https://conso.boris.sh/api".to_owned(),
+    ///     token: linky_enedis::ApiToken::new(std::env::var("CONSO_TOKEN").unwrap_or_default()),
+    ///     usage_points: vec!["22516914714270".to_owned()],
+    /// };
+    /// let client = Client::builder(backend).max_per_second(5).build()?;
+    /// let pdl = "22516914714270".parse().unwrap();
+    /// let day = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+    /// let answer = client.load_curve(&pdl, Flow::Consumption, day, day.succ_opt().unwrap()).await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
     pub fn builder(backend: Backend) -> ClientBuilder {
         ClientBuilder {
             backend,
