@@ -2512,3 +2512,29 @@ fn the_command_speaks_french_with_a_french_locale_or_lang_fr() {
     let (_, help, _) = run(french(&home).args(["chart", "--help"]));
     assert!(help.contains("Usage: linky chart"), "{help}");
 }
+
+/// A consent that lists no usage point (the proxy's token answer had none): the run
+/// cannot go on without consent, and says so with exit 3, as a lost consent does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_that_lists_no_usage_point_exits_3() {
+    let home = Folder::new("exit-no-usage-point");
+    let enedis = Enedis::start(Vec::new()).await;
+    let config = configured(&home, &enedis, 14, false);
+    let now = chrono::NaiveDateTime::parse_from_str(NOW, "%Y-%m-%d %H:%M").unwrap();
+    let now = now.and_local_timezone(linky_core::PARIS).unwrap().to_utc();
+    FileTokenStore::new(home.join("state").join("tokens.json"))
+        .save(&TokenSet {
+            access_token: AccessToken::new("access-0"),
+            refresh_token: Some(RefreshToken::new("refresh")),
+            expires_at: SystemTime::from(now) + Duration::from_secs(12_600),
+            usage_points: Vec::new(),
+        })
+        .unwrap();
+    let (code, out, err) = sync_once(&home, &config, &[]).await;
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("lists no usage point yet"),
+        "{out}{err}"
+    );
+    assert_eq!(enedis.data_requests(), 0);
+}

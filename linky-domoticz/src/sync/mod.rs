@@ -57,8 +57,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use linky_core::{
-    Clock, ColourSource, DeviceId, PARIS, ReadingSource, RunOutcome, RunSettings,
-    history_after_run, history_window, merge_device, merged_pairs, next_run, shift_days,
+    Clock, ColourSource, DeviceId, PARIS, ReadingSource, RunOutcome, RunSettings, SourceErrorKind,
+    history_after_run, history_window, merge_device, merged_pairs, next_run, retry_not_before,
+    shift_days,
 };
 
 use crate::Sink;
@@ -203,6 +204,20 @@ impl<'a> SyncRun<'a> {
         let usage_points = match self.source.usage_points().await {
             Ok(points) => points,
             Err(error) => {
+                // Why the run cannot go on, as a request's failure would say it: no
+                // consent (none given yet, or lost) or a retry later (with the server's
+                // wait, capped).
+                let stopped = match error.kind {
+                    SourceErrorKind::ConsentLost => Some(StopReason::ConsentLost),
+                    SourceErrorKind::Transient => Some(StopReason::RetryLater {
+                        not_before: error.retry_after.map(|wait| retry_not_before(now, wait)),
+                    }),
+                    _ => None,
+                };
+                if let Some(reason) = stopped {
+                    self.say(SyncEvent::Stopped { reason });
+                    report.stopped = Some(reason);
+                }
                 report.errors.push(SyncError::UsagePoints(error));
                 Vec::new()
             }

@@ -1994,3 +1994,69 @@ mod extremes {
         }
     }
 }
+
+/// A source whose usage points cannot be listed, for the reason given.
+struct NoUsagePoints(SourceErrorKind, Option<std::time::Duration>);
+
+#[async_trait]
+impl ReadingSource for NoUsagePoints {
+    async fn usage_points(&self) -> Result<Vec<UsagePointId>, SourceError> {
+        let error = SourceError::new(self.0, "the proxy lists no usage point yet");
+        Err(match self.1 {
+            Some(wait) => error.with_retry_after(wait),
+            None => error,
+        })
+    }
+    async fn fetch(&self, _: &UsagePointId, _: &FetchRequest) -> Result<SourceData, SourceError> {
+        panic!("nothing is fetched without usage points")
+    }
+}
+
+/// A source that cannot list its usage points stops the run with the reason a request's
+/// failure would give: no consent (the command exits 3), or retry later after the wait.
+#[tokio::test]
+async fn usage_points_not_listed_stop_the_run_with_their_reason() {
+    use linky_domoticz::{StopReason, SyncEvent};
+    let at = now();
+    for (source, expected) in [
+        (
+            NoUsagePoints(SourceErrorKind::ConsentLost, None),
+            StopReason::ConsentLost,
+        ),
+        (
+            NoUsagePoints(
+                SourceErrorKind::Transient,
+                Some(std::time::Duration::from_secs(5 * 3600)),
+            ),
+            StopReason::RetryLater {
+                not_before: Some(at + Duration::hours(5)),
+            },
+        ),
+    ] {
+        let (state, root) = state();
+        let clock = clock_at(at);
+        let mut events = Vec::new();
+        let mut hear = |event: &SyncEvent| events.push(event.clone());
+        let report = SyncRun::new(&source, &MemorySink::new(), &state, &clock)
+            .settings(settings())
+            .progress(&mut hear)
+            .run()
+            .await;
+        assert_eq!(report.stopped, Some(expected), "{report:?}");
+        assert!(!report.is_success());
+        assert!(
+            events
+                .iter()
+                .any(|event| matches!(event, SyncEvent::Stopped { reason } if *reason == expected)),
+            "{events:?}"
+        );
+        if let StopReason::RetryLater { .. } = expected {
+            assert!(
+                report.next_run >= at + Duration::hours(5),
+                "{}",
+                report.next_run
+            );
+        }
+        std::fs::remove_dir_all(root).ok();
+    }
+}
