@@ -555,20 +555,32 @@ fn text_size(text: &str, size: f64) -> (f64, f64) {
         return (text.chars().count() as f64 * size * 0.6, size);
     };
     let scaled = font.as_scaled(PxScale::from(size as f32));
-    let mut width = 0.0_f32;
-    let mut previous = None;
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(previous) = previous {
-            width += scaled.kern(previous, id);
-        }
-        width += scaled.h_advance(id);
-        previous = Some(id);
-    }
+    let (_, width) = pen_positions(&scaled, text);
     (
         f64::from(width),
         f64::from(scaled.ascent() - scaled.descent()),
     )
+}
+
+/// Each glyph of `text` and where the pen stands when it is drawn (kerning applied), and
+/// the width of the whole line: the one layout that measures text and draws it.
+fn pen_positions<F: ab_glyph::Font>(
+    scaled: &ab_glyph::PxScaleFont<F>,
+    text: &str,
+) -> (Vec<(ab_glyph::GlyphId, f32)>, f32) {
+    let mut caret = 0.0_f32;
+    let mut previous = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(previous) = previous {
+            caret += scaled.kern(previous, id);
+        }
+        previous = Some(id);
+        glyphs.push((id, caret));
+        caret += scaled.h_advance(id);
+    }
+    (glyphs, caret)
 }
 
 /// plotters' bitmap backend, with text laid out glyph by glyph from each glyph's own
@@ -701,18 +713,10 @@ impl<'a> DrawingBackend for PngBackend<'a> {
             VPos::Bottom => -height,
         } as f32;
         let transform = style.transform();
-        let mut caret = 0.0_f32;
-        let mut previous = None;
         let mut pixels = Vec::new();
-        for c in text.chars() {
-            let id = scaled.glyph_id(c);
-            if let Some(previous) = previous {
-                caret += scaled.kern(previous, id);
-            }
-            previous = Some(id);
-            let glyph = id
-                .with_scale_and_position(scale, ab_glyph::point(caret + dx, scaled.ascent() + dy));
-            caret += scaled.h_advance(id);
+        for (id, pen) in pen_positions(&scaled, text).0 {
+            let glyph =
+                id.with_scale_and_position(scale, ab_glyph::point(pen + dx, scaled.ascent() + dy));
             if let Some(outlined) = font.outline_glyph(glyph) {
                 let bounds = outlined.px_bounds();
                 let (left, top) = (bounds.min.x as i32, bounds.min.y as i32);
