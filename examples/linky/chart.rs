@@ -21,7 +21,7 @@ use ab_glyph::{Font as _, FontRef, PxScale, ScaleFont as _};
 use chrono::{Datelike, Duration, NaiveDate, Timelike, Weekday};
 use linky_core::{
     ColourCalendar, DeviceData, DeviceId, Flow, HolidayZone, OffPeakConfig, UsagePointId,
-    is_holiday, split_by_colour,
+    is_holiday, recolour,
 };
 use linky_domoticz::StateStore;
 use plotters::coord::Shift;
@@ -203,7 +203,7 @@ pub fn chart_data(
 ) -> ChartData {
     let mut days: std::collections::BTreeMap<NaiveDate, DayBar> = Default::default();
     let mut week = [[(0.0_f64, 0_u32); 2]; 168];
-    let mut all_consumption = Vec::new();
+    let colours = source.colours.filter(|colours| !colours.is_empty());
     for usage_point in source.usage_points {
         let pdl = usage_point.as_str();
         let (consumption, _) = state.curve_readings(pdl, Flow::Consumption, from, to);
@@ -217,7 +217,7 @@ pub fn chart_data(
         .consumption(&consumption)
         .production(&production)
         .build();
-        add_days(&data, &mut days);
+        add_days(&data, colours, &mut days);
         for hour in data.hours() {
             let start = hour.end - Duration::hours(1);
             let slot = start.weekday().num_days_from_monday() as usize * 24 + start.hour() as usize;
@@ -230,21 +230,6 @@ pub fn chart_data(
                     let wh: f64 = energies.iter().map(|e| e.as_wh_f64()).sum();
                     week[slot][flow].0 += wh;
                     week[slot][flow].1 += 1;
-                }
-            }
-        }
-        all_consumption.extend(consumption);
-    }
-    if let Some(colours) = source.colours.filter(|colours| !colours.is_empty()) {
-        // Tempo: the days whose colours are known get the six classes instead.
-        let curve = linky_core::LoadCurve::builder(linky_core::PARIS)
-            .build(&all_consumption)
-            .0;
-        for day in split_by_colour(&curve, colours).split.days() {
-            if let Some(bar) = days.get_mut(&day.date) {
-                bar.consumption[0] = [0.0; 2];
-                for (class, energy) in day.energy.iter().enumerate() {
-                    bar.consumption[1 + class / 2][class % 2] += energy.as_wh_f64();
                 }
             }
         }
@@ -262,14 +247,40 @@ pub fn chart_data(
     }
 }
 
-fn add_days(data: &DeviceData, days: &mut std::collections::BTreeMap<NaiveDate, DayBar>) {
+/// Adds a usage point's days to the bars: its consumption in Tempo's six classes on the
+/// days whose colours (and their night's) `colours` knows, by the schedule otherwise.
+fn add_days(
+    data: &DeviceData,
+    colours: Option<&ColourCalendar>,
+    days: &mut std::collections::BTreeMap<NaiveDate, DayBar>,
+) {
     if let Some(curve) = &data.consumption {
+        // The split curve's hours recoloured (exact: Tempo's classes change on the hour).
+        let tempo: std::collections::BTreeMap<NaiveDate, [linky_core::Energy; 6]> = colours
+            .map(|colours| {
+                recolour(curve, colours)
+                    .split
+                    .days()
+                    .into_iter()
+                    .map(|day| (day.date, day.energy))
+                    .collect()
+            })
+            .unwrap_or_default();
         for day in curve.days() {
             let entry = days
                 .entry(day.date)
                 .or_insert_with(|| DayBar::empty(day.date));
-            entry.consumption[0][0] += day.energy[0].as_wh_f64();
-            entry.consumption[0][1] += day.energy[1].as_wh_f64();
+            match tempo.get(&day.date) {
+                Some(classes) => {
+                    for (class, energy) in classes.iter().enumerate() {
+                        entry.consumption[1 + class / 2][class % 2] += energy.as_wh_f64();
+                    }
+                }
+                None => {
+                    entry.consumption[0][0] += day.energy[0].as_wh_f64();
+                    entry.consumption[0][1] += day.energy[1].as_wh_f64();
+                }
+            }
         }
     }
     if let Some(curve) = &data.production {
