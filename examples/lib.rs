@@ -192,6 +192,24 @@ pub enum RowsShown {
 /// The most day rows a device prints in full with [`RowsShown::Auto`].
 pub const ROWS_IN_FULL: usize = 62;
 
+/// What a table or chart says when no off-peak hours split the days.
+pub fn no_off_peak_hours(language: lang::Language) -> &'static str {
+    language.pick(
+        "aucune : toutes les heures comptent en heures pleines",
+        "none: every hour counts as a peak hour",
+    )
+}
+
+/// Which off-peak hours a schedule written as `text` gives, and where it comes from
+/// (`origin`, in `language`): its text on one line, or none when it is empty.
+pub fn schedule_label(language: lang::Language, text: &str, origin: &str) -> String {
+    if text.trim().is_empty() {
+        no_off_peak_hours(language).to_owned()
+    } else {
+        format!("{} ({origin})", costs::schedule_summary(text))
+    }
+}
+
 /// The line that says which off-peak hours split the days: `off-peak hours: <label>`.
 pub fn schedule_line(language: lang::Language, label: &str) -> String {
     format!(
@@ -436,20 +454,11 @@ pub async fn replay_showing(
     }
     .ok();
     writeln!(out).ok();
-    let label = if offpeak.trim().is_empty() {
-        language
-            .pick(
-                "aucune : toutes les heures comptent en heures pleines",
-                "none: every hour counts as a peak hour",
-            )
-            .to_owned()
-    } else {
-        format!(
-            "{} ({})",
-            costs::schedule_summary(&offpeak),
-            language.pick("la session", "the session")
-        )
-    };
+    let label = schedule_label(
+        language,
+        &offpeak,
+        language.pick("la session", "the session"),
+    );
     writeln!(out, "{}", schedule_line(language, &label)).ok();
     write!(out, "{}", day_tables_in(&memory, rows, language)).ok();
     writeln!(out).ok();
@@ -516,7 +525,7 @@ pub async fn session_costs(
             .offpeak
             .parse()
             .map_err(|e: linky_core::ScheduleError| format!("the session's schedule: {e}"))?,
-        schedule_label: format!("{} (the session)", costs::schedule_summary(&info.offpeak)),
+        schedule_label: schedule_label(lang::Language::English, &info.offpeak, "the session"),
         usage_point: info.usage_points.first().cloned().unwrap_or_default(),
         colours,
         colour_origin: None,

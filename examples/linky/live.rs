@@ -394,13 +394,7 @@ pub async fn live_sync(
         mqtt.disconnect().await;
     }
     let tables = matches!(config.output, Output::Print).then(|| {
-        let label = if !config.schedule.trim().is_empty() {
-            format!(
-                "{} ({})",
-                crate::costs::schedule_summary(&config.schedule),
-                run.language.pick("la configuration", "the configuration")
-            )
-        } else if config.contract_hours {
+        let label = if config.schedule.trim().is_empty() && config.contract_hours {
             run.language
                 .pick(
                     "celles du contrat, d'après Enedis",
@@ -408,12 +402,11 @@ pub async fn live_sync(
                 )
                 .to_owned()
         } else {
-            run.language
-                .pick(
-                    "aucune : toutes les heures comptent en heures pleines",
-                    "none: every hour counts as a peak hour",
-                )
-                .to_owned()
+            crate::schedule_label(
+                run.language,
+                &config.schedule,
+                run.language.pick("la configuration", "the configuration"),
+            )
         };
         format!(
             "{}\n{}",

@@ -1467,13 +1467,8 @@ impl Schedules<'_> {
             Exit::Usage
         })?;
         if schedule.has_two_tariffs(pdl) {
-            return Ok((
-                schedule,
-                format!(
-                    "{} ({origin})",
-                    linky_examples::costs::schedule_summary(text)
-                ),
-            ));
+            let label = linky_examples::schedule_label(language, text, origin);
+            return Ok((schedule, label));
         }
         if let Some(history) = meta.contract_hours.get(pdl)
             && let Some(last) = history.entries.last()
@@ -1492,12 +1487,7 @@ impl Schedules<'_> {
         }
         Ok((
             schedule,
-            language
-                .pick(
-                    "aucune : toutes les heures comptent en heures pleines",
-                    "none: every hour counts as a peak hour",
-                )
-                .to_owned(),
+            linky_examples::no_off_peak_hours(language).to_owned(),
         ))
     }
 }
