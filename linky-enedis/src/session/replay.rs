@@ -207,18 +207,19 @@ impl ReplayServer {
     /// A [`ReplayError`] listing mismatched requests and unused exchanges.
     pub fn finish(self) -> Result<(), ReplayError> {
         self.task.abort();
-        let state = self
+        // Unused exchanges count from the next expected one; a subset leaves them unused.
+        let (skip, mut problems) = self
             .state
             .lock()
-            .map(|s| (s.next, s.problems.clone()))
+            .map(|s| {
+                let skip = if s.subset.is_some() {
+                    self.exchanges.len()
+                } else {
+                    s.next
+                };
+                (skip, s.problems.clone())
+            })
             .unwrap_or_default();
-        let (next, mut problems) = state;
-        let subset = self
-            .state
-            .lock()
-            .map(|s| s.subset.is_some())
-            .unwrap_or(false);
-        let skip = if subset { self.exchanges.len() } else { next };
         for (index, unused) in self.exchanges.iter().enumerate().skip(skip) {
             problems.push(format!(
                 "exchange {index} never requested: {} {}",
