@@ -1355,7 +1355,7 @@ async fn replay(cli: &Cli, args: &ReplayArgs, mode: Mode) -> Exit {
             outputs: &args.chart,
             options: chart::ChartOptions {
                 show_pdl: args.show_pdl,
-                ..chart::ChartOptions::new(language(cli.lang))
+                ..chart::ChartOptions::new(lang())
             },
             colours: None,
         };
@@ -1626,7 +1626,7 @@ async fn chart_command(cli: &Cli, args: &ChartArgs, mode: Mode) -> Exit {
     let options = chart::ChartOptions {
         show_pdl: args.show_pdl,
         zone: config.holiday_zone,
-        ..chart::ChartOptions::new(language(cli.lang))
+        ..chart::ChartOptions::new(lang())
     };
     let colours = match &args.colours {
         None => None,
@@ -1958,7 +1958,7 @@ async fn costs_command(cli: &Cli, args: &CostsArgs) -> Exit {
         Ok(period) => period,
         Err(exit) => return exit,
     };
-    let language = language(cli.lang);
+    let language = lang();
     // What the sync learned, read once: the contract hours of a usage point the schedule
     // says nothing of, and (without a colour file) the colours it kept (`tempo = true`).
     let meta = state.load_meta().unwrap_or_default();
